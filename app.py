@@ -1,0 +1,128 @@
+"""The hotline's application factory. `python app.py` runs the embedded demo."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, redirect, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from core.config import ConfigError, load_settings
+
+log = logging.getLogger("hotline")
+csrf = CSRFProtect()
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the hotline app: settings, database, jobs, Twilio, speech, then blueprints.
+
+    `config` overrides the environment; tests use it to hand in local stand-ins
+    (CLOCK, JOB_QUEUE, TWILIO_CLIENT, SPEECH_MODELS) instead of patching modules.
+    """
+    settings = load_settings(config)
+    app = Flask(__name__, static_folder="core/static", template_folder="core/templates")
+    app.config.update(settings)
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=9))
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_SECURE", settings["PUBLIC_BASE_URL"].startswith("https"))
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead
+
+    _init_parts(app)
+    _init_web(app)
+    return app
+
+
+def _init_parts(app: Flask) -> None:
+    """Build the injected parts once and keep them in app.extensions."""
+    from core.clock import SystemClock
+    from core.db import Database
+    from core.jobs import InProcessJobQueue, RQJobQueue
+    from core.twilio_client import make_twilio_client
+
+    cfg = app.config
+    db = cfg.get("DATABASE") or Database(cfg["DATABASE_URL"])
+    app.extensions["db"] = db
+    app.teardown_appcontext(db.remove_session)
+    app.extensions["clock"] = cfg.get("CLOCK") or SystemClock()
+
+    jobs = cfg.get("JOB_QUEUE")
+    if jobs is None and cfg["REDIS_URL"]:
+        jobs = RQJobQueue(cfg["REDIS_URL"], prefix=cfg["RQ_QUEUE_PREFIX"])
+    if jobs is None:
+        jobs = InProcessJobQueue(app, app.extensions["clock"])
+        if cfg.get("START_IN_PROCESS_WORKER", True):
+            jobs.start()
+            log.info("REDIS_URL is not set: jobs run in-process (embedded mode)")
+    app.extensions["jobs"] = jobs
+
+    app.extensions["twilio"] = cfg.get("TWILIO_CLIENT") or make_twilio_client(
+        cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"], cfg["TWILIO_API_BASE_URL"])
+
+
+def _init_web(app: Flask) -> None:
+    """Blueprints, CSRF, i18n, error handlers and each package's routes."""
+    import callbacks
+    import ivr
+    from core import api, auth, cli, health, i18n
+    from core.errors import register_error_handlers
+
+    csrf.init_app(app)
+    i18n.init_app(app)
+    register_error_handlers(app)
+    app.before_request(auth.load_user)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    csrf.exempt(api.bp)
+    cli.init_app(app)
+    app.config.setdefault("CONSOLE_LINKS", [])
+
+    from speech import ws
+    from speech.models import ModelRegistry
+
+    app.extensions["speech"] = app.config.get("SPEECH_MODELS") or ModelRegistry.from_config(
+        app.config)
+    ws.init_app(app)
+    ivr.init_app(app, csrf)
+    callbacks.init_app(app, csrf)
+
+    @app.context_processor
+    def console_links() -> dict[str, Any]:
+        return {"console_links": app.config["CONSOLE_LINKS"]}
+
+    @app.route("/")
+    def home() -> Any:
+        """The front door: the console for staff, the local phone for visitors."""
+        links = app.config["CONSOLE_LINKS"]
+        return redirect(url_for(links[0][0]) if links else url_for("auth.login"))
+
+
+def main() -> int:
+    """`python app.py`: migrate, seed the demo, and serve the hotline."""
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app = create_app({"SEED_DEMO": os.environ.get("SEED_DEMO", "true")})
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    from core.cli import prepare_database
+
+    with app.app_context():
+        prepare_database(app)
+    port = app.config["PORT"]
+    log.info("hotline listening on http://127.0.0.1:%s (public base %s)", port,
+             app.config["PUBLIC_BASE_URL"])
+    app.run(host=os.environ.get("HOST", "127.0.0.1"), port=port, threaded=True,
+            use_reloader=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

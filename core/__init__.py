@@ -1,0 +1,1 @@
+"""Plumbing shared by every package: settings, database, jobs, clock, Twilio, auth, API."""

@@ -1,0 +1,57 @@
+"""The JSON API's shared parts: the blueprint, the OpenAPI document and `/api/me`.
+
+Packages add their API routes to `bp` (with `token_required`) and describe them in their own
+`openapi.yaml` fragment (`paths` and `components.schemas`), merged here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Blueprint, Response, current_app, g, jsonify
+
+from core.auth import token_required
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+ROOT = Path(__file__).resolve().parent.parent
+FRAGMENTS = ("core", "ivr", "callbacks", "speech")
+
+
+def build_openapi() -> dict[str, Any]:
+    """Merge every package's openapi.yaml fragment into one OpenAPI 3.1 document."""
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "Hotline API", "version": "1.0.0",
+                 "description": "Callback queue, calls and flows of the phone-first hotline."},
+        "servers": [{"url": "/"}],
+        "paths": {},
+        "components": {"schemas": {},
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    }
+    for package in FRAGMENTS:
+        path = ROOT / package / "openapi.yaml"
+        if path.exists():
+            fragment = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            document["paths"].update(fragment.get("paths", {}))
+            document["components"]["schemas"].update(
+                fragment.get("components", {}).get("schemas", {}))
+    return document
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI description of this API."""
+    document = current_app.extensions.setdefault("openapi", build_openapi())
+    return jsonify(document)
+
+
+@bp.get("/me")
+@token_required("agent")
+def me() -> Response:
+    """Who the token belongs to."""
+    user = g.api_user
+    return jsonify({"id": user.id, "username": user.username, "role": user.role,
+                    "display_name": user.display_name})

@@ -1,0 +1,109 @@
+"""Who is asking: session login for the consoles, bearer tokens for the JSON API."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template,
+                   request, session, url_for)
+
+from core.errors import ApiError
+from core.models import User
+from core.users import authenticate, user_for_token
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _db_session() -> Any:
+    return current_app.extensions["db"].session
+
+
+def load_user() -> None:
+    """Before each request: put the logged-in user (if any) in g.user."""
+    g.user = None
+    user_id = session.get("user_id")
+    if user_id is not None:
+        user = _db_session().get(User, user_id)
+        if user is not None and user.active and session.get("pw") == user.password_hash[-16:]:
+            g.user = user
+        else:
+            session.clear()
+
+
+def login_required(role: str = "agent") -> Callable[[F], F]:
+    """Guard a console view: log in first; a user without the role gets 403."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if g.get("user") is None:
+                return redirect(url_for("auth.login", next=request.full_path))
+            if not g.user.has_role(role):
+                return render_template("forbidden.html"), 403
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def token_required(role: str = "agent") -> Callable[[F], F]:
+    """Guard an API view: a valid bearer token (or console session) with the role."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            user = g.get("user")
+            header = request.headers.get("Authorization", "")
+            if header:
+                scheme, _, token = header.partition(" ")
+                user = None
+                if scheme.lower() == "bearer" and token.strip():
+                    user = user_for_token(_db_session(), token.strip())
+                    _db_session().commit()
+            if user is None:
+                raise ApiError(401, "a valid API token is required (Authorization: Bearer ...)")
+            if not user.has_role(role):
+                raise ApiError(403, f"this needs the {role} role")
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def _safe_next(target: str | None) -> str:
+    if target and urlsplit(target).netloc == "" and target.startswith("/"):
+        return target.rstrip("?")
+    return url_for("home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Console login form."""
+    if request.method == "POST":
+        user = authenticate(_db_session(), request.form.get("username", ""),
+                            request.form.get("password", ""))
+        if user is None:
+            flash("login.failed")
+            return render_template("login.html"), 401
+        _db_session().commit()
+        session.clear()
+        session.permanent = True
+        session["user_id"] = user.id
+        session["pw"] = user.password_hash[-16:]  # a password change ends old sessions
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html")
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    """End the console session."""
+    session.clear()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,118 @@
+"""Command-line tasks: `flask --app app <command>` (migrations, users, demo data)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from core.users import UserError, create_user, issue_token
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+
+Seeder = Callable[[Session], None]
+
+
+def alembic_config(database_url: str) -> Config:
+    """Alembic settings pointing at our migrations and the given database."""
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade_database(database_url: str) -> None:
+    """Apply every migration (idempotent)."""
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def prepare_database(app: Flask) -> None:
+    """Migrate, then (when SEED_DEMO is on) load the default flows and demo users."""
+    upgrade_database(app.config["DATABASE_URL"])
+    if app.config.get("SEED_DEMO"):
+        seed_demo(app)
+
+
+def seed_demo(app: Flask) -> None:
+    """Default flows and one admin and one agent, created once; credentials are printed."""
+    db = app.extensions["db"]
+    with db.transaction() as session:
+        for seeder in app.extensions.get("seeders", []):
+            seeder(session)
+        for username, role in (("admin", "admin"), ("agent", "agent")):
+            password = secrets.token_urlsafe(9)
+            try:
+                create_user(session, username, password, role, display_name=username.title())
+            except UserError:
+                continue  # already there from an earlier run; its password is unchanged
+            click.echo(f"demo {role}: username {username!r} password {password!r}")
+
+
+def register_seeder(app: Flask, seeder: Seeder) -> None:
+    """Let a package add demo/default data to `seed_demo`."""
+    app.extensions.setdefault("seeders", []).append(seeder)
+
+
+def init_app(app: Flask) -> None:
+    """Register the CLI commands."""
+
+    @app.cli.command("db-upgrade")
+    def db_upgrade() -> None:
+        """Apply database migrations."""
+        upgrade_database(current_app.config["DATABASE_URL"])
+        click.echo("database is up to date")
+
+    @app.cli.command("seed-demo")
+    def seed_demo_command() -> None:
+        """Load default flows and the demo users."""
+        prepare_database(current_app)
+        seed_demo(current_app)
+
+    @app.cli.group("users")
+    def users() -> None:
+        """Manage agents and admins."""
+
+    @users.command("create")
+    @click.argument("username")
+    @click.option("--role", type=click.Choice(["agent", "admin"]), default="agent")
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    @click.option("--name", "display_name", default="")
+    @click.option("--language", type=click.Choice(["it", "en"]), default="it")
+    def create(username: str, role: str, password: str, display_name: str,
+               language: str) -> None:
+        """Create a user and print an API token for it."""
+        db = current_app.extensions["db"]
+        try:
+            with db.transaction() as session:
+                user = create_user(session, username, password, role, display_name, language)
+                token = issue_token(session, user, label="cli")
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"created {role} {user.username}")
+        click.echo(f"API token: {token}")
+
+    @users.command("token")
+    @click.argument("username")
+    def token(username: str) -> None:
+        """Issue a new API token for an existing user."""
+        from sqlalchemy import select
+
+        from core.models import User
+
+        db = current_app.extensions["db"]
+        with db.transaction() as session:
+            user = session.scalar(select(User).where(User.username == username.lower()))
+            if user is None:
+                raise click.ClickException(f"no user {username!r}")
+            click.echo(f"API token: {issue_token(session, user, label='cli')}")
+
+

@@ -1,0 +1,153 @@
+"""Settings: built-in defaults, then the environment, then a mapping handed to create_app.
+
+Nothing here runs at import time; `load_settings` is called by the app factory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+TWILIO_DEFAULT_API_BASE = "https://api.twilio.com"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+# name -> (default, parser). Every variable here is documented in the README's table.
+def _bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {value!r}")
+
+
+def _int(value: str | int) -> int:
+    return int(value)
+
+
+def _str(value: Any) -> str:
+    return str(value)
+
+
+def _model_paths(value: str | Mapping[str, str]) -> dict[str, str]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    paths: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        lang, sep, path = item.partition("=")
+        if not sep or not lang.strip() or not path.strip():
+            raise ValueError(f"expected lang=/path pairs separated by commas, got {item!r}")
+        paths[lang.strip()] = path.strip()
+    return paths
+
+
+SETTINGS: dict[str, tuple[Any, Any]] = {
+    "DATABASE_URL": (None, _str),  # None -> SQLite file under instance/
+    "REDIS_URL": ("", _str),  # empty -> in-process job queue
+    "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", _str),
+    "PORT": (5000, _int),
+    "SECRET_KEY": (None, _str),
+    "TWILIO_ACCOUNT_SID": ("", _str),
+    "TWILIO_AUTH_TOKEN": ("", _str),
+    "TWILIO_CALLER_ID": ("", _str),
+    "TWILIO_API_BASE_URL": (TWILIO_DEFAULT_API_BASE, _str),
+    "TWILIO_VALIDATE_SIGNATURES": (True, _bool),
+    "FALLBACK_NUMBER": ("", _str),
+    "VOSK_MODEL_PATH": ("", _str),
+    "VOSK_MODEL_PATHS": ({}, _model_paths),
+    "DEFAULT_LANGUAGE": ("it", _str),
+    "TIMEZONE": ("Europe/Rome", _str),
+    "RQ_QUEUE_PREFIX": ("hotline", _str),
+    "LOCAL_TELEPHONY": (None, _bool),  # None -> on when no Twilio account is configured
+    "SEED_DEMO": (False, _bool),
+    "LOG_LEVEL": ("INFO", _str),
+}
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return validated settings: defaults < environment < overrides.
+
+    Raises ConfigError with a one-line message naming the offending variable.
+    """
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    settings: dict[str, Any] = {}
+    for name, (default, parse) in SETTINGS.items():
+        if name in overrides:
+            raw, source = overrides.pop(name), "config"
+        elif name in environ:
+            raw, source = environ[name], "environment"
+        else:
+            settings[name] = default
+            continue
+        try:
+            settings[name] = parse(raw) if raw is not None else None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name} ({source}) is invalid: {exc}") from None
+    settings.update(overrides)  # extra keys (Flask settings, test stand-ins) pass through
+    _complete(settings)
+    _validate(settings)
+    return settings
+
+
+def _complete(settings: dict[str, Any]) -> None:
+    if not settings["DATABASE_URL"]:
+        INSTANCE_DIR.mkdir(exist_ok=True)
+        settings["DATABASE_URL"] = f"sqlite:///{INSTANCE_DIR / 'hotline.sqlite3'}"
+    if settings["LOCAL_TELEPHONY"] is None:
+        settings["LOCAL_TELEPHONY"] = not settings["TWILIO_ACCOUNT_SID"]
+    if settings["LOCAL_TELEPHONY"] and not settings["TWILIO_ACCOUNT_SID"]:
+        # The local phone signs its webhooks like Twilio does, with this stand-in account.
+        settings["TWILIO_ACCOUNT_SID"] = "AC" + "0" * 32
+        settings["TWILIO_AUTH_TOKEN"] = settings["TWILIO_AUTH_TOKEN"] or "local-phone-token"
+        settings["TWILIO_CALLER_ID"] = settings["TWILIO_CALLER_ID"] or "+390000000000"
+    if not settings["SECRET_KEY"]:
+        settings["SECRET_KEY"] = _instance_secret()
+    settings["PUBLIC_BASE_URL"] = settings["PUBLIC_BASE_URL"].rstrip("/")
+    settings["TWILIO_API_BASE_URL"] = settings["TWILIO_API_BASE_URL"].rstrip("/")
+
+
+def _instance_secret() -> str:
+    """A per-installation secret kept under instance/, so sessions survive restarts."""
+    path = INSTANCE_DIR / "secret_key"
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _validate(settings: Mapping[str, Any]) -> None:
+    url = urlparse(settings["PUBLIC_BASE_URL"])
+    if url.scheme not in {"http", "https"} or not url.netloc:
+        raise ConfigError("PUBLIC_BASE_URL must be an absolute http(s) address, "
+                          f"got {settings['PUBLIC_BASE_URL']!r}")
+    api = urlparse(settings["TWILIO_API_BASE_URL"])
+    if api.scheme not in {"http", "https"} or not api.netloc:
+        raise ConfigError("TWILIO_API_BASE_URL must be an absolute http(s) address")
+    db_scheme = urlparse(settings["DATABASE_URL"]).scheme
+    if not db_scheme.startswith(("sqlite", "postgresql")):
+        raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql:// address, "
+                          f"got scheme {db_scheme!r}")
+    redis_url = settings["REDIS_URL"]
+    if redis_url and urlparse(redis_url).scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError("REDIS_URL must be a redis:// address (or empty for in-process jobs)")
+    sid = settings["TWILIO_ACCOUNT_SID"]
+    if sid and not (sid.startswith("AC") and len(sid) == 34):
+        raise ConfigError("TWILIO_ACCOUNT_SID must look like AC followed by 32 characters")
+    if sid and not settings["TWILIO_AUTH_TOKEN"]:
+        raise ConfigError("TWILIO_AUTH_TOKEN is required when TWILIO_ACCOUNT_SID is set")
+    if not 0 < settings["PORT"] < 65536:
+        raise ConfigError("PORT must be between 1 and 65535")

@@ -1,0 +1,274 @@
+"""Streaming recognition of one answer: audio in, an `Utterance` out.
+
+One `StreamingRecognizer` (one `KaldiRecognizer`) per call and question, over the shared
+`vosk.Model`. Audio is buffered into 100 ms chunks before Vosk sees it (per-20 ms calls
+cost more in JSON than in decoding). Every timing decision uses the *audio clock* (how
+much audio has arrived), not the wall clock: Twilio sends audio in real time, and tests can
+stream faster than real time and still get the same decisions.
+
+When has the caller finished? All times below are multiplied by `settings.patience`
+(callers flagged as not digital get more, say 1.5-2.0), except the hard `max_seconds`:
+
+- nothing recognised after `no_input_seconds` (and no voice right now) -> "silence";
+- words recognised, the transcript unchanged for `end_silence_seconds`, and either the
+  energy check has heard no voice for that long or Vosk's own endpoint rules (trailing
+  silence phones, conf/model.conf) fired after the last change -> "speech". Vosk's endpoint
+  alone (0.5 s trailing silence in the Korean model) is too eager for people who pause;
+  energy alone is fooled by line noise; stability of the partial result guards both;
+- a key press switches to keypad mode: `max_digits` keys, "#", or `digit_timeout_seconds`
+  after the last key -> "dtmf";
+- `max_seconds` of listening -> "timeout" with whatever was recognised; `hangup()` ->
+  "hangup" with the words so far.
+
+Confidence: with `max_alternatives > 0` Vosk returns an n-best list whose scores are
+log-likelihoods; a softmax over them gives each alternative's posterior, and the top one's
+posterior is the confidence. On the Korean model this matches Vosk's own MBR word
+confidences (`SetWords(True)`): "네" 0.90 vs word conf 0.903; "바로 연결해 주세요" 0.52 vs
+lowest word conf 0.528. With `max_alternatives = 0` the lowest word confidence is used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import vosk
+
+from speech import audio
+from speech.grammar import grammar_json, grammar_phrases
+
+log = logging.getLogger(__name__)
+
+REASONS = ("speech", "silence", "timeout", "hangup", "dtmf", "error")
+
+
+@dataclass(frozen=True)
+class ListenSettings:
+    """How long to listen at one step of the flow."""
+
+    no_input_seconds: float = 6.0      # silence before the caller starts -> reason "silence"
+    end_silence_seconds: float = 1.2   # trailing silence that ends an utterance
+    max_seconds: float = 20.0          # hard cap (not scaled by patience)
+    patience: float = 1.0              # multiplier for slow speakers / not-digital callers
+    digit_timeout_seconds: float = 3.0  # after a key press, wait this long for the next
+    max_digits: int = 1                # keypad answer complete after this many keys
+    max_alternatives: int = 3          # n-best size; 0 = word confidences only
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """What the caller said (or did) in answer to one question."""
+
+    text: str                 # "" when nothing recognised
+    confidence: float         # 0..1
+    alternatives: list[tuple[str, float]]
+    reason: str               # "speech" | "silence" | "timeout" | "hangup" | "dtmf" | "error"
+    digits: str = ""          # keypad presses received during listening
+    duration_seconds: float = 0.0
+    missing_words: list[str] = field(default_factory=list)  # grammar words the model lacks
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for the database and the CLI)."""
+        data = asdict(self)
+        data["alternatives"] = [[text, conf] for text, conf in self.alternatives]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Utterance:
+        """Inverse of `as_dict`."""
+        values = dict(data)
+        values["alternatives"] = [(str(t), float(c)) for t, c in values.get("alternatives", [])]
+        return cls(**values)
+
+
+def _segment(raw: str) -> list[tuple[str, float]]:
+    """Vosk result JSON -> [(text, posterior)], best first, empty texts left out.
+
+    The posterior of "nothing was said" still counts in the softmax, so a word that only
+    narrowly beat silence keeps a low confidence.
+    """
+    result = json.loads(raw)
+    if "alternatives" in result:
+        scored = [(a.get("text", "").strip(), float(a.get("confidence", 0.0)))
+                  for a in result["alternatives"]]
+        if not scored:
+            return []
+        best = max(score for _, score in scored)
+        weights = [math.exp(score - best) for _, score in scored]
+        total = sum(weights)
+        return [(text, w / total) for (text, _), w in zip(scored, weights, strict=True) if text]
+    words = result.get("result", [])
+    text = result.get("text", "").strip()
+    confidence = min((float(w.get("conf", 1.0)) for w in words), default=1.0)
+    return [(text, confidence)] if text else []
+
+
+class StreamingRecognizer:
+    """Recognise one answer from a live stream of telephone audio."""
+
+    CHUNK_SECONDS = 0.1
+    FRAME_SECONDS = 0.02
+
+    def __init__(self, model: vosk.Model, *, phrases: list[str] | None,
+                 settings: ListenSettings, input_rate: int = 8000,
+                 vosk_rate: int | None = None, prompt_seconds: float = 0.0) -> None:
+        self.settings = settings
+        self.input_rate = input_rate
+        self.missing_words: list[str] = []
+        vosk_rate = vosk_rate or input_rate
+        self._resampler = (audio.StreamResampler(input_rate, vosk_rate)
+                           if vosk_rate != input_rate else None)
+        usable = grammar_phrases(model, phrases) if phrases else []
+        if phrases:
+            from speech.grammar import missing_words
+            self.missing_words = missing_words(model, phrases)
+            if self.missing_words:
+                log.warning("grammar words not in model vocabulary: %s", self.missing_words)
+            if not usable:
+                log.warning("no usable grammar phrase; listening free-form")
+        self._vosk = (vosk.KaldiRecognizer(model, vosk_rate, grammar_json(usable)) if usable
+                      else vosk.KaldiRecognizer(model, vosk_rate))
+        self._vosk.SetWords(True)
+        self._vosk.SetMaxAlternatives(max(0, settings.max_alternatives))
+        self._vad = audio.EnergyDetector()
+        self._pending = b""
+        self._chunk_bytes = int(input_rate * self.CHUNK_SECONDS) * 2
+        self._frame_bytes = int(input_rate * self.FRAME_SECONDS) * 2
+        self._segments: list[list[tuple[str, float]]] = []
+        self._partial = ""
+        self._hypothesis = ""
+        self._seconds = 0.0                # audio received
+        self._listen_from = prompt_seconds  # the no-input clock starts after the prompt
+        self._voiced_run = 0
+        self._last_voice = -math.inf
+        self._last_change = 0.0
+        self._endpoint_at = -math.inf
+        self.speech_started = False
+        self.digits = ""
+        self._last_digit = 0.0
+        self.result: Utterance | None = None
+
+    @property
+    def done(self) -> bool:
+        """True once the answer is complete (`result` is set)."""
+        return self.result is not None
+
+    @property
+    def partial_text(self) -> str:
+        """Words recognised so far."""
+        return self._hypothesis
+
+    def prompt_finished(self) -> None:
+        """The prompt stopped playing (mark echoed or cleared): start the no-input clock."""
+        self._listen_from = min(self._listen_from, self._seconds)
+
+    def accept_ulaw(self, data: bytes) -> bool:
+        """Feed mu-law audio at `input_rate`; returns `done`."""
+        return self.accept_pcm(audio.ulaw_to_pcm16(data))
+
+    def accept_pcm(self, pcm16: bytes) -> bool:
+        """Feed 16-bit little-endian PCM at `input_rate`; returns `done`."""
+        if self.done:
+            return True
+        self._pending += pcm16
+        while len(self._pending) >= self._chunk_bytes and not self.done:
+            chunk, self._pending = (self._pending[:self._chunk_bytes],
+                                    self._pending[self._chunk_bytes:])
+            self._process(chunk)
+        return self.done
+
+    def add_digit(self, digit: str) -> bool:
+        """Record a keypad press heard during listening; returns `done`."""
+        if self.done:
+            return True
+        if digit == "#" and self.digits:
+            return self._finish("dtmf")
+        self.digits += digit
+        self._last_digit = self._seconds
+        if len(self.digits) >= self.settings.max_digits:
+            self._finish("dtmf")
+        return self.done
+
+    def hangup(self) -> Utterance:
+        """The stream ended before the answer was complete: keep what was heard."""
+        if not self.done:
+            self._finish("hangup")
+        assert self.result is not None
+        return self.result
+
+    def finish(self, reason: str = "speech") -> Utterance:
+        """Force the answer to complete now (used for recordings and on errors)."""
+        if not self.done:
+            self._finish(reason)
+        assert self.result is not None
+        return self.result
+
+    def _process(self, chunk: bytes) -> None:
+        for start in range(0, len(chunk), self._frame_bytes):
+            self._seconds += self.FRAME_SECONDS
+            if self._vad.voiced(chunk[start:start + self._frame_bytes]):
+                self._voiced_run += 1
+                self._last_voice = self._seconds
+                if self._voiced_run >= 5 and not self.speech_started:
+                    self.speech_started = True
+                    self.prompt_finished()
+            else:
+                self._voiced_run = 0
+        feed = self._resampler.process(chunk) if self._resampler else chunk
+        if self._vosk.AcceptWaveform(feed):
+            segment = _segment(self._vosk.Result())
+            if segment:
+                self._segments.append(segment)
+            self._partial = ""
+            self._endpoint_at = self._seconds
+        else:
+            self._partial = json.loads(self._vosk.PartialResult()).get("partial", "").strip()
+        hypothesis = " ".join([s[0][0] for s in self._segments] +
+                              ([self._partial] if self._partial else []))
+        if hypothesis != self._hypothesis:
+            self._hypothesis = hypothesis
+            self._last_change = self._seconds
+        self._decide()
+
+    def _decide(self) -> None:
+        s, now = self.settings, self._seconds
+        listened = now - min(self._listen_from, now)
+        if self.digits:
+            if now - self._last_digit >= s.digit_timeout_seconds * s.patience:
+                self._finish("dtmf")
+            return
+        if listened >= s.max_seconds:
+            self._finish("timeout")
+            return
+        quiet = s.end_silence_seconds * s.patience
+        if not self._hypothesis:
+            if listened >= s.no_input_seconds * s.patience and now - self._last_voice >= quiet:
+                self._finish("silence")
+            return
+        stable = now - self._last_change >= quiet
+        if stable and (now - self._last_voice >= quiet or self._endpoint_at >= self._last_change):
+            self._finish("speech")
+
+    def _finish(self, reason: str) -> bool:
+        final = _segment(self._vosk.FinalResult())
+        segments = self._segments + ([final] if final else [])
+        pieces = [seg[0][0] for seg in segments]
+        prefix = " ".join(pieces[:-1])
+        alternatives = [(f"{prefix} {text}".strip(), conf)
+                        for text, conf in (segments[-1] if segments else [])]
+        text = " ".join(pieces)
+        confidence = min((seg[0][1] for seg in segments), default=0.0)
+        if reason == "speech" and not text:
+            reason = "silence"
+        self.result = Utterance(
+            text=text, confidence=round(confidence, 4),
+            alternatives=[(t, round(c, 4)) for t, c in alternatives],
+            reason=reason, digits=self.digits,
+            duration_seconds=round(self._seconds - min(self._listen_from, self._seconds), 2),
+            missing_words=list(self.missing_words),
+        )
+        log.debug("listening finished reason=%s words=%d", reason, len(text.split()))
+        return True

@@ -1,0 +1,54 @@
+"""Settings: defaults, environment, overrides, and one-line errors naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.config import ConfigError, load_settings
+
+
+def test_defaults_give_an_embedded_setup_with_sqlite_and_in_process_jobs() -> None:
+    settings = load_settings(environ={})
+    assert settings["DATABASE_URL"].startswith("sqlite:///")
+    assert settings["REDIS_URL"] == ""
+    assert settings["PORT"] == 5000
+    assert settings["LOCAL_TELEPHONY"] is True
+    assert settings["TWILIO_ACCOUNT_SID"].startswith("AC")
+
+
+def test_environment_overrides_defaults_and_config_overrides_environment() -> None:
+    environ = {"PORT": "8080", "REDIS_URL": "redis://127.0.0.1:6379/3"}
+    settings = load_settings({"PORT": 9090}, environ=environ)
+    assert settings["PORT"] == 9090
+    assert settings["REDIS_URL"] == "redis://127.0.0.1:6379/3"
+
+
+def test_twilio_account_configured_turns_local_telephony_off() -> None:
+    settings = load_settings(environ={"TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
+                                      "TWILIO_AUTH_TOKEN": "secret"})
+    assert settings["LOCAL_TELEPHONY"] is False
+
+
+def test_model_paths_are_parsed_from_lang_path_pairs() -> None:
+    settings = load_settings(environ={"VOSK_MODEL_PATHS": "it=/models/it, en=/models/en"})
+    assert settings["VOSK_MODEL_PATHS"] == {"it": "/models/it", "en": "/models/en"}
+
+
+@pytest.mark.parametrize(("environ", "variable"), [
+    ({"PORT": "eighty"}, "PORT"),
+    ({"PORT": "70000"}, "PORT"),
+    ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+    ({"REDIS_URL": "http://localhost"}, "REDIS_URL"),
+    ({"PUBLIC_BASE_URL": "hotline.example.com"}, "PUBLIC_BASE_URL"),
+    ({"TWILIO_ACCOUNT_SID": "XX123"}, "TWILIO_ACCOUNT_SID"),
+    ({"TWILIO_ACCOUNT_SID": "AC" + "b" * 32}, "TWILIO_AUTH_TOKEN"),
+    ({"TWILIO_VALIDATE_SIGNATURES": "perhaps"}, "TWILIO_VALIDATE_SIGNATURES"),
+    ({"VOSK_MODEL_PATHS": "it:/models/it"}, "VOSK_MODEL_PATHS"),
+])
+def test_bad_settings_stop_with_a_one_line_message_naming_the_variable(
+        environ: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(environ=environ)
+    message = str(error.value)
+    assert variable in message
+    assert "\n" not in message
