@@ -6,7 +6,6 @@ import logging
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 from alembic import command

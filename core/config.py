@@ -72,6 +72,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "LOCAL_TELEPHONY": (None, _bool),  # None -> on when no Twilio account is configured
     "SEED_DEMO": (False, _bool),
     "LOG_LEVEL": ("INFO", _str),
+    "SPEECH_INPUT": ("auto", _str),  # ivr: "stream" | "gather" | "auto" (stream if a model)
 }
 
 

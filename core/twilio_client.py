@@ -23,7 +23,8 @@ class RebasedHttpClient(TwilioHttpClient):
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
         super().__init__(timeout=timeout)
         parts = urlsplit(base_url)
-        self._scheme, self._netloc, self._prefix = parts.scheme, parts.netloc, parts.path.rstrip("/")
+        self._scheme, self._netloc = parts.scheme, parts.netloc
+        self._prefix = parts.path.rstrip("/")
 
     def rebase(self, url: str) -> str:
         """The same path and query on the configured origin."""

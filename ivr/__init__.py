@@ -8,4 +8,14 @@ from flask import Flask
 
 
 def init_app(app: Flask, csrf: Any) -> None:
-    """Register the voice webhooks and the admin console (filled in by the ivr package)."""
+    """Register the voice webhooks, the speech-socket hooks and the default-flow seeder."""
+    from core.cli import register_seeder
+    from ivr import flow_store, security, views
+    from ivr.listening import FlowListenPlans, StoreUtterance
+
+    app.register_blueprint(views.bp)
+    csrf.exempt(views.bp)
+    app.extensions["speech.listen_plan"] = FlowListenPlans(app)
+    app.extensions["speech.result_sink"] = StoreUtterance(app)
+    register_seeder(app, flow_store.import_default_flows)
+    security.warn_if_disabled(app.config)

@@ -73,7 +73,7 @@ STRONG: dict[str, tuple[str, ...]] = {
         r"online|on the internet|on email)\b",
         rf"\b{_EN_REL}s? (?:\w+ ){{0,2}}?(?:does|do|helps|handles|sorts|deals with|"
         rf"sets up|looks after|takes care of)\b(?: \w+){{0,4}}",
-        rf"\b(?:does it|do it|does that|does them) for me\b",
+        r"\b(?:does it|do it|does that|does them) for me\b",
         r"\b(?:i|we) only have a landline\b",
         rf"\b(?:i|we) dont do {_EN_ART}{_EN_DEV}\b",
     ),
@@ -117,7 +117,8 @@ HUMAN: dict[str, tuple[str, ...]] = {
            r"\breal person\b", r"\blive person\b", r"\ba person\b",
            r"\b(?:talk|speak) (?:to|with) (?:someone|somebody|a person|a human|a real)\b",
            r"\brepresentative\b", r"\bcustomer service\b", r"\bsomeone real\b"),
-    "ko": (r"상담원", r"사람(?:이랑|과|하고)? ?(?:통화|연결|얘기)", r"직원(?:이랑|과)? ?(?:통화|연결)"),
+    "ko": (r"상담원", r"사람(?:이랑|과|하고)? ?(?:통화|연결|얘기)",
+           r"직원(?:이랑|과)? ?(?:통화|연결)"),
 }
 """Escape words: the caller asks for a person."""
 

@@ -7,7 +7,7 @@ settings:
   timezone: Europe/Rome
   opening_hours: {mon: ["09:00-13:00", "14:00-18:00"], ..., sat: ["09:00-13:00"]}
   holidays: IT              # country for the `holidays` package; null for none
-  closed_dates: ["2025-08-14"]
+  extra_closed_days: ["2025-08-14"]
 ```
 """
 
@@ -54,7 +54,8 @@ class OpeningHours:
         week = settings.get("opening_hours") or DEFAULT_WEEK
         weekly = {index: tuple(_parse_interval(item) for item in week.get(key, []))
                   for index, key in enumerate(DAY_KEYS)}
-        closed = frozenset(date.fromisoformat(str(d)) for d in settings.get("closed_dates", []))
+        closed = frozenset(date.fromisoformat(str(d))
+                           for d in settings.get("extra_closed_days") or [])
         country = settings.get("holidays", "IT")
         return cls(weekly, str(settings.get("timezone", "Europe/Rome")), country, closed)
 

@@ -170,8 +170,8 @@ class IntentClassifier:
             matched_by = "keyword"
             indexes = [self.names.index(name) for name in hits]
             ranked = sorted(indexes, key=lambda i: scores[i], reverse=True)
-            top, second = ranked[0], ranked[1]
-            share = scores[top] / (scores[top] + scores[second] + 1e-9)
+            top, other_top = ranked[0], ranked[1]
+            share = scores[top] / (scores[top] + scores[other_top] + 1e-9)
             scores[top] = AMBIGUOUS_LOW + (AMBIGUOUS_HIGH - AMBIGUOUS_LOW) * (2 * share - 1)
             for other in ranked[1:]:
                 scores[other] = min(scores[other], AMBIGUOUS_LOW)

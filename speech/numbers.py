@@ -9,8 +9,6 @@ to join them.
 
 from __future__ import annotations
 
-import re
-
 _IT_UNITS = {"zero": 0, "uno": 1, "due": 2, "tre": 3, "quattro": 4, "cinque": 5, "sei": 6,
              "sette": 7, "otto": 8, "nove": 9, "dieci": 10, "undici": 11, "dodici": 12,
              "tredici": 13, "quattordici": 14, "quindici": 15, "sedici": 16,

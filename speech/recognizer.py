@@ -149,6 +149,7 @@ class StreamingRecognizer:
         self.speech_started = False
         self.digits = ""
         self._last_digit = 0.0
+        self._unflushed = False
         self.result: Utterance | None = None
 
     @property
@@ -218,6 +219,7 @@ class StreamingRecognizer:
             else:
                 self._voiced_run = 0
         feed = self._resampler.process(chunk) if self._resampler else chunk
+        self._unflushed = True
         if self._vosk.AcceptWaveform(feed):
             segment = _segment(self._vosk.Result())
             if segment:
@@ -245,24 +247,42 @@ class StreamingRecognizer:
             return
         quiet = s.end_silence_seconds * s.patience
         if not self._hypothesis:
-            if listened >= s.no_input_seconds * s.patience and now - self._last_voice >= quiet:
+            if now - self._last_voice < quiet:
+                return
+            if self.speech_started:
+                # Voice came and went but no partial words: the decoder may still hold some.
+                if self._flush():
+                    self._finish("speech")
+                    return
+                self._vosk.Reset()
+                self.speech_started = False
+            if listened >= s.no_input_seconds * s.patience:
                 self._finish("silence")
             return
         stable = now - self._last_change >= quiet
         if stable and (now - self._last_voice >= quiet or self._endpoint_at >= self._last_change):
             self._finish("speech")
 
-    def _finish(self, reason: str) -> bool:
+    def _flush(self) -> bool:
+        """Finalise Vosk's current segment; True if it held words."""
         final = _segment(self._vosk.FinalResult())
-        segments = self._segments + ([final] if final else [])
+        self._unflushed = False
+        if final:
+            self._segments.append(final)
+        return bool(final)
+
+    def _finish(self, reason: str) -> bool:
+        if self._unflushed:
+            self._flush()
+        segments = self._segments
         pieces = [seg[0][0] for seg in segments]
         prefix = " ".join(pieces[:-1])
         alternatives = [(f"{prefix} {text}".strip(), conf)
                         for text, conf in (segments[-1] if segments else [])]
         text = " ".join(pieces)
         confidence = min((seg[0][1] for seg in segments), default=0.0)
-        if reason == "speech" and not text:
-            reason = "silence"
+        if reason in ("speech", "silence"):
+            reason = "speech" if text else "silence"
         self.result = Utterance(
             text=text, confidence=round(confidence, 4),
             alternatives=[(t, round(c, 4)) for t, c in alternatives],

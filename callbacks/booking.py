@@ -1,0 +1,176 @@
+"""Booking a callback: what the flow engine calls when a caller asks to be called back.
+
+`book_callback` records the need, links the caller's profile, applies the non-digital cue
+and rules, places the request in the queue and returns the promise to say to the caller.
+The same caller calling again updates their open request (keeping its place) instead of
+creating a second one; a caller without a usable number is still recorded, flagged as
+needing a number.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callbacks import profiles
+from callbacks import settings as queue_settings
+from callbacks.models import OPEN_STATUSES, QUEUED, CallbackRequest, Caller
+from callbacks.priority import apply_rank
+from callbacks.promise import Promise, estimate, promise_text, queue_ahead, stored_promise
+from core.privacy import mask_phone
+
+log = logging.getLogger(__name__)
+
+# What Twilio puts in From when the caller hides their number.
+ANONYMOUS = {"", "anonymous", "restricted", "unknown", "private", "unavailable",
+             "+266696687", "+86282452253", "+7378742833", "+2562533"}
+WORDS_MAX = 2000
+
+
+@dataclass(frozen=True)
+class Booking:
+    """The result of a booking: the request's id and the promise made to the caller."""
+
+    request_id: int
+    updated: bool
+    needs_number: bool
+    not_digital: bool
+    the_promise: Promise
+    timezone: str = "Europe/Rome"
+
+    def promise(self, lang: str) -> str:
+        """The sentence to say to the caller ("La richiameremo entro circa 30 minuti.")."""
+        return promise_text(self.the_promise, lang, self.timezone)
+
+
+def _number(phone: str | None) -> tuple[str | None, str | None]:
+    """(E.164 number, None) or (None, why it cannot be dialled)."""
+    if phone is None or phone.strip().lower() in ANONYMOUS:
+        return None, "anonymous"
+    try:
+        return profiles.normalize_phone(phone), None
+    except profiles.InvalidPhone:
+        return None, "invalid"
+
+
+def _asks_for_human(words: str, language: str) -> bool:
+    try:
+        from speech.cues import wants_human
+    except ImportError:  # the understanding package is optional for the queue
+        return False
+    return wants_human(words, language)
+
+
+def _join(old: str | None, new: str | None) -> str | None:
+    if not new:
+        return old
+    return (f"{old} | {new}" if old else new)[-WORDS_MAX:]
+
+
+def book_callback(session: Session, *, phone: str | None, call_sid: str, intent: str | None,
+                  words: str, language: str, window_start: datetime | None,
+                  window_end: datetime | None, not_digital_cue: str | None, source: str,
+                  now: datetime) -> Booking:
+    """Book (or update) the caller's callback request and return the promise to make.
+
+    `not_digital_cue` is the caller's own evidence ("non ho internet") or None; `source`
+    is how the caller spoke to us ("speech", "keypad", ...). The session is flushed, not
+    committed: the caller's transaction decides.
+    """
+    settings = queue_settings.load(session)
+    number, problem = _number(phone)
+    caller: Caller | None = None
+    if number is not None:
+        caller = profiles.get_or_create_caller(session, number, now, language)
+    if window_start is not None and window_end is not None and window_end <= window_start:
+        window_start = window_end = None
+
+    request = session.scalar(select(CallbackRequest).where(
+        CallbackRequest.call_sid == call_sid, CallbackRequest.status.in_(OPEN_STATUSES)))
+    if request is None and caller is not None:
+        request = session.scalar(select(CallbackRequest).where(
+            CallbackRequest.caller_id == caller.id,
+            CallbackRequest.status.in_(OPEN_STATUSES)).order_by(CallbackRequest.id))
+    updated = request is not None
+    if request is None:
+        request = CallbackRequest(
+            caller=caller, phone=number, needs_number=number is None, number_problem=problem,
+            call_sid=call_sid, intent=intent, words=words[-WORDS_MAX:], language=language,
+            source=source, status=QUEUED, created_at=now, updated_at=now, not_before=now,
+            promised_by=now + timedelta(minutes=30), manual_boost=0.0, times_requested=1,
+            asked_for_human=_asks_for_human(words, language))
+        session.add(request)
+    else:
+        if request.call_sid != call_sid:
+            request.times_requested += 1
+            request.words = _join(request.words, words) or ""
+        request.intent = intent or request.intent
+        request.call_sid = call_sid
+        request.asked_for_human = request.asked_for_human or _asks_for_human(words, language)
+        request.updated_at = now
+        if number is not None:
+            request.phone, request.needs_number, request.number_problem = number, False, None
+    if window_start is not None and window_end is not None:
+        request.window_start, request.window_end = window_start, window_end
+        request.not_before = max(window_start, now)
+    session.flush()
+
+    if caller is not None:
+        if not_digital_cue:
+            profiles.set_not_digital(session, caller, True,
+                                     source="keypad" if source == "keypad" else "caller",
+                                     actor="caller", reason=not_digital_cue, now=now)
+        else:
+            profiles.apply_rules(session, caller, now)
+        request.not_digital = caller.not_digital
+    elif not_digital_cue:
+        request.not_digital = True  # no profile to keep it in, but serve this request first
+
+    keep_promise = updated and request.promised_by > now and request.promise_made_at is not None
+    if not keep_promise:
+        apply_rank(request, settings.weights)
+        ahead = queue_ahead(session, request.rank_key, now) if request.id else 0
+        the_promise = estimate(session, settings, ahead=ahead, now=now,
+                               window_start=request.window_start, window_end=request.window_end)
+        request.promised_by = the_promise.promised_by
+        request.promise_kind = the_promise.kind
+        request.promise_minutes = the_promise.minutes
+        request.promise_made_at = now
+    apply_rank(request, settings.weights)
+    session.flush()
+    log.info("callback %s %s for %s (call %s)", request.id, "updated" if updated else "booked",
+             mask_phone(number), call_sid)
+    return Booking(request.id, updated, request.needs_number, request.not_digital,
+                   stored_promise(request), settings.hours.timezone)
+
+
+def set_number(session: Session, request_id: int, phone: str, now: datetime) -> CallbackRequest:
+    """Give a request the number to call (the caller confirmed it, or an agent found it).
+
+    Raises InvalidPhone for a number that cannot be dialled.
+    """
+    request = session.get(CallbackRequest, request_id)
+    if request is None:
+        raise LookupError(f"no callback request {request_id}")
+    caller = profiles.get_or_create_caller(session, phone, now, request.language)
+    request.caller, request.phone = caller, caller.phone
+    request.needs_number, request.number_problem = False, None
+    request.not_digital = request.not_digital or caller.not_digital
+    request.updated_at = now
+    apply_rank(request, queue_settings.load(session).weights)
+    session.flush()
+    return request
+
+
+def attach_transcript(session: Session, request_id: int, transcript: str, now: datetime) -> None:
+    """Store the transcript of the caller's recorded message on their request."""
+    request = session.get(CallbackRequest, request_id)
+    if request is None:
+        raise LookupError(f"no callback request {request_id}")
+    request.transcript = _join(request.transcript, transcript.strip())
+    request.updated_at = now
+    session.flush()

@@ -1,0 +1,255 @@
+"""The agent console: the live queue, taking and calling back, outcomes, a caller's story.
+
+Thin views over `callbacks.queue`, `callbacks.profiles`, `callbacks.tasks` and the read-only
+`callbacks.console_queries`. Live updates poll `/console/state` every few seconds rather
+than holding a server-sent-events stream: under gunicorn's gthread worker a stream pins one
+of a handful of threads per open console for the whole shift, while a poll costs one short
+request and, when nothing changed, a 200-byte answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy.orm import Session
+
+from callbacks import console_queries as queries
+from callbacks import profiles, queue
+from callbacks import settings as queue_settings
+from callbacks.models import COMPLETED, FAILED, NO_ANSWER, RETRY_SCHEDULED, Caller
+from core.auth import login_required
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+               static_folder="static/console", static_url_path="/static")
+
+# What the agent picks -> (domain outcome, note prefix, needs a time).
+OUTCOMES: dict[str, tuple[str, str, bool]] = {
+    "resolved": (COMPLETED, "", False),
+    "no_answer": (NO_ANSWER, "", False),
+    "wrong_number": (FAILED, "wrong number", False),
+    "call_again": (RETRY_SCHEDULED, "", True),
+    "follow_up": (RETRY_SCHEDULED, "follow-up", True),
+}
+POLL_SECONDS = 4
+
+
+def _session() -> Session:
+    session: Session = current_app.extensions["db"].session
+    return session
+
+
+def _now() -> datetime:
+    now: datetime = current_app.extensions["clock"].now()
+    return now
+
+
+def _timezone() -> str:
+    return queue_settings.load(_session()).hours.timezone
+
+
+def _lang() -> str:
+    return str(g.get("lang") or "it")
+
+
+def _back(anchor: str = "") -> Any:
+    return redirect(url_for("console.queue") + anchor, code=303)
+
+
+@bp.app_template_filter("console_time")
+def console_time(moment: datetime | None, fmt: str = "%d/%m %H:%M") -> str:
+    """A UTC datetime shown in the hotline's local time."""
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(_timezone())).strftime(fmt)
+
+
+def _waiting_html(view: queries.QueueView) -> str:
+    return render_template("console/_waiting.html", view=view, now=_now())
+
+
+@bp.route("", endpoint="queue")
+@login_required("agent")
+def queue_page() -> Any:
+    """The queue: my requests in hand, every waiting request and why it sits where it does."""
+    session = _session()
+    now = _now()
+    queue.promote_due(session, now)
+    session.commit()
+    view = queries.waiting_list(session, now, _lang())
+    return render_template("console/queue.html", view=view, now=now,
+                           claims=queries.my_claims(session, g.user.id), outcomes=OUTCOMES,
+                           poll_seconds=POLL_SECONDS, tz=_timezone())
+
+
+@bp.route("/state")
+@login_required("agent")
+def state() -> Any:
+    """Live update: the waiting list's version and, when it changed, its new HTML."""
+    session = _session()
+    now = _now()
+    if queue.promote_due(session, now):
+        session.commit()
+    view = queries.waiting_list(session, now, _lang())
+    body: dict[str, Any] = {"version": view.version, "waiting": len(view.rows),
+                            "in_hand": len(view.in_hand), "changed": False}
+    if request.args.get("v") != view.version:
+        body.update(changed=True, html=_waiting_html(view),
+                    ids=[row.request.id for row in view.rows])
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/take", methods=["POST"])
+@login_required("agent")
+def take_next() -> Any:
+    """Claim the highest-priority waiting request for this agent (atomic)."""
+    taken = queue.claim_next(_session(), g.user.id, _now())
+    if taken is None:
+        flash("console.flash.nothing_to_take")
+        return _back()
+    log.info("agent %s claimed request %s", g.user.id, taken.id)
+    return _back(f"#claim-{taken.id}")
+
+
+def _held(request_id: int) -> Any:
+    held = queries.request_for_agent(_session(), request_id, g.user.id)
+    if held is None:
+        flash("console.flash.not_yours")
+    return held
+
+
+@bp.route("/requests/<int:request_id>/release", methods=["POST"])
+@login_required("agent")
+def release(request_id: int) -> Any:
+    """Give a claimed request back to the queue, keeping its place."""
+    if _held(request_id) is None:
+        return _back()
+    try:
+        queue.release(_session(), request_id, g.user.id, _now())
+    except queue.QueueError:
+        flash("console.flash.cannot_release")
+        return _back(f"#claim-{request_id}")
+    _session().commit()
+    flash("console.flash.released")
+    return _back()
+
+
+@bp.route("/requests/<int:request_id>/call", methods=["POST"])
+@login_required("agent")
+def call_now(request_id: int) -> Any:
+    """Place the call through the hotline: the agent's phone rings first, then the caller's."""
+    from callbacks import tasks
+
+    if _held(request_id) is None:
+        return _back()
+    session = _session()
+    try:
+        tasks.start_agent_call(session, request_id, g.user.id, _now())
+    except (queue.QueueError, ValueError) as exc:
+        session.rollback()
+        log.info("call for request %s refused: %s", request_id, exc)
+        flash("console.flash.cannot_call")
+        return _back(f"#claim-{request_id}")
+    session.commit()
+    flash("console.flash.calling")
+    return _back(f"#claim-{request_id}")
+
+
+def _parse_local(value: str) -> datetime | None:
+    """A datetime-local field ("2025-03-11T15:30") in the hotline's zone, as UTC."""
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return naive.replace(tzinfo=ZoneInfo(_timezone()))
+
+
+@bp.route("/requests/<int:request_id>/outcome", methods=["POST"])
+@login_required("agent")
+def outcome(request_id: int) -> Any:
+    """Record how the callback went, with the agent's notes."""
+    choice = OUTCOMES.get(request.form.get("outcome", ""))
+    if choice is None:
+        flash("console.flash.pick_outcome")
+        return _back(f"#claim-{request_id}")
+    status, prefix, needs_time = choice
+    retry_at = None
+    if needs_time:
+        retry_at = _parse_local(request.form.get("retry_at", ""))
+        if retry_at is None or retry_at <= _now():
+            flash("console.flash.pick_future_time")
+            return _back(f"#claim-{request_id}")
+    if _held(request_id) is None:
+        return _back()
+    notes = request.form.get("notes", "").strip()
+    note = f"{prefix}: {notes}" if prefix and notes else (prefix or notes)
+    session = _session()
+    try:
+        queue.record_agent_outcome(session, request_id, g.user.id, status, _now(),
+                                   note=note, retry_at=retry_at)
+    except (queue.QueueError, ValueError):
+        session.rollback()
+        flash("console.flash.cannot_record")
+        return _back(f"#claim-{request_id}")
+    session.commit()
+    flash("console.flash.outcome_saved")
+    return _back()
+
+
+@bp.route("/callers/<int:caller_id>")
+@login_required("agent")
+def caller(caller_id: int) -> Any:
+    """A caller's page: calls and callbacks, their exact words, notes and digital profile."""
+    story = queries.caller_story(_session(), caller_id)
+    if story is None:
+        abort(404)
+    return render_template("console/caller.html", tz=_timezone(), **story)
+
+
+@bp.route("/callers/<int:caller_id>/not-digital", methods=["POST"])
+@login_required("agent")
+def not_digital(caller_id: int) -> Any:
+    """Mark or unmark the caller as not digital, with the agent's reason (audited)."""
+    session = _session()
+    person = session.get(Caller, caller_id)
+    if person is None:
+        abort(404)
+    value = request.form.get("value") == "1"
+    reason = request.form.get("reason", "").strip()
+    back = request.form.get("next", "")
+    target = back if back.startswith("/console") else url_for("console.caller",
+                                                              caller_id=caller_id)
+    if not reason:
+        flash("console.flash.reason_required")
+        return redirect(target, code=303)
+    changed = profiles.set_not_digital(session, person, value, source="agent",
+                                       actor=f"user:{g.user.id}", reason=reason, now=_now())
+    session.commit()
+    flash("console.flash.profile_saved" if changed else "console.flash.profile_unchanged")
+    return redirect(target, code=303)
+
+
+def init_app(app: Flask) -> None:
+    """Register the console blueprint and its navigation link."""
+    app.register_blueprint(bp)
+    app.config.setdefault("CONSOLE_LINKS", [])
+    app.config["CONSOLE_LINKS"].append(("console.queue", "nav.queue", "agent"))

@@ -1,0 +1,183 @@
+"""Callers and their digital-inclusion profile: the "not digital" flag, where it came from,
+why, and every change to it.
+
+The flag can be imported by an admin (CSV), set by an agent after a call, declared by the
+caller (a spoken cue or a keypad choice) or inferred by rules an admin can tune. A person's
+decision (import, agent, admin) is never overridden by a rule. Only a short reason is
+kept (the evidence phrase), never a whole transcript.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import datetime, timedelta
+
+import phonenumbers
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from callbacks import settings as queue_settings
+from callbacks.models import (
+    OPEN_STATUSES,
+    PROFILE_SOURCES,
+    CallbackRequest,
+    Caller,
+    DigitalProfileChange,
+)
+from callbacks.priority import apply_rank
+
+PERSON_SOURCES = ("import", "agent", "admin")
+REASON_MAX = 200
+
+
+class InvalidPhone(ValueError):
+    """A phone number that cannot be parsed into a valid E.164 number."""
+
+
+def normalize_phone(raw: str, region: str = "IT") -> str:
+    """'333 123 4567' -> '+393331234567'; raises InvalidPhone when it is not a real number."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(f"not a phone number: {exc}") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhone("not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def find_caller(session: Session, phone: str) -> Caller | None:
+    """The caller with this number (any format), or None."""
+    try:
+        number = normalize_phone(phone)
+    except InvalidPhone:
+        return None
+    return session.scalar(select(Caller).where(Caller.phone == number))
+
+
+def get_or_create_caller(session: Session, phone: str, now: datetime,
+                         language: str | None = None) -> Caller:
+    """The caller with this number, created if new; raises InvalidPhone."""
+    number = normalize_phone(phone)
+    caller = session.scalar(select(Caller).where(Caller.phone == number))
+    if caller is None:
+        caller = Caller(phone=number, language=language, created_at=now)
+        session.add(caller)
+        session.flush()
+    elif language and not caller.language:
+        caller.language = language
+    return caller
+
+
+def is_not_digital(session: Session, phone: str | None) -> bool:
+    """Whether the caller at this number is known to be not digital (for the flow engine)."""
+    if not phone:
+        return False
+    caller = find_caller(session, phone)
+    return bool(caller and caller.not_digital)
+
+
+def set_not_digital(session: Session, caller: Caller, value: bool, *, source: str,
+                    actor: str, reason: str, now: datetime) -> bool:
+    """Set or remove the flag, keeping an audit row; returns whether anything changed.
+
+    Rules never override a person's decision; open requests are re-ranked at once.
+    """
+    if source not in PROFILE_SOURCES:
+        raise ValueError(f"source must be one of {', '.join(PROFILE_SOURCES)}")
+    if source == "rule" and caller.decided_by_person:
+        return False
+    reason = (reason or "").strip()[:REASON_MAX]
+    if caller.not_digital == value and caller.not_digital_source == source:
+        return False
+    session.add(DigitalProfileChange(caller=caller, at=now, actor=actor,
+                                     from_value=caller.not_digital, to_value=value,
+                                     source=source, reason=reason))
+    caller.not_digital = value
+    caller.not_digital_source = source
+    caller.not_digital_reason = reason if value else None
+    caller.not_digital_since = now if value else None
+    if source in PERSON_SOURCES:
+        caller.decided_by_person = True
+    weights = queue_settings.load(session).weights
+    for request in session.scalars(select(CallbackRequest).where(
+            CallbackRequest.caller_id == caller.id,
+            CallbackRequest.status.in_(OPEN_STATUSES))):
+        request.not_digital = value
+        apply_rank(request, weights)
+    session.flush()
+    return True
+
+
+def apply_rules(session: Session, caller: Caller, now: datetime) -> str | None:
+    """Infer "not digital" from the caller's history; returns the rule that fired, if any."""
+    if caller.not_digital or caller.decided_by_person:
+        return None
+    rules = queue_settings.load(session).rules
+    history = list(session.scalars(select(CallbackRequest).where(
+        CallbackRequest.caller_id == caller.id).order_by(CallbackRequest.created_at)))
+    fired: tuple[str, str] | None = None
+    if rules.repeat_call_enabled:
+        since = now - timedelta(days=rules.repeat_call_days)
+        per_intent: Counter[str] = Counter()
+        for request in history:
+            if request.intent and request.created_at >= since:
+                per_intent[request.intent] += request.times_requested
+        if per_intent and max(per_intent.values()) >= 2:
+            fired = ("repeat_call", f"called again within {rules.repeat_call_days} days "
+                                    "about the same need")
+    if fired is None and rules.keypad_only_enabled:
+        if (len(history) >= rules.keypad_only_min_calls
+                and all(r.source == "keypad" for r in history)):
+            fired = ("keypad_only", f"only ever used the keypad ({len(history)} calls)")
+    if fired is None and rules.asked_human_enabled:
+        asks = sum(1 for r in history
+                   if r.asked_for_human or (r.intent or "") in rules.human_intents)
+        if asks >= rules.asked_human_times:
+            fired = ("asked_human", f"asked for a person {asks} times")
+    if fired is None:
+        return None
+    set_not_digital(session, caller, True, source="rule", actor=f"rule:{fired[0]}",
+                    reason=fired[1], now=now)
+    return fired[0]
+
+
+def import_csv(session: Session, text: str, *, actor: str, now: datetime) -> dict[str, int]:
+    """Import "phone,not_digital,reason" rows (header optional) as an admin's decisions.
+
+    Returns counts: changed, unchanged, invalid (rows whose number is not valid).
+    """
+    counts = {"changed": 0, "unchanged": 0, "invalid": 0}
+    for row in csv.reader(io.StringIO(text)):
+        if not row or not row[0].strip() or row[0].strip().lower() == "phone":
+            continue
+        flag = (row[1].strip().lower() if len(row) > 1 else "true") in {"1", "true", "yes", "si"}
+        reason = row[2] if len(row) > 2 else "imported"
+        try:
+            caller = get_or_create_caller(session, row[0], now)
+        except InvalidPhone:
+            counts["invalid"] += 1
+            continue
+        changed = set_not_digital(session, caller, flag, source="import", actor=actor,
+                                  reason=reason, now=now)
+        counts["changed" if changed else "unchanged"] += 1
+    return counts
+
+
+def profile(session: Session, phone: str) -> dict[str, object] | None:
+    """A caller's profile and its audit trail as JSON-ready data, or None if unknown."""
+    caller = find_caller(session, phone)
+    if caller is None:
+        return None
+    requests = session.scalar(select(func.count()).select_from(CallbackRequest).where(
+        CallbackRequest.caller_id == caller.id)) or 0
+    return {
+        "phone": caller.phone, "not_digital": caller.not_digital,
+        "source": caller.not_digital_source, "reason": caller.not_digital_reason,
+        "since": caller.not_digital_since.isoformat() if caller.not_digital_since else None,
+        "decided_by_person": caller.decided_by_person, "requests": requests,
+        "history": [{"at": c.at.isoformat(), "actor": c.actor, "from": c.from_value,
+                     "to": c.to_value, "source": c.source, "reason": c.reason}
+                    for c in caller.changes],
+    }

@@ -1,0 +1,203 @@
+"""The queue as agents see it: list with explanations, claim the next request, release it,
+record the outcome.
+
+A claim is atomic and is a lease. On PostgreSQL the next request is picked with
+`SELECT ... ORDER BY rank_key DESC LIMIT 1 FOR UPDATE SKIP LOCKED`, so fifty agents
+claiming at once each lock a different row without waiting on each other. SQLite has no
+row locks: the claim runs in a `BEGIN IMMEDIATE` transaction, which takes the database's
+write lock first, so claims are serialised. On both, the UPDATE re-checks the status
+(compare-and-set), so a row can never be handed to two agents. A lease that is not renewed
+(`renew_lease`, called on every agent action) expires and the request is claimable again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from callbacks import settings as queue_settings
+from callbacks.models import (
+    CANCELLED,
+    CLAIMED,
+    COMPLETED,
+    FAILED,
+    NO_ANSWER,
+    OPEN_STATUSES,
+    QUEUED,
+    RETRY_SCHEDULED,
+    CallbackRequest,
+)
+from callbacks.priority import explain
+from callbacks.promise import record_outcome, stored_promise
+
+OUTCOMES = (COMPLETED, NO_ANSWER, FAILED, CANCELLED, RETRY_SCHEDULED)
+
+
+class QueueError(Exception):
+    """An agent action that is not possible now (the message says why); HTTP 409."""
+
+
+def _claimable(now: datetime) -> Any:
+    """Rows an agent may take now: queued, due, and with a number to dial.
+
+    A single status value keeps the claim on the (status, rank_key) index; due retries and
+    expired leases are turned back into "queued" by `promote_due` (run by the reconciler
+    every minute and before listing).
+    """
+    return (CallbackRequest.status == QUEUED, CallbackRequest.not_before <= now,
+            CallbackRequest.needs_number.is_(False))
+
+
+def claim_next(session: Session, agent_id: int, now: datetime) -> CallbackRequest | None:
+    """Give the agent the highest-priority claimable request, or None; commits.
+
+    Safe with any number of agents claiming at the same time on PostgreSQL and SQLite.
+    """
+    lease = timedelta(minutes=queue_settings.load(session).hours.lease_minutes)
+    session.commit()  # start the claim in a transaction of its own
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    query = (select(CallbackRequest.id).where(*_claimable(now))
+             .order_by(CallbackRequest.rank_key.desc(), CallbackRequest.id).limit(1))
+    if not sqlite:
+        query = query.with_for_update(skip_locked=True)
+    request_id = session.scalar(query)
+    if request_id is None:
+        session.commit()
+        return None
+    result = session.execute(
+        update(CallbackRequest).where(CallbackRequest.id == request_id, *_claimable(now))
+        .values(status=CLAIMED, claimed_by=agent_id, claimed_at=now,
+                lease_expires_at=now + lease, updated_at=now)
+        .execution_options(synchronize_session=False))
+    session.commit()
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None  # taken in between (cannot happen under the locks above; never doubled)
+    return session.get(CallbackRequest, request_id, populate_existing=True)
+
+
+def _owned(session: Session, request_id: int, agent_id: int | None) -> CallbackRequest:
+    request = session.get(CallbackRequest, request_id)
+    if request is None:
+        raise LookupError(f"no callback request {request_id}")
+    if agent_id is not None and request.status == CLAIMED and request.claimed_by != agent_id:
+        raise QueueError("this request is claimed by another agent")
+    return request
+
+
+def renew_lease(session: Session, request_id: int, agent_id: int, now: datetime) -> None:
+    """Extend the agent's lease on a request they hold (any activity renews it)."""
+    request = _owned(session, request_id, agent_id)
+    if request.claimed_by == agent_id and request.status in (CLAIMED, "dialling"):
+        lease = queue_settings.load(session).hours.lease_minutes
+        request.lease_expires_at = now + timedelta(minutes=lease)
+        request.updated_at = now
+
+
+def release(session: Session, request_id: int, agent_id: int, now: datetime) -> CallbackRequest:
+    """Give a claimed request back to the queue, keeping its place."""
+    request = _owned(session, request_id, agent_id)
+    if request.status != CLAIMED:
+        raise QueueError(f"only a claimed request can be released (it is {request.status})")
+    request.status, request.claimed_by = QUEUED, None
+    request.lease_expires_at, request.updated_at = None, now
+    session.flush()
+    return request
+
+
+def record_agent_outcome(session: Session, request_id: int, agent_id: int, outcome: str,
+                         now: datetime, note: str = "",
+                         retry_at: datetime | None = None) -> CallbackRequest:
+    """The agent says how it went: completed, no_answer, failed, cancelled or retry."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    request = _owned(session, request_id, agent_id)
+    if not request.is_open and request.status != NO_ANSWER:
+        raise QueueError(f"request {request_id} is already {request.status}")
+    request.status, request.updated_at = outcome, now
+    request.outcome_note = note[:500] or request.outcome_note
+    request.lease_expires_at = None
+    if outcome == RETRY_SCHEDULED:
+        request.not_before = retry_at or now
+        request.claimed_by = None
+    if outcome == COMPLETED:
+        request.completed_at = now
+        record_outcome(request, now)
+    session.flush()
+    return request
+
+
+def promote_due(session: Session, now: datetime) -> int:
+    """Due retries and requests whose agent vanished (lease expired) go back to "queued"."""
+    retries = session.execute(
+        update(CallbackRequest).where(CallbackRequest.status == RETRY_SCHEDULED,
+                                      CallbackRequest.not_before <= now)
+        .values(status=QUEUED, updated_at=now).execution_options(synchronize_session=False))
+    expired = session.execute(
+        update(CallbackRequest).where(CallbackRequest.status == CLAIMED,
+                                      CallbackRequest.lease_expires_at < now)
+        .values(status=QUEUED, claimed_by=None, lease_expires_at=None, updated_at=now)
+        .execution_options(synchronize_session=False))
+    return int(retries.rowcount) + int(expired.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A request as listed for agents, with why it sits where it does."""
+
+    request: CallbackRequest
+    position: int
+    score: float
+    explanation: str
+
+
+def list_queue(session: Session, now: datetime, *, statuses: tuple[str, ...] = OPEN_STATUSES,
+               lang: str = "en", limit: int = 100, offset: int = 0) -> list[QueueEntry]:
+    """Requests in priority order with the explanation of each position."""
+    settings = queue_settings.load(session)
+    rows = session.scalars(
+        select(CallbackRequest).where(CallbackRequest.status.in_(statuses))
+        .order_by(CallbackRequest.rank_key.desc(), CallbackRequest.id)
+        .limit(limit).offset(offset))
+    entries = []
+    for position, request in enumerate(rows, start=offset + 1):
+        why = explain(request, now, settings.weights, lang, settings.hours.timezone)
+        entries.append(QueueEntry(request, position, why.score, why.text()))
+    return entries
+
+
+def to_json(request: CallbackRequest, timezone: str = "Europe/Rome") -> dict[str, Any]:
+    """A request as JSON-ready data for the API and the console."""
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return {
+        "id": request.id, "status": request.status, "phone": request.phone,
+        "needs_number": request.needs_number, "number_problem": request.number_problem,
+        "intent": request.intent, "words": request.words, "transcript": request.transcript,
+        "language": request.language, "source": request.source,
+        "not_digital": request.not_digital, "times_requested": request.times_requested,
+        "window_start": iso(request.window_start), "window_end": iso(request.window_end),
+        "not_before": iso(request.not_before), "promised_by": iso(request.promised_by),
+        "promise": {lang: stored_promise(request).text(lang, timezone) for lang in ("it", "en")},
+        "promise_kept": request.promise_kept, "claimed_by": request.claimed_by,
+        "lease_expires_at": iso(request.lease_expires_at),
+        "attempts_made": request.attempts_made, "last_error": request.last_error,
+        "outcome_note": request.outcome_note, "created_at": iso(request.created_at),
+        "completed_at": iso(request.completed_at),
+        "attempts": [{"id": a.id, "mode": a.mode, "status": a.status, "call_sid": a.call_sid,
+                      "answered_by": a.answered_by, "duration": a.duration, "error": a.error,
+                      "created_at": iso(a.created_at)} for a in request.attempts],
+    }
+
+
+def caller_history(session: Session, caller_id: int) -> list[CallbackRequest]:
+    """Every request of a caller, newest first (for the agent's view of the caller)."""
+    return list(session.scalars(select(CallbackRequest).where(
+        CallbackRequest.caller_id == caller_id).order_by(CallbackRequest.id.desc())))

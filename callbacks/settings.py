@@ -1,0 +1,133 @@
+"""Queue settings an admin can see and tune: priority weights, rules, opening hours.
+
+Defaults live here; an admin's changes are rows in `callback_settings` (one JSON value per
+section) and win over the defaults. Domain code reads them with `load(session)`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callbacks.models import CallbackSetting
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Priority weights, in "minutes of waiting" units.
+
+    effective score = not_digital_bonus (if not digital) + age_per_minute * minutes waited
+                      + deadline_per_minute * minutes past (or minus minutes before) the
+                      promise + manual boost
+    """
+
+    not_digital_bonus: float = 240.0
+    age_per_minute: float = 1.0
+    deadline_per_minute: float = 1.0
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Rules that infer "not digital" from behaviour; each can be switched off."""
+
+    repeat_call_enabled: bool = True
+    repeat_call_days: int = 7
+    keypad_only_enabled: bool = True
+    keypad_only_min_calls: int = 2
+    asked_human_enabled: bool = True
+    asked_human_times: int = 2
+    human_intents: tuple[str, ...] = ("operator", "human", "agent", "operatore")
+
+
+@dataclass(frozen=True)
+class Hours:
+    """When the hotline calls people back (local time), and how it promises."""
+
+    timezone: str = "Europe/Rome"
+    country: str = "IT"
+    # weekday (0=Monday) -> (open "HH:MM", close "HH:MM"); missing days are closed
+    opening: dict[int, tuple[str, str]] = field(default_factory=lambda: {
+        0: ("08:30", "19:00"), 1: ("08:30", "19:00"), 2: ("08:30", "19:00"),
+        3: ("08:30", "19:00"), 4: ("08:30", "19:00"), 5: ("09:00", "13:00")})
+    lease_minutes: int = 10
+    default_handling_minutes: float = 8.0
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """All tunable settings of the callback queue."""
+
+    weights: Weights = field(default_factory=Weights)
+    rules: Rules = field(default_factory=Rules)
+    hours: Hours = field(default_factory=Hours)
+
+
+SECTIONS = {"weights": Weights, "rules": Rules, "hours": Hours}
+
+
+def _coerce(cls: type, values: dict[str, Any]) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__.lower()} setting(s): {', '.join(sorted(unknown))}")
+    base = cls()
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        default = getattr(base, name)
+        if name == "opening":
+            clean[name] = {int(day): (str(span[0]), str(span[1])) for day, span in value.items()}
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false")
+            clean[name] = value
+        elif isinstance(default, tuple):
+            clean[name] = tuple(str(v) for v in value)
+        elif isinstance(default, int | float) and not isinstance(value, bool):
+            clean[name] = type(default)(value)
+        else:
+            clean[name] = type(default)(value)
+    return replace(base, **clean)
+
+
+def load(session: Session) -> QueueSettings:
+    """The current settings: defaults overridden by what an admin saved."""
+    rows = {row.key: json.loads(row.value) for row in session.scalars(select(CallbackSetting))}
+    parts = {name: _coerce(cls, rows.get(name, {})) for name, cls in SECTIONS.items()}
+    return QueueSettings(**parts)
+
+
+def as_dict(settings: QueueSettings) -> dict[str, Any]:
+    """The settings as JSON-ready data (for the API and the console)."""
+    data = asdict(settings)
+    data["rules"]["human_intents"] = list(settings.rules.human_intents)
+    data["hours"]["opening"] = {str(d): list(s) for d, s in settings.hours.opening.items()}
+    return data
+
+
+def save(session: Session, section: str, values: dict[str, Any], now: datetime) -> QueueSettings:
+    """Change one section (merging with what is saved); raises ValueError on bad input.
+
+    Changing the weights re-ranks every open request so the queue order follows at once.
+    """
+    if section not in SECTIONS:
+        raise ValueError(f"unknown settings section {section!r}")
+    row = session.get(CallbackSetting, section)
+    merged = {**(json.loads(row.value) if row else {}), **values}
+    _coerce(SECTIONS[section], merged)  # validate before saving
+    if row is None:
+        row = CallbackSetting(key=section, value="{}")
+        session.add(row)
+    row.value = json.dumps(merged)
+    row.updated_at = now
+    session.flush()
+    settings = load(session)
+    if section == "weights":
+        from callbacks.priority import rerank_open_requests
+
+        rerank_open_requests(session, settings.weights)
+    return settings

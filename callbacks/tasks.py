@@ -1,0 +1,166 @@
+"""Placing callback calls: the agent's request becomes an attempt row, then an RQ job.
+
+The job is idempotent: it moves the attempt from "pending" to "requesting" with a
+compare-and-set UPDATE before talking to Twilio, so a second run (a duplicate job, or the
+reconciler re-enqueueing after Redis lost it) finds nothing to do and never dials twice.
+Transient Twilio/network errors are retried with back-off; a refusal (4xx) marks the
+request failed with the error shown to the agent. Nothing is ever dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioException, TwilioRestException
+
+from callbacks import settings as queue_settings
+from callbacks.models import CLAIMED, DIALLING, FAILED, QUEUED, CallAttempt, CallbackRequest
+from callbacks.policy import OpeningHours, policy_for
+from callbacks.queue import QueueError, renew_lease
+from callbacks.urls import public_url
+from core.jobs import JobQueue, app_job
+from core.models import User
+from core.privacy import mask_phone
+
+log = logging.getLogger(__name__)
+
+MODES = ("agent_first", "caller_first")
+MAX_DISPATCH_TRIES = 3
+AGENT_RING_SECONDS = 30
+
+
+def job_id(attempt_id: int) -> str:
+    """The job id of an attempt: re-enqueueing it never makes a second job."""
+    return f"callback-attempt-{attempt_id}"
+
+
+def start_call(session: Session, jobs: JobQueue, request_id: int, agent_id: int, now: datetime,
+               mode: str = "agent_first", agent_number: str | None = None) -> CallAttempt:
+    """Record an attempt for the agent's claimed request and enqueue placing it; commits.
+
+    Refuses (QueueError) outside calling hours, without a number, or for a request the
+    agent does not hold.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    request = session.get(CallbackRequest, request_id)
+    if request is None:
+        raise LookupError(f"no callback request {request_id}")
+    if request.status not in (CLAIMED, QUEUED) or (
+            request.status == CLAIMED and request.claimed_by != agent_id):
+        raise QueueError(f"claim the request first (it is {request.status})")
+    if request.needs_number or not request.phone:
+        raise QueueError("this request has no number to call yet")
+    settings = queue_settings.load(session)
+    if not OpeningHours(settings.hours).is_open(now):
+        raise QueueError("outside calling hours: callers are never called at night or on "
+                         "holidays")
+    agent = session.get(User, agent_id)
+    agent_phone = agent_number or (agent.phone_number if agent else None)
+    if not agent_phone:
+        raise QueueError("no phone number for the agent (set it on the user, or "
+                         "CALLBACK_AGENT_NUMBER)")
+    policy = policy_for(request.not_digital)
+    attempt = CallAttempt(request=request, agent_id=agent_id, mode=mode, status="pending",
+                          number=agent_phone if mode == "agent_first" else request.phone,
+                          ring_timeout=policy.ring_timeout, created_at=now, updated_at=now)
+    session.add(attempt)
+    request.status, request.claimed_by, request.claimed_at = DIALLING, agent_id, (
+        request.claimed_at or now)
+    request.last_error = None
+    renew_lease(session, request.id, agent_id, now)
+    session.commit()
+    jobs.enqueue(place_call, attempt.id, queue="calls", job_id=job_id(attempt.id))
+    return attempt
+
+
+def _call_params(attempt: CallAttempt, app: Any) -> dict[str, Any]:
+    config = app.config
+    status_url = public_url(app, "callbacks_twilio.status", attempt_id=attempt.id)
+    params: dict[str, Any] = {
+        "to": attempt.number, "from_": config["TWILIO_CALLER_ID"], "method": "POST",
+        "status_callback": status_url, "status_callback_method": "POST",
+        "status_callback_event": ["initiated", "ringing", "answered", "completed"],
+    }
+    if attempt.mode == "caller_first":
+        params.update(url=public_url(app, "callbacks_twilio.announce", attempt_id=attempt.id),
+                      timeout=attempt.ring_timeout, machine_detection="Enable")
+    else:
+        params.update(url=public_url(app, "callbacks_twilio.bridge", attempt_id=attempt.id),
+                      timeout=AGENT_RING_SECONDS)
+    return params
+
+
+@app_job
+def place_call(attempt_id: int) -> str:
+    """Job: place the outbound call of an attempt through Twilio's REST API (once)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    db, clock = app.extensions["db"], app.extensions["clock"]
+    now = clock.now()
+    with db.transaction() as session:
+        taken = session.execute(
+            update(CallAttempt).where(CallAttempt.id == attempt_id,
+                                      CallAttempt.status == "pending")
+            .values(status="requesting", updated_at=now,
+                    dispatch_tries=CallAttempt.dispatch_tries + 1)
+            .execution_options(synchronize_session=False)).rowcount
+        if not taken:
+            log.info("attempt %s: nothing to do (already placed or ended)", attempt_id)
+            return "skipped"
+        attempt = session.get(CallAttempt, attempt_id)
+        assert attempt is not None
+        params, tries = _call_params(attempt, app), attempt.dispatch_tries
+    log.info("attempt %s: calling %s (%s)", attempt_id, mask_phone(params["to"]),
+             params.get("machine_detection") and "caller first" or "agent first")
+    try:
+        call = app.extensions["twilio"].calls.create(**params)
+    except TwilioRestException as exc:
+        if exc.status >= 500 and tries < MAX_DISPATCH_TRIES:
+            return _retry_later(app, attempt_id, tries, f"Twilio {exc.status}: {exc.msg}")
+        return _give_up(app, attempt_id, f"Twilio refused the call ({exc.code}): {exc.msg}")
+    except (TwilioException, OSError) as exc:
+        if tries < MAX_DISPATCH_TRIES:
+            return _retry_later(app, attempt_id, tries, f"{type(exc).__name__}: {exc}")
+        return _give_up(app, attempt_id, f"Twilio unreachable: {type(exc).__name__}")
+    with db.transaction() as session:
+        attempt = session.get(CallAttempt, attempt_id)
+        assert attempt is not None
+        attempt.call_sid = attempt.call_sid or call.sid
+        if attempt.status == "requesting":
+            attempt.status = str(call.status or "queued")
+        attempt.updated_at = clock.now()
+    return str(call.sid)
+
+
+def _retry_later(app: Any, attempt_id: int, tries: int, error: str) -> str:
+    db, clock = app.extensions["db"], app.extensions["clock"]
+    when = clock.now() + timedelta(seconds=30 * 2 ** (tries - 1))
+    with db.transaction() as session:
+        attempt = session.get(CallAttempt, attempt_id)
+        if attempt is None or attempt.status != "requesting":
+            return "skipped"
+        attempt.status, attempt.error, attempt.updated_at = "pending", error[:300], clock.now()
+    log.warning("attempt %s: %s; retrying at %s", attempt_id, error, when.isoformat())
+    app.extensions["jobs"].enqueue(place_call, attempt_id, queue="calls", at=when,
+                                   job_id=f"{job_id(attempt_id)}-retry{tries}")
+    return "retry"
+
+
+def _give_up(app: Any, attempt_id: int, error: str) -> str:
+    db, clock = app.extensions["db"], app.extensions["clock"]
+    with db.transaction() as session:
+        attempt = session.get(CallAttempt, attempt_id)
+        if attempt is None:
+            return "skipped"
+        now = clock.now()
+        attempt.status, attempt.error, attempt.updated_at, attempt.ended_at = (
+            "failed", error[:300], now, now)
+        request = attempt.request
+        request.status, request.last_error, request.updated_at = FAILED, error[:300], now
+    log.error("attempt %s failed: %s", attempt_id, error)
+    return "failed"

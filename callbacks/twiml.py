@@ -1,0 +1,87 @@
+"""TwiML for callback calls: pure functions of their inputs (URLs come as arguments).
+
+* agent first: the agent's phone answers, hears who they are calling, and `<Dial>` rings
+  the caller with the hotline's number as caller id;
+* caller first: the caller answers and hears who is calling and why ("Buongiorno, la
+  richiamiamo dal servizio clienti come promesso..."), then is connected to the agent;
+  an answering machine gets a short message instead, and the request is retried.
+"""
+
+from __future__ import annotations
+
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+VOICES = {"it": "it-IT", "en": "en-GB"}
+
+TEXT = {
+    "it": {
+        "agent_intro": "Richiamata per {need}. Colleghiamo la persona.",
+        "announce": ("Buongiorno, la richiamiamo dal servizio clienti come promesso, "
+                     "per {need}. Resti in linea: le passiamo un operatore."),
+        "machine": ("Buongiorno, la richiamiamo dal servizio clienti come promesso. "
+                    "Non l'abbiamo trovata: riproveremo più tardi. Non serve richiamare."),
+        "not_connected": "La persona non ha risposto. Riproveremo più tardi.",
+        "no_agent": ("Ci scusi, in questo momento nessun operatore è libero. "
+                     "La richiameremo al più presto."),
+        "need": "la sua richiesta",
+    },
+    "en": {
+        "agent_intro": "Callback about {need}. Connecting you to the caller.",
+        "announce": ("Hello, this is customer care calling you back as promised, about "
+                     "{need}. Please hold: we are connecting you to an agent."),
+        "machine": ("Hello, this is customer care calling you back as promised. We could "
+                    "not reach you and will try again later. There is no need to call us."),
+        "not_connected": "The caller did not answer. We will try again later.",
+        "no_agent": "Sorry, no agent is free right now. We will call you back very soon.",
+        "need": "your request",
+    },
+}
+
+
+def _text(lang: str) -> dict[str, str]:
+    return TEXT.get(lang, TEXT["en"])
+
+
+def _say(response: VoiceResponse, text: str, lang: str) -> None:
+    response.say(text, language=VOICES.get(lang, "en-GB"))
+
+
+def agent_bridge(*, caller_number: str, caller_id: str, need: str | None, agent_lang: str,
+                 ring_timeout: int, action_url: str) -> VoiceResponse:
+    """The agent answered: tell them who they are calling, then dial the caller."""
+    response = VoiceResponse()
+    words = _text(agent_lang)
+    _say(response, words["agent_intro"].format(need=need or words["need"]), agent_lang)
+    dial = Dial(caller_id=caller_id, timeout=ring_timeout, action=action_url, method="POST")
+    dial.number(caller_number)
+    response.append(dial)
+    return response
+
+
+def caller_announce(*, agent_number: str, caller_id: str, need: str | None, lang: str,
+                    action_url: str, agent_timeout: int = 30) -> VoiceResponse:
+    """The caller answered: say who is calling and why, then connect the agent."""
+    response = VoiceResponse()
+    words = _text(lang)
+    _say(response, words["announce"].format(need=need or words["need"]), lang)
+    dial = Dial(caller_id=caller_id, timeout=agent_timeout, action=action_url, method="POST")
+    dial.number(agent_number)
+    response.append(dial)
+    return response
+
+
+def machine_message(lang: str) -> VoiceResponse:
+    """An answering machine picked up: leave a short message and hang up."""
+    response = VoiceResponse()
+    _say(response, _text(lang)["machine"], lang)
+    response.hangup()
+    return response
+
+
+def after_dial(lang: str, connected: bool, caller_side: bool) -> VoiceResponse:
+    """After the `<Dial>`: nothing to add when connected, else a short explanation."""
+    response = VoiceResponse()
+    if not connected:
+        _say(response, _text(lang)["no_agent" if caller_side else "not_connected"], lang)
+    response.hangup()
+    return response

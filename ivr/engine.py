@@ -1,0 +1,435 @@
+"""The call state machine: start a call, take each answer, decide the next step.
+
+Everything about a call is in the database, so any web process can take its next webhook.
+Each webhook for a listening step is keyed by (call, step, attempt): the first one decides
+and stores the TwiML it answered with; a repeat gets the stored TwiML back.
+
+Rules that hold at every step: "operator" (or 0) reaches a human; silence or no match gets
+one simpler reprompt with a keypad hint and a second failure goes to a human or callback;
+a step entered a third time goes to the human step instead (never a loop); callers flagged
+as not digital hear slower prompts, wait longer and skip anything that sends them online.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.privacy import mask_phone
+from ivr import handoff
+from ivr.flow_store import flow_doc, flow_for_number
+from ivr.flowdoc import FlowDoc
+from ivr.hours import is_open
+from ivr.models import Call, CallEvent
+from ivr.twiml import Hangup, Listen, RecordMessage, Speak, Transfer, Verb, render
+from speech.understanding import Understanding, decide
+
+log = logging.getLogger(__name__)
+
+START, STATUS = "_start", "_status"
+MAX_CHAIN = 25
+ASK_PHASE = ".ask"
+ENDED_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
+EXPECTING = {"ask": "intent", "confirm": "yes_no", "collect_number": "yes_no"}
+
+
+class UnknownCall(LookupError):
+    """A webhook named a call we never started."""
+
+
+class NoFlow(LookupError):
+    """No published flow can answer this call."""
+
+
+class Urls(Protocol):
+    """Absolute URLs for the TwiML we return (built by the web layer)."""
+
+    def step(self, call_sid: str, step: str, attempt: int) -> str: ...
+
+    def stream(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one webhook brought: the caller's words or keys, or Twilio's news."""
+
+    words: str | None = None
+    digits: str | None = None
+    asr_confidence: float | None = None
+    source: str | None = None  # "twilio" | "vosk" | "dtmf"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EngineOptions:
+    """The app's side of the engine: how to listen, whom to dial."""
+
+    speech_input: str = "auto"  # "auto" | "stream" | "gather"
+    fallback_number: str = ""
+    caller_id: str | None = None
+    speech_available: Any = None  # callable(lang) -> bool
+
+
+class CallEngine:
+    """Runs calls through their flow version; one instance per request (holds a session)."""
+
+    def __init__(self, session: Session, *, now: datetime, urls: Urls,
+                 options: EngineOptions, understanding: Understanding | None = None) -> None:
+        self.session = session
+        self.now = now
+        self.urls = urls
+        self.options = options
+        self.understanding = understanding or Understanding()
+
+    # ------------------------------------------------------------------ webhooks
+    def start(self, call_sid: str, from_raw: str | None, to_raw: str | None) -> str:
+        """First webhook of a call: create it on the right flow and answer its first step."""
+        call = self._find(call_sid)
+        if call is not None:
+            return self._replay(call)
+        version = flow_for_number(self.session, handoff.e164(to_raw) or (to_raw or ""))
+        if version is None:
+            raise NoFlow("no published flow")
+        flow = flow_doc(version)
+        number = handoff.e164(from_raw)
+        call = Call(call_sid=call_sid, from_number=number, to_number=(to_raw or "")[:32],
+                    language=self._language(flow, number), flow_version_id=version.id,
+                    current_step=flow.start, attempts=0, path=[], started_at=self.now)
+        call.not_digital = handoff.is_not_digital(self.session, number)
+        self.session.add(call)
+        self.session.flush()
+        log.info("call %s from %s: flow %s v%s lang=%s not_digital=%s", call_sid,
+                 mask_phone(number), flow.key, version.number, call.language, call.not_digital)
+        event = CallEvent(call_id=call.id, step=START, attempt=0, created_at=self.now)
+        self.session.add(event)
+        verbs = self._enter(call, flow, flow.start)
+        return self._finish(event, "start", verbs)
+
+    def answer(self, call_sid: str, step: str, attempt: int, given: Answer) -> str:
+        """A listening step's answer (Gather/Connect/Dial/Record action): decide and reply."""
+        call = self._find(call_sid, lock=True)
+        if call is None:
+            raise UnknownCall(call_sid)
+        event = self._event(call, step, attempt)
+        if event is not None and event.response is not None:
+            return event.response  # Twilio retried: same answer, no second step
+        if call.state == "ended":
+            return render([Hangup()])
+        if (step, attempt) != (call.current_step, call.attempts):
+            log.warning("call %s: stale webhook for %s/%s (now at %s/%s)", call_sid, step,
+                        attempt, call.current_step, call.attempts)
+            return self._replay(call)
+        if event is None:
+            event = CallEvent(call_id=call.id, step=step, attempt=attempt, created_at=self.now)
+            self.session.add(event)
+        self._merge(event, given)
+        flow = flow_doc(call.flow_version)
+        decision, verbs = self._decide(call, flow, event)
+        return self._finish(event, decision, verbs)
+
+    def status(self, call_sid: str, status: str) -> None:
+        """Twilio's status callback: close an ended call; a caller who hung up mid-flow
+        after telling us their need gets a callback (when we know their number)."""
+        call = self._find(call_sid, lock=True)
+        if call is None:
+            raise UnknownCall(call_sid)
+        if status not in ENDED_STATUSES or call.state == "ended":
+            return
+        call.state, call.twilio_status, call.ended_at = "ended", status, self.now
+        self.session.add(CallEvent(call_id=call.id, step=STATUS, attempt=0, decision=status,
+                                   created_at=self.now, handled_at=self.now))
+        if call.outcome is None:
+            self._recover_need(call)
+            number = call.callback_number or call.from_number
+            if call.words and number and call.callback_request_id is None:
+                handoff.book_for_call(self.session, call, source="hangup", now=self.now)
+                call.outcome = "hangup_callback"
+            else:
+                call.outcome = "hangup"
+        log.info("call %s ended: %s (%s)", call_sid, status, call.outcome)
+
+    def store_utterance(self, call_sid: str, step: str, attempt: int, given: Answer,
+                        reason: str) -> None:
+        """The speech socket's result for a step, kept until Twilio posts the action URL."""
+        call = self._find(call_sid, lock=True)
+        if call is None:
+            raise UnknownCall(call_sid)
+        event = self._event(call, step, attempt)
+        if event is not None and (event.response is not None or event.source is not None):
+            return
+        if event is None:
+            event = CallEvent(call_id=call.id, step=step, attempt=attempt, created_at=self.now)
+            self.session.add(event)
+        self._merge(event, given)
+        event.detail = {**(event.detail or {}), "reason": reason}
+        if call.state == "ended" and call.outcome == "hangup" and event.words:
+            # the hang-up was reported before the socket handed over the last words
+            self._recover_need(call)
+            if call.words and (call.callback_number or call.from_number):
+                handoff.book_for_call(self.session, call, source="hangup", now=self.now)
+                call.outcome = "hangup_callback"
+
+    # ------------------------------------------------------------------ state
+    def _find(self, call_sid: str, lock: bool = False) -> Call | None:
+        query = select(Call).where(Call.call_sid == call_sid)
+        if lock:
+            query = query.with_for_update()
+        return self.session.scalar(query)
+
+    def _event(self, call: Call, step: str, attempt: int) -> CallEvent | None:
+        return self.session.scalar(select(CallEvent).where(
+            CallEvent.call_id == call.id, CallEvent.step == step, CallEvent.attempt == attempt))
+
+    def _replay(self, call: Call) -> str:
+        """The last TwiML we gave this call (what Twilio should be doing now)."""
+        last = self.session.scalar(select(CallEvent).where(
+            CallEvent.call_id == call.id, CallEvent.response.is_not(None))
+            .order_by(CallEvent.id.desc()).limit(1))
+        return last.response if last is not None and last.response else render([Hangup()])
+
+    def _finish(self, event: CallEvent, decision: str, verbs: list[Verb]) -> str:
+        event.decision = decision
+        event.response = render(verbs)
+        event.handled_at = self.now
+        self.session.flush()
+        return event.response
+
+    @staticmethod
+    def _merge(event: CallEvent, given: Answer) -> None:
+        if given.words and not event.words:
+            event.words = given.words[:4000]
+        if given.digits and not event.digits:
+            event.digits = given.digits[:64]
+        if given.asr_confidence is not None and event.asr_confidence is None:
+            event.asr_confidence = given.asr_confidence
+        if given.source and not event.source:
+            event.source = given.source
+        if given.extra:
+            event.detail = {**(event.detail or {}), **given.extra}
+
+    def _recover_need(self, call: Call) -> None:
+        """If the caller said something at a question but we never stored it, keep it."""
+        if call.words:
+            return
+        words = self.session.scalar(select(CallEvent.words).where(
+            CallEvent.call_id == call.id, CallEvent.words.is_not(None),
+            CallEvent.step.not_like("\\_%", escape="\\")).order_by(CallEvent.id.desc()).limit(1))
+        if words:
+            call.words = words
+
+    @staticmethod
+    def _language(flow: FlowDoc, number: str | None) -> str:
+        country = handoff.country_of(number)
+        lang = (flow.settings.get("language_by_country") or {}).get(country or "")
+        return lang if lang in flow.languages else flow.default_language
+
+    # ------------------------------------------------------------------ moving on
+    def _enter(self, call: Call, flow: FlowDoc, name: str,
+               verbs: list[Verb] | None = None) -> list[Verb]:
+        """Go to step `name`, running steps that ask nothing until one waits or ends."""
+        verbs = verbs if verbs is not None else []
+        for _ in range(MAX_CHAIN):
+            if call.path.count(name) >= 2:
+                if name == flow.human_step or call.path.count(flow.human_step) >= 2:
+                    return self._goodbye(call, flow, verbs, "loop_guard")
+                log.warning("call %s: step %s reached a third time; to a human", call.call_sid,
+                            name)
+                name = flow.human_step
+            call.current_step, call.attempts, call.path = name, 0, [*call.path, name]
+            step = flow.step(name)
+            kind = step["type"]
+            if kind == "say":
+                if not (step.get("digital_only") and call.not_digital):
+                    verbs.append(self._speak(call, flow, flow.text(name, "prompt", call.language)))
+                name = step["next"]
+            elif kind == "hours":
+                name = step["open"] if is_open(flow.settings, self.now) else step["closed"]
+            elif kind == "route":
+                routes = step["routes"]
+                name = (step["not_digital"] if call.not_digital and "not_digital" in step
+                        else routes.get(call.intent or "", routes["default"]))
+            elif kind == "book":
+                source = "keypad" if self._keyed_need(call) else "speech"
+                promise = handoff.book_for_call(self.session, call, source=source, now=self.now)
+                call.outcome = "callback_booked"
+                verbs.append(self._speak(call, flow, flow.text(
+                    name, "prompt", call.language, promise=promise,
+                    number=_spell(call.callback_number or call.from_number or ""))))
+                name = step["next"]
+            elif kind == "end":
+                return self._goodbye(call, flow, verbs, call.outcome or "completed", name)
+            elif kind == "transfer":
+                if not is_open(flow.settings, self.now):
+                    name = step["closed"]
+                    continue
+                number = step.get("number") or flow.settings.get("transfer_number") \
+                    or self.options.fallback_number
+                if not number:
+                    name = step["on_no_answer"]
+                    continue
+                verbs.append(self._speak(call, flow, flow.text(name, "prompt", call.language)))
+                verbs.append(Transfer(number, self.urls.step(call.call_sid, name, 0),
+                                      timeout=int(step.get("timeout", 30)),
+                                      caller_id=self.options.caller_id))
+                return verbs
+            elif kind == "record":
+                verbs.append(self._speak(call, flow, flow.text(name, "prompt", call.language)))
+                verbs.append(RecordMessage(self.urls.step(call.call_sid, name, 0),
+                                           max_length=int(step.get("max_length", 90))))
+                return verbs
+            elif kind == "collect_number" and call.from_number is None:
+                return self._listen(call, flow, name + ASK_PHASE, 0, verbs)
+            else:  # ask, confirm, collect_number
+                return self._listen(call, flow, name, 0, verbs)
+        log.error("call %s: flow chain too long at %s", call.call_sid, name)
+        return self._goodbye(call, flow, verbs, "chain_guard")
+
+    def _goodbye(self, call: Call, flow: FlowDoc, verbs: list[Verb], outcome: str,
+                 step: str | None = None) -> list[Verb]:
+        end = step or next((n for n, s in flow.document["steps"].items()
+                            if s["type"] == "end"), None)
+        if end is not None:
+            verbs.append(self._speak(call, flow, flow.text(end, "prompt", call.language)))
+        call.outcome = call.outcome or outcome
+        verbs.append(Hangup())
+        return verbs
+
+    def _keyed_need(self, call: Call) -> bool:
+        return self.session.scalar(select(CallEvent.id).where(
+            CallEvent.call_id == call.id, CallEvent.source == "dtmf",
+            CallEvent.intent.is_not(None)).limit(1)) is not None
+
+    # ------------------------------------------------------------------ listening
+    def _mode(self, lang: str, flow: FlowDoc) -> str:
+        for choice in (self.options.speech_input, flow.settings.get("speech_input", "auto")):
+            if choice in ("stream", "gather"):
+                return str(choice)
+        available = self.options.speech_available
+        return "stream" if available is not None and available(lang) else "gather"
+
+    def _speak(self, call: Call, flow: FlowDoc, text: str) -> Speak:
+        settings = flow.settings
+        slow = settings["not_digital"] if call.not_digital else {}
+        return Speak(text, language=settings["say_language"].get(call.language, call.language),
+                     voice=settings["voice"].get(call.language), rate=slow.get("prosody_rate"),
+                     pause_after=int(slow.get("pause_seconds", 0)))
+
+    def _listen(self, call: Call, flow: FlowDoc, step_key: str, attempt: int,
+                verbs: list[Verb]) -> list[Verb]:
+        name, asking = _split(step_key)
+        step = flow.step(name)
+        expecting = "phone" if asking else EXPECTING[step["type"]]
+        key = ("ask_" if asking else "") + ("prompt" if attempt == 0 else "reprompt")
+        number = _spell((call.from_number or "")[-3:])
+        text = flow.text(name, key, call.language, label=flow.label(call.intent, call.language),
+                         number=number)
+        call.current_step, call.attempts = step_key, attempt
+        slow = flow.settings["not_digital"] if call.not_digital else {}
+        timeout = int(slow.get("listen_timeout") or flow.settings["listen_timeout"])
+        mode = self._mode(call.language, flow)
+        action = self.urls.step(call.call_sid, step_key, attempt)
+        prompt = self._speak(call, flow, text)
+        if mode == "stream":
+            verbs.append(Listen(action, [prompt], mode="stream", stream_url=self.urls.stream(),
+                                parameters={"call": call.call_sid, "step": step_key,
+                                            "attempt": str(attempt), "expecting": expecting}))
+        else:
+            hints = self.understanding.phrases(flow.document, call.language, expecting)
+            verbs.append(Listen(action, [prompt], mode="gather", timeout=timeout,
+                                language=prompt.language, hints=hints[:80],
+                                num_digits=None if asking else 1))
+        return verbs
+
+    # ------------------------------------------------------------------ deciding
+    def _decide(self, call: Call, flow: FlowDoc, event: CallEvent) -> tuple[str, list[Verb]]:
+        name, asking = _split(event.step)
+        step = flow.step(name)
+        kind = step["type"]
+        if kind == "transfer":
+            status = str((event.detail or {}).get("DialCallStatus", ""))
+            if status == "completed":
+                call.outcome = "transferred"
+                return "transferred", [Hangup()]
+            return f"dial_{status or 'unknown'}", self._enter(call, flow, step["on_no_answer"])
+        if kind == "record":
+            call.outcome = call.outcome or "message"
+            if call.words is None:
+                call.words = "(voice message)"
+            return "recorded", self._enter(call, flow, step["next"])
+        expecting = "phone" if asking else EXPECTING[kind]
+        words, digits = (event.words or "").strip(), (event.digits or "").strip()
+        heard = self.understanding.understand(flow.document, words, call.language, expecting)
+        if heard.not_digital is not None:
+            call.not_digital = True
+            call.not_digital_cue = heard.not_digital.evidence[:255]
+        if digits == "0" or heard.wants_human:
+            if kind == "ask" and words and not call.words:
+                call.words = words
+            return "human", self._enter(call, flow, flow.human_step)
+        if kind == "ask":
+            return self._decide_need(call, flow, event, step, heard.intent, digits)
+        if asking:
+            number = handoff.e164(digits if len(digits) >= 6 else heard.phone)
+            if number:
+                call.callback_number = number
+                return "number_given", self._enter(call, flow, step["next"])
+            return self._failed(call, flow, event)
+        answer = {"1": "yes", "2": "no"}.get(digits) if digits else heard.yes_no
+        if answer == "yes":
+            if kind == "collect_number":
+                call.callback_number = call.from_number
+            return "yes", self._enter(call, flow, step["on_yes" if kind == "confirm" else "next"])
+        if answer == "no":
+            if kind == "collect_number":
+                return "no", self._listen(call, flow, name + ASK_PHASE, 0, [])
+            return "no", self._enter(call, flow, step["on_no"])
+        return self._failed(call, flow, event)
+
+    def _decide_need(self, call: Call, flow: FlowDoc, event: CallEvent, step: dict[str, Any],
+                     result: Any, digits: str) -> tuple[str, list[Verb]]:
+        if digits:
+            intent = (step.get("keypad") or {}).get(digits[:1])
+            if intent is None:
+                return self._failed(call, flow, event)
+            event.intent, event.confidence, event.source = intent, 1.0, "dtmf"
+            call.intent, call.intent_confidence = intent, 1.0
+            call.words = call.words or f"[{digits[:1]}] {flow.label(intent, call.language)}"
+            return "keypad", self._enter(call, flow, step["next"])
+        words = (event.words or "").strip()
+        if not words or result is None:
+            return self._failed(call, flow, event)
+        event.intent, event.confidence = result.intent, result.confidence
+        verdict = decide(result, float(flow.settings["confirm_below"]),
+                         float(flow.settings["reject_below"]))
+        if verdict == "reject":
+            call.words = call.words or words
+            return self._failed(call, flow, event)
+        call.words = words
+        call.intent, call.intent_confidence = result.intent, result.confidence
+        if verdict == "confirm" and step.get("confirm"):
+            return "confirm", self._enter(call, flow, step["confirm"])
+        return "accept", self._enter(call, flow, step["next"])
+
+    def _failed(self, call: Call, flow: FlowDoc, event: CallEvent) -> tuple[str, list[Verb]]:
+        """No answer or no match: one simpler reprompt, then a human (never a third try)."""
+        name, _ = _split(event.step)
+        if event.attempt == 0:
+            return "reprompt", self._listen(call, flow, event.step, 1, [])
+        target = flow.step(name).get("on_failure") or flow.human_step
+        return "gave_up", self._enter(call, flow, target)
+
+
+def _split(step_key: str) -> tuple[str, bool]:
+    if step_key.endswith(ASK_PHASE):
+        return step_key[:-len(ASK_PHASE)], True
+    return step_key, False
+
+
+def _spell(digits: str) -> str:
+    """Digits said one by one ("567" -> "5 6 7")."""
+    return " ".join(ch for ch in digits if ch.isdigit())

@@ -1,0 +1,188 @@
+"""Flow documents: schema validation, structural checks, and read access for the engine.
+
+A flow is data (YAML in ivr/flows/, JSON in the database) validated by flow_schema.json.
+On top of the schema we check what a schema cannot: every step a step points to exists,
+every language has every prompt, and no chain of steps that asks nothing can loop.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).with_name("flow_schema.json")
+FLOWS_DIR = Path(__file__).with_name("flows")
+TARGET_KEYS = ("next", "confirm", "on_failure", "on_yes", "on_no", "not_digital", "open",
+               "closed", "on_no_answer")
+TEXT_KEYS = ("prompt", "reprompt", "ask_prompt", "ask_reprompt")
+INTERACTIVE = frozenset({"ask", "confirm", "collect_number", "transfer", "record"})
+"""Step types that wait for the caller (or Twilio) before going on."""
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "confirm_below": 0.75,
+    "reject_below": 0.35,
+    "timezone": "Europe/Rome",
+    "holidays": "IT",
+    "opening_hours": {},
+    "language_by_country": {},
+    "say_language": {"it": "it-IT", "en": "en-GB"},
+    "voice": {},
+    "listen_timeout": 5,
+    "speech_input": "auto",
+    "human_step": "human",
+    "transfer_number": "",
+    "not_digital": {"prosody_rate": "85%", "listen_timeout": 9, "pause_seconds": 1},
+}
+
+
+class FlowError(ValueError):
+    """A flow document is invalid; `problems` lists every reason, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@lru_cache(maxsize=1)
+def flow_schema() -> dict[str, Any]:
+    """The JSON Schema of flow documents."""
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+def validate_document(document: Mapping[str, Any]) -> list[str]:
+    """Every problem with a flow document (empty when it is valid)."""
+    validator = jsonschema.Draft202012Validator(flow_schema())
+    problems = [f"{'/'.join(str(p) for p in e.absolute_path) or '(document)'}: {e.message}"
+                for e in sorted(validator.iter_errors(document), key=lambda e: list(e.path))]
+    if problems:
+        return problems
+    steps: Mapping[str, Any] = document["steps"]
+    languages = list(document["languages"])
+    if document["default_language"] not in languages:
+        problems.append("default_language must be one of languages")
+    if document["start"] not in steps:
+        problems.append(f"start: no step named {document['start']!r}")
+    human = document.get("settings", {}).get("human_step", DEFAULT_SETTINGS["human_step"])
+    if human not in steps:
+        problems.append(f"settings/human_step: no step named {human!r}")
+    intents = document.get("intents", {})
+    for name, step in steps.items():
+        for key in TARGET_KEYS:
+            if key in step and step[key] not in steps:
+                problems.append(f"steps/{name}/{key}: no step named {step[key]!r}")
+        for target in (step.get("routes") or {}).values():
+            if target not in steps:
+                problems.append(f"steps/{name}/routes: no step named {target!r}")
+        for intent in (step.get("keypad") or {}).values():
+            if intent not in intents:
+                problems.append(f"steps/{name}/keypad: no intent named {intent!r}")
+        for key in TEXT_KEYS:
+            for lang in languages:
+                if key in step and lang not in step[key]:
+                    problems.append(f"steps/{name}/{key}: no text for language {lang!r}")
+    if not problems:
+        problems += _silent_loops(steps)
+    return problems
+
+
+def _silent_loops(steps: Mapping[str, Any]) -> list[str]:
+    """Cycles made only of steps that never wait for the caller (they would spin forever)."""
+    problems: list[str] = []
+    for origin, step in steps.items():
+        if step["type"] in INTERACTIVE:
+            continue
+        seen = {origin}
+        frontier = [origin]
+        while frontier:
+            current = steps[frontier.pop()]
+            if current["type"] in INTERACTIVE:
+                continue
+            targets = [current[k] for k in TARGET_KEYS if k in current]
+            targets += list((current.get("routes") or {}).values())
+            for target in targets:
+                if target == origin:
+                    problems.append(f"steps/{origin}: loops back to itself without asking")
+                    frontier = []
+                    break
+                if target not in seen:
+                    seen.add(target)
+                    frontier.append(target)
+    return problems
+
+
+def check_document(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the document as a plain dict, or raise FlowError listing every problem."""
+    problems = validate_document(document)
+    if problems:
+        raise FlowError(problems)
+    return json.loads(json.dumps(document))
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    """Read and check a YAML flow document."""
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(document, dict):
+        raise FlowError([f"{path}: not a YAML mapping"])
+    return check_document(document)
+
+
+def default_flow_files() -> list[Path]:
+    """The flow documents shipped with the product (files with a `steps` section)."""
+    return [p for p in sorted(FLOWS_DIR.glob("*.yaml"))
+            if "steps" in (yaml.safe_load(p.read_text(encoding="utf-8")) or {})]
+
+
+class FlowDoc:
+    """Read-only access to a checked flow document, with settings defaults filled in."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self.document = document
+        self.key: str = document["id"]
+        self.languages: list[str] = list(document["languages"])
+        self.default_language: str = document["default_language"]
+        self.start: str = document["start"]
+        self.intents: dict[str, Any] = dict(document.get("intents") or {})
+        self.settings: dict[str, Any] = {**DEFAULT_SETTINGS, **(document.get("settings") or {})}
+        self.settings["not_digital"] = {**DEFAULT_SETTINGS["not_digital"],
+                                        **self.settings["not_digital"]}
+
+    def step(self, name: str) -> dict[str, Any]:
+        """The step called `name` (KeyError if the document has none)."""
+        step: dict[str, Any] = self.document["steps"][name]
+        return step
+
+    def has_step(self, name: str) -> bool:
+        """True if the document defines a step called `name`."""
+        return name in self.document["steps"]
+
+    def text(self, step_name: str, key: str, lang: str, **values: str) -> str:
+        """A prompt in `lang` (else the default language) with {placeholders} filled in."""
+        texts = self.step(step_name).get(key) or {}
+        template = texts.get(lang) or texts.get(self.default_language) or ""
+        return template.format_map(_Blank(values))
+
+    def label(self, intent: str | None, lang: str) -> str:
+        """How an intent is said back to the caller ("your bill")."""
+        if not intent or intent not in self.intents:
+            return ""
+        labels = self.intents[intent].get("label") or {}
+        return str(labels.get(lang) or labels.get(self.default_language) or intent)
+
+    @property
+    def human_step(self) -> str:
+        """The step that reaches a human (asked for by "operator" or 0 at any step)."""
+        return str(self.settings["human_step"])
+
+
+class _Blank(dict):  # type: ignore[type-arg]
+    """format_map helper: unknown placeholders become empty instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return ""

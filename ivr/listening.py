@@ -1,0 +1,91 @@
+"""The flow engine's side of the speech socket: what to listen for, and where answers go.
+
+`speech.ws` (route /media-stream) asks `FlowListenPlans` what to listen for when a stream
+starts, and hands the finished `Utterance` to `StoreUtterance`, which keeps it on the call
+step in the database. Twilio then posts the <Connect action> URL and the engine carries on
+from what was stored, in whichever web process gets that request. Both run on the socket's
+worker thread, without a request: they open their own database transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from ivr.engine import Answer, CallEngine, EngineOptions, UnknownCall
+from ivr.flow_store import flow_doc
+from ivr.models import Call
+from speech.media_stream import ListenPlan
+from speech.phrases import expected_phrases
+from speech.recognizer import ListenSettings, Utterance
+
+log = logging.getLogger(__name__)
+
+NOT_DIGITAL_PATIENCE = 1.7
+"""How much longer we wait for callers flagged as not digital (pauses, slower speech)."""
+
+
+class _NoUrls:
+    """Storing an utterance never builds TwiML, so no URLs are needed."""
+
+    def step(self, call_sid: str, step: str, attempt: int) -> str:
+        raise RuntimeError("no URLs while storing an utterance")
+
+    def stream(self) -> str:
+        raise RuntimeError("no URLs while storing an utterance")
+
+
+class FlowListenPlans:
+    """ListenPlanProvider: (call_sid, customParameters) -> ListenPlan for that step."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __call__(self, call_sid: str, parameters: dict[str, str]) -> ListenPlan:
+        """Language, expected phrases and patience for the step the stream was opened for."""
+        from sqlalchemy import select
+
+        expecting = parameters.get("expecting", "intent")
+        with self.app.extensions["db"].transaction() as session:
+            call = session.scalar(select(Call).where(Call.call_sid == call_sid))
+            if call is None:
+                raise UnknownCall(call_sid)
+            flow = flow_doc(call.flow_version)
+            lang, not_digital = call.language, call.not_digital
+        listen_timeout = float(flow.settings["listen_timeout"])
+        phrases = expected_phrases(flow.document, lang, expecting)
+        settings = ListenSettings(
+            no_input_seconds=listen_timeout + 1.0,
+            patience=NOT_DIGITAL_PATIENCE if not_digital else 1.0,
+            max_digits=15 if expecting == "phone" else 1,
+            digit_timeout_seconds=5.0 if expecting == "phone" else 3.0,
+            max_seconds=30.0 if expecting == "phone" or not_digital else 20.0)
+        return ListenPlan(lang=lang, phrases=phrases or None, settings=settings)
+
+
+class StoreUtterance:
+    """ResultSink: keep what the caller said on the call step it answers."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __call__(self, call_sid: str, parameters: dict[str, str], utterance: Utterance) -> None:
+        """Store the utterance under (call, step, attempt) from the stream's parameters."""
+        step = parameters.get("step", "")
+        try:
+            attempt = int(parameters.get("attempt", "0"))
+        except ValueError:
+            attempt = 0
+        given = Answer(words=utterance.text or None, digits=utterance.digits or None,
+                       asr_confidence=utterance.confidence if utterance.text else None,
+                       source="dtmf" if utterance.reason == "dtmf" else "vosk",
+                       extra={"alternatives": [[t, c] for t, c in utterance.alternatives][:3],
+                              "duration": round(utterance.duration_seconds, 2)})
+        app = self.app
+        with app.extensions["db"].transaction() as session:
+            engine = CallEngine(session, now=app.extensions["clock"].now(), urls=_NoUrls(),
+                                options=EngineOptions())
+            engine.store_utterance(call_sid, step, attempt, given, utterance.reason)
+        log.info("call %s: stored answer for %s/%s (%s)", call_sid, step, attempt,
+                 utterance.reason)

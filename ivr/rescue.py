@@ -1,0 +1,74 @@
+"""When something fails inside the app, the caller still reaches someone.
+
+Used by the /voice blueprint's error handler and by /voice/fallback (Twilio's Fallback URL,
+requested when our Voice URL fails or times out): a short apology, then the fallback number
+when there is one, else a callback booked in a fresh transaction (best effort: the database
+may be the thing that is down), else an apology and goodbye.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ivr import handoff, twiml
+from ivr.models import Call
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    "transfer": {"it": "Ci scusi, c'è un problema tecnico. La passo subito a un operatore.",
+                 "en": "Sorry, we have a technical problem. I'm putting you through to an "
+                       "agent now."},
+    "callback": {"it": "Ci scusi, c'è un problema tecnico. Abbiamo preso nota della sua "
+                       "chiamata.",
+                 "en": "Sorry, we have a technical problem. We have noted your call."},
+    "sorry": {"it": "Ci scusi, c'è un problema tecnico e non possiamo rispondere ora. "
+                    "Arrivederci.",
+              "en": "Sorry, we have a technical problem and cannot take your call now. "
+                    "Goodbye."},
+}
+SAY_LANGUAGE = {"it": "it-IT", "en": "en-GB"}
+
+
+def _book(app: Any, call_sid: str, from_raw: str | None, lang: str, now: datetime) -> str | None:
+    """Book a callback for this call (whatever we know of it); the promise, or None."""
+    from callbacks.booking import book_callback
+
+    with app.extensions["db"].transaction() as session:
+        call = session.scalar(select(Call).where(Call.call_sid == call_sid))
+        if call is not None:
+            return handoff.book_for_call(session, call, source="fallback", now=now)
+        number = handoff.e164(from_raw)
+        if number is None:
+            return None
+        booking = book_callback(session, phone=number, call_sid=call_sid, intent=None,
+                                words="", language=lang, window_start=None, window_end=None,
+                                not_digital_cue=None, source="fallback", now=now)
+        return booking.promise(lang)
+
+
+def rescue_twiml(app: Any, form: Mapping[str, str]) -> str:
+    """TwiML for a call we failed: apology, then the fallback number or a callback."""
+    config = app.config
+    lang = config.get("DEFAULT_LANGUAGE", "it")
+    lang = lang if lang in SAY_LANGUAGE else "en"
+    say = SAY_LANGUAGE[lang]
+    fallback = config.get("FALLBACK_NUMBER") or ""
+    if fallback:
+        return twiml.apology(MESSAGES["transfer"][lang], say, fallback)
+    call_sid = form.get("CallSid") or ""
+    promise = None
+    if call_sid:
+        try:
+            promise = _book(app, call_sid, form.get("From"), lang, app.extensions["clock"].now())
+        except Exception:
+            log.exception("call %s: could not book a callback while rescuing", call_sid)
+    if promise:
+        return twiml.render([twiml.Speak(f"{MESSAGES['callback'][lang]} {promise}", say),
+                             twiml.Hangup()])
+    return twiml.apology(MESSAGES["sorry"][lang], say, None)

@@ -1,0 +1,165 @@
+"""Twilio's webhooks: thin views that read the form, call the engine and return TwiML.
+
+Voice URL `POST /voice/incoming`; status callback `POST /voice/status`; Fallback URL
+`POST /voice/fallback`; every other step is the action of the TwiML we returned,
+`POST /voice/step/<call_sid>/<step>/<attempt>`. All are checked against Twilio's signature.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, request, url_for
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from ivr import security
+from ivr.engine import Answer, CallEngine, EngineOptions
+from ivr.rescue import rescue_twiml
+
+log = logging.getLogger(__name__)
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+_DIGITS = re.compile(r"[^0-9*#]")
+TWIML = "text/xml"
+
+
+class WebUrls:
+    """Absolute URLs on the public base (what Twilio requests and signs)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url.rstrip("/")
+
+    def step(self, call_sid: str, step: str, attempt: int) -> str:
+        """The action URL of one listening step."""
+        return self.base + url_for("voice.step", call_sid=call_sid, step=step, attempt=attempt)
+
+    def stream(self) -> str:
+        """The Media Streams WebSocket (wss:// on an https base)."""
+        try:
+            path = url_for("speech_ws.media_stream")
+        except Exception:  # the speech socket is not registered in this app
+            path = "/media-stream"
+        scheme, _, rest = self.base.partition("://")
+        return ("wss" if scheme == "https" else "ws") + "://" + rest + path
+
+
+def _twiml(text: str) -> Response:
+    return Response(text, mimetype=TWIML)
+
+
+def _engine() -> CallEngine:
+    app = current_app
+    speech = app.extensions.get("speech")
+    options = EngineOptions(
+        speech_input=str(app.config.get("SPEECH_INPUT") or "auto"),
+        fallback_number=app.config.get("FALLBACK_NUMBER") or "",
+        caller_id=app.config.get("TWILIO_CALLER_ID") or None,
+        speech_available=speech.available if speech is not None else None)
+    return CallEngine(app.extensions["db"].session, now=app.extensions["clock"].now(),
+                      urls=WebUrls(app.config["PUBLIC_BASE_URL"]), options=options,
+                      understanding=app.extensions.get("understanding"))
+
+
+def _run(action: Any) -> Any:
+    """Run an engine action in the request's session and commit; a concurrent duplicate
+    webhook that lost the race is run again and then finds the stored answer."""
+    session = current_app.extensions["db"].session
+    for attempt in range(2):
+        try:
+            result = action(_engine())
+            session.commit()
+            return result
+        except IntegrityError:
+            session.rollback()
+            if attempt:
+                raise
+    return None  # pragma: no cover
+
+
+def _answer() -> Answer:
+    """The caller's answer from a Gather/Dial/Record action, with junk fields ignored."""
+    form = request.form
+    words = (form.get("SpeechResult") or "").strip()[:2000] or None
+    digits = _DIGITS.sub("", form.get("Digits") or "")[:32] or None
+    try:
+        confidence: float | None = float(form.get("Confidence", ""))
+        if confidence is not None and not (math.isfinite(confidence) and 0 <= confidence <= 1):
+            confidence = None
+    except ValueError:
+        confidence = None
+    extra = {key: form[key][:300] for key in ("DialCallStatus", "RecordingUrl",
+                                               "RecordingDuration") if form.get(key)}
+    source = "dtmf" if digits and not words else ("twilio" if words else None)
+    return Answer(words=words, digits=digits, asr_confidence=confidence, source=source,
+                  extra=extra)
+
+
+@bp.before_request
+def check_signature() -> None:
+    """403 unless the request carries Twilio's valid signature for its public URL."""
+    url = security.public_url(current_app.config["PUBLIC_BASE_URL"], request.full_path)
+    params = request.form if request.method == "POST" else {}
+    if not security.is_signed(current_app.config, url, params,
+                              request.headers.get("X-Twilio-Signature")):
+        log.warning("rejected webhook with a missing or forged signature: %s", request.path)
+        abort(403)
+
+
+@bp.post("/incoming")
+def incoming() -> Response:
+    """Voice URL: a new call arrives; answer with the flow's first step."""
+    call_sid = (request.form.get("CallSid") or "").strip()
+    if not call_sid:
+        log.warning("incoming webhook without CallSid")
+        return _twiml(rescue_twiml(current_app, request.form))
+    form = request.form
+    return _twiml(_run(lambda e: e.start(call_sid[:64], form.get("From"), form.get("To"))))
+
+
+@bp.post("/step/<call_sid>/<step>/<int:attempt>")
+def step(call_sid: str, step: str, attempt: int) -> Response:
+    """Action URL of a listening step: the caller answered (or not); say what comes next."""
+    given = _answer()
+    return _twiml(_run(lambda e: e.answer(call_sid, step, attempt, given)))
+
+
+@bp.post("/status")
+def status() -> tuple[str, int]:
+    """Status callback: close ended calls and keep what a caller who hung up had told us."""
+    call_sid = (request.form.get("CallSid") or "").strip()
+    call_status = (request.form.get("CallStatus") or "").strip()
+    if not call_sid or not call_status:
+        return "", 400
+    from ivr.engine import UnknownCall
+
+    try:
+        _run(lambda e: e.status(call_sid, call_status))
+    except UnknownCall:
+        log.warning("status %s for unknown call %s", call_status, call_sid)
+        return "", 404
+    return "", 204
+
+
+@bp.post("/fallback")
+def fallback() -> Response:
+    """Twilio's Fallback URL: our Voice URL failed; apologise and reach a human."""
+    log.error("Twilio fallback for call %s (error %s)", request.form.get("CallSid"),
+              request.form.get("ErrorCode"))
+    return _twiml(rescue_twiml(current_app, request.form))
+
+
+@bp.errorhandler(Exception)
+def failed(exc: Exception) -> Any:
+    """Anything failing inside a voice webhook still gives the caller valid TwiML."""
+    if isinstance(exc, HTTPException):
+        return exc
+    log.exception("voice webhook failed: %s", request.path)
+    try:
+        current_app.extensions["db"].session.rollback()
+    except Exception:
+        log.warning("rollback failed after a voice webhook error", exc_info=True)
+    return _twiml(rescue_twiml(current_app, request.form))

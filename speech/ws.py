@@ -1,0 +1,126 @@
+"""The Media Streams WebSocket endpoint, `/media-stream` (flask-sock).
+
+Started from TwiML `<Connect><Stream url="wss://.../media-stream">` (bidirectional: we can
+play a prompt, `clear` it when the caller starts talking, and hear keypad presses) or
+`<Start><Stream>` (listen only; send no prompt audio then).
+
+DESIGN DECISION: when the caller has finished (or hung up, or keyed in an answer), the
+`Utterance` is handed once to the injected result sink, `app.extensions
+["speech.result_sink"]` (the flow engine stores it in the database), and then the server
+closes the WebSocket. For `<Connect><Stream>` Twilio then requests the `<Connect
+action=...>` URL and the flow engine continues from what it stored, so any web process can
+serve the next webhook; nothing about the call lives in this process after the socket
+closes. (With `<Start><Stream>` the call is not blocked by the stream; the flow engine must
+move the call on itself, e.g. with a REST redirect, when the sink is called.) What to listen
+for comes from `app.extensions["speech.listen_plan"]`, called at `start` with the call sid
+and the stream's `customParameters`.
+
+Threads: the route's own thread only receives and parses frames and puts events on a
+queue; a worker thread per stream runs the recogniser (Vosk decoding blocks for
+milliseconds to tens of milliseconds per 100 ms chunk; cffi releases the GIL, so streams
+decode in parallel on all cores) and sends replies. The receive loop therefore always
+notices `stop`, hang-ups and close frames promptly, whatever the decoder is doing. The
+worker calls the sink (inside an app context) and then closes the socket, which ends the
+receive loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, current_app
+from flask_sock import Sock
+from simple_websocket import ConnectionClosed
+
+from speech.media_stream import (
+    Event,
+    ListenPlan,
+    ProtocolError,
+    StreamSession,
+    Stop,
+    parse_event,
+)
+from speech.recognizer import Utterance
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ListenPlan", "ListenPlanProvider", "ResultSink", "init_app"]
+
+ListenPlanProvider = Callable[[str, dict[str, str]], ListenPlan]      # (call_sid, customParameters)
+ResultSink = Callable[[str, dict[str, str], Utterance], None]         # called once per stream
+
+
+def init_app(app: Flask, path: str = "/media-stream") -> None:
+    """Register the Media Streams WebSocket route on `app`."""
+    blueprint = Blueprint("speech_ws", __name__)
+    Sock().route(path, bp=blueprint)(media_stream)
+    app.register_blueprint(blueprint)
+
+
+def media_stream(ws) -> None:
+    """WebSocket view: one Twilio media stream, one answer, handed to the result sink."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        plan_provider = app.extensions["speech.listen_plan"]
+        sink = app.extensions["speech.result_sink"]
+        registry = app.extensions["speech"]
+    except KeyError as exc:
+        log.error("media stream refused: app.extensions[%s] is not set", exc)
+        return
+    session = StreamSession(plan_provider, registry)
+    inbox: queue.Queue[Event | None] = queue.Queue()
+    worker = threading.Thread(target=_work, args=(app, ws, session, inbox, sink),
+                              name="media-stream", daemon=True)
+    worker.start()
+    try:
+        while True:
+            message = ws.receive()
+            try:
+                event = parse_event(message)
+            except ProtocolError as exc:
+                log.warning("media stream frame ignored: %s", exc)
+                continue
+            inbox.put(event)
+            if isinstance(event, Stop):
+                break
+    except ConnectionClosed:
+        pass
+    finally:
+        inbox.put(None)
+        worker.join()
+
+
+def _work(app: Flask, ws, session: StreamSession, inbox: queue.Queue[Event | None],
+          sink: ResultSink) -> None:
+    """Worker thread: run the session until it has an answer, report it, close the socket."""
+    while not session.done:
+        event = inbox.get()
+        if event is None:
+            session.hangup()
+            break
+        try:
+            replies = session.handle(event)
+        except Exception:
+            log.exception("media stream failed; reporting an error result")
+            session.result = session.result or Utterance("", 0.0, [], "error")
+            break
+        for reply in replies:
+            try:
+                ws.send(reply)
+            except ConnectionClosed:
+                break
+    start, result = session.start, session.result
+    if start is not None and result is not None:
+        log.info("call %s: listening ended reason=%s", start.call_sid, result.reason)
+        try:
+            with app.app_context():
+                sink(start.call_sid, start.custom_parameters, result)
+        except Exception:
+            log.exception("call %s: result sink failed", start.call_sid)
+    try:
+        ws.close()
+    except Exception:  # the peer may already be gone
+        log.debug("close after result failed", exc_info=True)

@@ -1,0 +1,134 @@
+"""Claiming: priority order, leases, release, outcomes, and many agents at once."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from callbacks import queue
+from callbacks.models import CallbackRequest
+from tests.test_callbacks_support import TUESDAY_10, book, make_agent
+
+
+def _numbers(count: int) -> list[str]:
+    return [f"+39333{1000000 + i:07d}" for i in range(count)]
+
+
+def test_claim_gives_the_highest_priority_request_and_a_lease(session):
+    agent = make_agent(session)
+    book(session, "+393331000001", TUESDAY_10)
+    nd = book(session, "+393331000002", TUESDAY_10 + timedelta(minutes=5),
+              not_digital_cue="non ho il computer")
+    session.commit()
+    claimed = queue.claim_next(session, agent.id, TUESDAY_10 + timedelta(minutes=6))
+    assert claimed is not None and claimed.id == nd.request_id
+    assert claimed.status == "claimed" and claimed.claimed_by == agent.id
+    assert claimed.lease_expires_at == TUESDAY_10 + timedelta(minutes=16)
+
+
+def test_expired_lease_returns_the_request_to_the_queue(session):
+    anna, bruno = make_agent(session, "anna"), make_agent(session, "bruno")
+    booking = book(session, "+393331000001", TUESDAY_10)
+    session.commit()
+    assert queue.claim_next(session, anna.id, TUESDAY_10).id == booking.request_id
+    assert queue.claim_next(session, bruno.id, TUESDAY_10 + timedelta(minutes=5)) is None
+    later = TUESDAY_10 + timedelta(minutes=11)
+    assert queue.promote_due(session, later) == 1
+    session.commit()
+    assert queue.claim_next(session, bruno.id, later).claimed_by == bruno.id
+
+
+def test_renewed_lease_is_kept(session):
+    anna, bruno = make_agent(session, "anna"), make_agent(session, "bruno")
+    booking = book(session, "+393331000001", TUESDAY_10)
+    session.commit()
+    queue.claim_next(session, anna.id, TUESDAY_10)
+    queue.renew_lease(session, booking.request_id, anna.id, TUESDAY_10 + timedelta(minutes=8))
+    session.commit()
+    assert queue.promote_due(session, TUESDAY_10 + timedelta(minutes=11)) == 0
+    assert queue.claim_next(session, bruno.id, TUESDAY_10 + timedelta(minutes=11)) is None
+
+
+def test_release_keeps_the_place_and_outcome_completes(session):
+    anna = make_agent(session)
+    booking = book(session, "+393331000001", TUESDAY_10)
+    session.commit()
+    queue.claim_next(session, anna.id, TUESDAY_10)
+    queue.release(session, booking.request_id, anna.id, TUESDAY_10)
+    session.commit()
+    again = queue.claim_next(session, anna.id, TUESDAY_10)
+    done = queue.record_agent_outcome(session, again.id, anna.id, "completed",
+                                      TUESDAY_10 + timedelta(minutes=3), note="sorted")
+    assert done.status == "completed" and done.promise_kept is True
+
+
+def test_another_agent_cannot_release_or_close_a_claimed_request(session):
+    anna, bruno = make_agent(session, "anna"), make_agent(session, "bruno")
+    booking = book(session, "+393331000001", TUESDAY_10)
+    session.commit()
+    queue.claim_next(session, anna.id, TUESDAY_10)
+    for action in (lambda: queue.release(session, booking.request_id, bruno.id, TUESDAY_10),
+                   lambda: queue.record_agent_outcome(session, booking.request_id, bruno.id,
+                                                      "completed", TUESDAY_10)):
+        try:
+            action()
+        except queue.QueueError:
+            continue
+        raise AssertionError("another agent changed a claimed request")
+
+
+def test_requests_without_a_number_or_before_their_window_are_not_claimed(session):
+    anna = make_agent(session)
+    book(session, None, TUESDAY_10, call_sid="CA-anon")
+    book(session, "+393331000001", TUESDAY_10, window_start=TUESDAY_10 + timedelta(hours=2),
+         window_end=TUESDAY_10 + timedelta(hours=3))
+    session.commit()
+    assert queue.claim_next(session, anna.id, TUESDAY_10) is None
+    assert queue.claim_next(session, anna.id, TUESDAY_10 + timedelta(hours=2)) is not None
+
+
+def test_queue_listing_explains_each_position(session):
+    book(session, "+393331000001", TUESDAY_10)
+    book(session, "+393331000002", TUESDAY_10 + timedelta(minutes=30),
+         not_digital_cue="non ho internet")
+    session.commit()
+    entries = queue.list_queue(session, TUESDAY_10 + timedelta(minutes=42), lang="en")
+    assert [e.position for e in entries] == [1, 2]
+    assert entries[0].explanation.startswith("not digital, waiting 12 minutes, promised by")
+    assert entries[1].explanation == "waiting 42 minutes, promise missed at 10:15"
+    assert entries[0].score > entries[1].score
+
+
+def test_two_agents_claiming_at_once_never_get_the_same_request(db, session):
+    agents = [make_agent(session, f"agent{i}").id for i in range(8)]
+    for number in _numbers(40):
+        book(session, number, TUESDAY_10)
+    session.commit()
+    claims: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(agents))
+    lock = threading.Lock()
+
+    def work(agent_id: int) -> None:
+        barrier.wait()
+        with db.session_factory() as own:
+            try:
+                while (claimed := queue.claim_next(own, agent_id, TUESDAY_10)) is not None:
+                    with lock:
+                        claims.append(claimed.id)
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(agent,)) for agent in agents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    assert len(claims) == 40
+    assert not [rid for rid, n in Counter(claims).items() if n > 1]
+    owners = session.execute(select(CallbackRequest.claimed_by)).scalars().all()
+    assert None not in owners

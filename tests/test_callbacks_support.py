@@ -1,0 +1,34 @@
+"""Helpers shared by the callbacks tests (no tests here)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from callbacks.booking import Booking, book_callback
+from core.models import User
+
+# A Tuesday at 10:00 in Rome (08:00 UTC): the hotline is open.
+TUESDAY_10 = datetime(2025, 3, 11, 9, 0, tzinfo=UTC)
+
+
+def make_agent(session: Session, name: str = "anna", phone: str | None = "+390211111111") -> User:
+    """An agent row (no password hashing: these tests never log in)."""
+    user = User(username=name, display_name=name.title(), role="agent", password_hash="x",
+                phone_number=phone)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def book(session: Session, phone: str | None, now: datetime, **kwargs: Any) -> Booking:
+    """Book a callback with sensible defaults."""
+    values: dict[str, Any] = {
+        "call_sid": kwargs.pop("call_sid", f"CA{abs(hash((phone, now))) % 10**30:032d}"),
+        "intent": "billing", "words": "ho un problema con la bolletta", "language": "it",
+        "window_start": None, "window_end": None, "not_digital_cue": None, "source": "speech",
+    }
+    values.update(kwargs)
+    return book_callback(session, phone=phone, now=now, **values)

@@ -1,0 +1,201 @@
+"""The /media-stream endpoint end to end: real server, real Korean Vosk model, espeak audio.
+
+Phrases chosen because espeak-ng's Korean voice + this model recognise them under a
+grammar (see docs/benchmarks.md, "Speech"): 네, 아니요, 상담원 연결, 바로 연결해 주세요, 환불.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+from flask import Flask
+
+from speech import ws
+from speech.media_stream import PROMPT_MARK, ListenPlan
+from speech.models import ModelRegistry, discover_packages
+from speech.recognizer import ListenSettings, Utterance
+from tests.audio import noise_ulaw, telephone_ulaw
+from tests.speech_streams import TwilioStream, serve
+
+pytestmark = pytest.mark.slow
+
+GRAMMAR = ["네", "아니요", "상담원 연결", "바로 연결해 주세요", "환불"]
+FAST = ListenSettings(no_input_seconds=2.0, end_silence_seconds=1.0, max_seconds=12.0)
+
+
+@pytest.fixture(scope="module")
+def registry() -> ModelRegistry:
+    """The real Korean model, loaded once for the module."""
+    reg = ModelRegistry(discover_packages())
+    reg.get("ko")
+    return reg
+
+
+class Calls:
+    """Test flow engine: a fixed plan per call, and a record of what the sink received."""
+
+    def __init__(self, plan: ListenPlan) -> None:
+        self.plan = plan
+        self.results: dict[str, tuple[dict[str, str], Utterance]] = {}
+        self.sink_calls = 0
+        self.lock = threading.Lock()
+
+    def listen_plan(self, call_sid: str, params: dict[str, str]) -> ListenPlan:
+        return self.plan
+
+    def sink(self, call_sid: str, params: dict[str, str], utterance: Utterance) -> None:
+        with self.lock:
+            self.sink_calls += 1
+            self.results[call_sid] = (params, utterance)
+
+
+def make_app(registry: ModelRegistry, calls: Calls) -> Flask:
+    app = Flask(__name__)
+    app.extensions["speech"] = registry
+    app.extensions["speech.listen_plan"] = calls.listen_plan
+    app.extensions["speech.result_sink"] = calls.sink
+    ws.init_app(app)
+    return app
+
+
+@pytest.fixture
+def calls() -> Calls:
+    return Calls(ListenPlan("ko", GRAMMAR, FAST))
+
+
+@pytest.fixture
+def url(registry: ModelRegistry, calls: Calls):
+    with serve(make_app(registry, calls)) as address:
+        yield address
+
+
+def wait_for_result(calls: Calls, call_sid: str, timeout: float = 10.0) -> Utterance:
+    deadline = time.monotonic() + timeout
+    while call_sid not in calls.results:
+        assert time.monotonic() < deadline, "result sink was never called"
+        time.sleep(0.01)
+    return calls.results[call_sid][1]
+
+
+@pytest.mark.parametrize("phrase", ["네", "아니요", "상담원 연결", "환불"])
+def test_answer_is_recognised_handed_to_the_sink_and_the_socket_closed(url, calls, phrase):
+    stream = TwilioStream(url, parameters={"step": "ask_reason"})
+    stream.start()
+    stream.play(telephone_ulaw(phrase, trail_seconds=3.0), speedup=8)
+    stream.wait_closed()
+    params, utterance = calls.results[stream.call_sid]
+    assert params == {"step": "ask_reason"}
+    assert (utterance.reason, utterance.text) == ("speech", phrase)
+    assert 0.3 < utterance.confidence <= 1.0
+    assert utterance.alternatives[0][0] == phrase
+    assert calls.sink_calls == 1
+
+
+def test_real_time_prompt_is_cleared_when_the_caller_barges_in(url, calls):
+    calls.plan = ListenPlan("ko", GRAMMAR, FAST, prompt_ulaw=noise_ulaw(3.0, noise=0.3))
+    stream = TwilioStream(url)
+    stream.start()
+    stream.play(telephone_ulaw("아니요", lead_seconds=0.6, trail_seconds=2.5), realtime=True)
+    stream.wait_closed()
+    assert len(stream.events("media")) == 3  # the 3 s prompt, one message per second
+    assert stream.events("mark")[0]["mark"]["name"] == PROMPT_MARK
+    assert stream.events("clear") == [{"event": "clear", "streamSid": stream.stream_sid}]
+    assert stream.received.index(stream.events("clear")[0]) > 0
+    assert wait_for_result(calls, stream.call_sid).text == "아니요"
+
+
+def test_caller_hanging_up_mid_phrase_reports_hangup_with_the_words_so_far(url, calls):
+    audio = telephone_ulaw("바로 연결해 주세요", trail_seconds=0.0)
+    stream = TwilioStream(url)
+    stream.start()
+    stream.play(audio[: int(len(audio) * 0.6)], speedup=8)
+    stream.stop()
+    stream.wait_closed()
+    utterance = wait_for_result(calls, stream.call_sid)
+    assert utterance.reason == "hangup"
+    assert utterance.text.startswith("바로")
+    assert utterance.text != "바로 연결해 주세요"
+
+
+def test_socket_dropped_without_stop_is_a_hangup(url, calls):
+    stream = TwilioStream(url)
+    stream.start()
+    stream.play(noise_ulaw(0.5), speedup=8)
+    stream.ws.close()
+    assert wait_for_result(calls, stream.call_sid).reason == "hangup"
+
+
+def test_caller_who_never_speaks_gets_silence_after_the_no_input_timeout(url, calls):
+    stream = TwilioStream(url)
+    stream.start()
+    stream.play(noise_ulaw(8.0), speedup=8)
+    stream.wait_closed()
+    utterance = calls.results[stream.call_sid][1]
+    assert (utterance.reason, utterance.text) == ("silence", "")
+    assert 2.0 <= utterance.duration_seconds < 3.5
+
+
+def test_garbage_frames_are_logged_and_ignored(url, calls, caplog):
+    caplog.set_level(logging.WARNING, logger="speech")
+    stream = TwilioStream(url)
+    stream.ws.send("{not json")
+    stream.ws.send_binary(b"\x00\x01\x02")
+    stream.start()
+    stream.send_json({"event": "sparkle", "streamSid": stream.stream_sid})
+    stream.send_json({"event": "media", "media": {"payload": "***not base64***"}})
+    stream.play(telephone_ulaw("네", trail_seconds=3.0), speedup=8)
+    stream.wait_closed()
+    assert calls.results[stream.call_sid][1].text == "네"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for reason in ("invalid JSON", "binary frame", "unknown event 'sparkle'", "base64"):
+        assert reason in logged
+
+
+def test_stop_without_start_closes_without_reporting(url, calls):
+    stream = TwilioStream(url)
+    stream.stop()
+    stream.wait_closed(timeout=5)
+    assert calls.sink_calls == 0
+
+
+def test_two_simultaneous_calls_share_one_model(url, calls):
+    first, second = TwilioStream(url), TwilioStream(url)
+    first.start()
+    second.start()
+    players = [threading.Thread(target=s.play, args=(telephone_ulaw(p, trail_seconds=3.0),),
+                                kwargs={"speedup": 4})
+               for s, p in ((first, "네"), (second, "상담원 연결"))]
+    for player in players:
+        player.start()
+    for player in players:
+        player.join()
+    first.wait_closed()
+    second.wait_closed()
+    assert calls.results[first.call_sid][1].text == "네"
+    assert calls.results[second.call_sid][1].text == "상담원 연결"
+
+
+def test_keypad_press_during_listening_ends_with_the_digit(url, calls):
+    stream = TwilioStream(url)
+    stream.start()
+    stream.play(noise_ulaw(0.5), speedup=8)
+    stream.dtmf("2")
+    stream.wait_closed()
+    utterance = calls.results[stream.call_sid][1]
+    assert (utterance.reason, utterance.digits, utterance.text) == ("dtmf", "2", "")
+
+
+def test_missing_model_reports_an_error_result_so_the_flow_can_use_the_keypad(tmp_path):
+    registry = ModelRegistry({"it": str(tmp_path / "no-such-model")})
+    calls = Calls(ListenPlan("it", ["sì", "no"], FAST))
+    with serve(make_app(registry, calls)) as address:
+        stream = TwilioStream(address)
+        stream.start()
+        stream.play(noise_ulaw(0.5))
+        stream.wait_closed()
+    assert calls.results[stream.call_sid][1].reason == "error"
+    status = registry.status()["it"]
+    assert status["ok"] is False and "does not exist" in status["error"]
