@@ -4,8 +4,54 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+import click
+from flask import Flask, current_app
+
+# The API routes are added to core.api.bp at import: app.py registers that blueprint
+# before calling the packages' init_app, and Flask refuses routes added after that.
+from callbacks import api as _api  # noqa: F401,E402
 
 
 def init_app(app: Flask, csrf: Any) -> None:
-    """Register the callbacks API and the agent console (filled in by the callbacks package)."""
+    """Register the callbacks API, the Twilio webhooks, the CLI and the periodic reconciler.
+
+    `CALLBACKS_RECONCILE_SECONDS` (default 60; 0 = off) sets how often the reconciler runs
+    on the app's job queue (in-process worker, or an RQ scheduled job).
+    """
+    from callbacks import (
+        api,  # noqa: F401  (adds routes to core.api.bp)
+        reconcile,
+        webhooks,
+    )
+
+    app.register_blueprint(webhooks.bp)
+    csrf.exempt(webhooks.bp)
+    app.config.setdefault("CALLBACK_AGENT_NUMBER", "")
+    period = int(app.config.get("CALLBACKS_RECONCILE_SECONDS", 60))
+    if period > 0:
+        reconcile.schedule(app, period, app.extensions["clock"].now())
+
+    @app.cli.group("callbacks")
+    def callbacks_cli() -> None:
+        """The callback queue."""
+
+    @callbacks_cli.command("reconcile")
+    def reconcile_command() -> None:
+        """Re-enqueue every due callback job from the database (after Redis lost them)."""
+        counts = reconcile.reconcile_now(current_app, current_app.extensions["clock"].now())
+        click.echo(", ".join(f"{name} {count}" for name, count in counts.items()))
+
+    @callbacks_cli.command("import-profiles")
+    @click.argument("csv_file", type=click.File("r", encoding="utf-8"))
+    def import_profiles(csv_file: Any) -> None:
+        """Import "phone,not_digital,reason" rows as an admin's decisions."""
+        from callbacks.profiles import import_csv
+
+        with current_app.extensions["db"].transaction() as session:
+            counts = import_csv(session, csv_file.read(), actor="cli",
+                                now=current_app.extensions["clock"].now())
+        click.echo(", ".join(f"{name} {count}" for name, count in counts.items()))
+
+    from callbacks import console  # the agent console (callbacks/console.py)
+
+    console.init_app(app)

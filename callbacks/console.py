@@ -30,7 +30,7 @@ from flask import (
 from sqlalchemy.orm import Session
 
 from callbacks import console_queries as queries
-from callbacks import profiles, queue
+from callbacks import profiles, queue, tasks
 from callbacks import settings as queue_settings
 from callbacks.models import COMPLETED, FAILED, NO_ANSWER, RETRY_SCHEDULED, Caller
 from core.auth import login_required
@@ -85,6 +85,12 @@ def _waiting_html(view: queries.QueueView) -> str:
     return render_template("console/_waiting.html", view=view, now=_now())
 
 
+def _mine_version(session: Session, now: datetime) -> str:
+    """What the agent's own panel shows (ids and statuses); the page reloads when it moves."""
+    return ",".join(f"{r.id}:{r.status}:{len(r.attempts)}"
+                    for r in queries.my_claims(session, g.user.id, now))
+
+
 @bp.route("", endpoint="queue")
 @login_required("agent")
 def queue_page() -> Any:
@@ -95,8 +101,9 @@ def queue_page() -> Any:
     session.commit()
     view = queries.waiting_list(session, now, _lang())
     return render_template("console/queue.html", view=view, now=now,
-                           claims=queries.my_claims(session, g.user.id), outcomes=OUTCOMES,
-                           poll_seconds=POLL_SECONDS, tz=_timezone())
+                           claims=queries.my_claims(session, g.user.id, now), outcomes=OUTCOMES,
+                           poll_seconds=POLL_SECONDS, tz=_timezone(),
+                           mine=_mine_version(session, now))
 
 
 @bp.route("/state")
@@ -109,7 +116,8 @@ def state() -> Any:
         session.commit()
     view = queries.waiting_list(session, now, _lang())
     body: dict[str, Any] = {"version": view.version, "waiting": len(view.rows),
-                            "in_hand": len(view.in_hand), "changed": False}
+                            "in_hand": len(view.in_hand), "changed": False,
+                            "mine": _mine_version(session, now)}
     if request.args.get("v") != view.version:
         body.update(changed=True, html=_waiting_html(view),
                     ids=[row.request.id for row in view.rows])
@@ -131,7 +139,7 @@ def take_next() -> Any:
 
 
 def _held(request_id: int) -> Any:
-    held = queries.request_for_agent(_session(), request_id, g.user.id)
+    held = queries.request_for_agent(_session(), request_id, g.user.id, _now())
     if held is None:
         flash("console.flash.not_yours")
     return held
@@ -157,17 +165,18 @@ def release(request_id: int) -> Any:
 @login_required("agent")
 def call_now(request_id: int) -> Any:
     """Place the call through the hotline: the agent's phone rings first, then the caller's."""
-    from callbacks import tasks
-
     if _held(request_id) is None:
         return _back()
     session = _session()
     try:
-        tasks.start_agent_call(session, request_id, g.user.id, _now())
-    except (queue.QueueError, ValueError) as exc:
+        tasks.start_call(session, current_app.extensions["jobs"], request_id, g.user.id,
+                         _now(),
+                         fallback_number=current_app.config.get("CALLBACK_AGENT_NUMBER"))
+    except (queue.QueueError, LookupError, ValueError) as exc:
         session.rollback()
         log.info("call for request %s refused: %s", request_id, exc)
         flash("console.flash.cannot_call")
+        flash(str(exc))  # the domain's reason, e.g. "outside calling hours"
         return _back(f"#claim-{request_id}")
     session.commit()
     flash("console.flash.calling")
@@ -187,7 +196,8 @@ def _parse_local(value: str) -> datetime | None:
 @login_required("agent")
 def outcome(request_id: int) -> Any:
     """Record how the callback went, with the agent's notes."""
-    choice = OUTCOMES.get(request.form.get("outcome", ""))
+    key = request.form.get("outcome", "")
+    choice = OUTCOMES.get(key)
     if choice is None:
         flash("console.flash.pick_outcome")
         return _back(f"#claim-{request_id}")
@@ -198,17 +208,28 @@ def outcome(request_id: int) -> Any:
         if retry_at is None or retry_at <= _now():
             flash("console.flash.pick_future_time")
             return _back(f"#claim-{request_id}")
-    if _held(request_id) is None:
+    held = _held(request_id)
+    if held is None:
         return _back()
     notes = request.form.get("notes", "").strip()
-    note = f"{prefix}: {notes}" if prefix and notes else (prefix or notes)
+    note = f"{prefix}: {notes}" if prefix and notes else (prefix or notes or key)
     session = _session()
+    if held.status == COMPLETED:  # the call connected and closed it: only notes remain
+        if status != COMPLETED:
+            flash("console.flash.already_completed")
+            return _back(f"#claim-{request_id}")
+        held.outcome_note = note[:500]
+        held.updated_at = _now()
+        session.commit()
+        flash("console.flash.outcome_saved")
+        return _back()
     try:
         queue.record_agent_outcome(session, request_id, g.user.id, status, _now(),
                                    note=note, retry_at=retry_at)
-    except (queue.QueueError, ValueError):
+    except (queue.QueueError, ValueError) as exc:
         session.rollback()
         flash("console.flash.cannot_record")
+        flash(str(exc))
         return _back(f"#claim-{request_id}")
     session.commit()
     flash("console.flash.outcome_saved")

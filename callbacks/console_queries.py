@@ -9,14 +9,15 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from callbacks.models import (
     CLAIMABLE_STATUSES,
+    COMPLETED,
     OPEN_STATUSES,
     CallbackRequest,
     Caller,
@@ -26,6 +27,7 @@ from core.models import User
 from ivr.models import Call
 
 IN_HAND_STATUSES = ("claimed", "dialling")
+NOTES_WINDOW = timedelta(hours=2)  # how long a finished call waits for the agent's notes
 
 
 @dataclass(frozen=True)
@@ -129,21 +131,37 @@ def queue_version(rows: list[QueueRow], in_hand: list[tuple[CallbackRequest, str
     return digest.hexdigest()[:16]
 
 
-def my_claims(session: Session, user_id: int) -> list[CallbackRequest]:
-    """The requests this agent holds (claimed or being dialled), oldest claim first."""
+def _awaiting_notes(user_id: int, since: datetime) -> Any:
+    """A call the agent placed connected and closed the request; their notes are missing."""
+    return and_(CallbackRequest.claimed_by == user_id, CallbackRequest.status == COMPLETED,
+                CallbackRequest.outcome_note.is_(None), CallbackRequest.completed_at >= since)
+
+
+def my_claims(session: Session, user_id: int, now: datetime) -> list[CallbackRequest]:
+    """The requests in this agent's hands: claimed, being dialled, or just called and
+    still waiting for the agent's notes (for NOTES_WINDOW after the call)."""
     return list(session.scalars(
-        select(CallbackRequest).where(CallbackRequest.claimed_by == user_id,
-                                      CallbackRequest.status.in_(IN_HAND_STATUSES))
+        select(CallbackRequest).where(or_(
+            and_(CallbackRequest.claimed_by == user_id,
+                 CallbackRequest.status.in_(IN_HAND_STATUSES)),
+            _awaiting_notes(user_id, now - NOTES_WINDOW)))
         .options(selectinload(CallbackRequest.caller), selectinload(CallbackRequest.attempts))
         .order_by(CallbackRequest.claimed_at)))
 
 
-def request_for_agent(session: Session, request_id: int, user_id: int) -> CallbackRequest | None:
-    """The request if this agent currently holds it, else None."""
+def request_for_agent(session: Session, request_id: int, user_id: int,
+                      now: datetime) -> CallbackRequest | None:
+    """The request if it is in this agent's hands (see `my_claims`), else None."""
     request = session.get(CallbackRequest, request_id)
-    if request is None or request.claimed_by != user_id or request.status not in OPEN_STATUSES:
+    if request is None or request.claimed_by != user_id:
         return None
-    return request
+    if request.status in OPEN_STATUSES:
+        return request
+    if (request.status == COMPLETED and request.outcome_note is None
+            and request.completed_at is not None
+            and request.completed_at >= now - NOTES_WINDOW):
+        return request
+    return None
 
 
 def caller_story(session: Session, caller_id: int) -> dict[str, Any] | None:

@@ -14,8 +14,17 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from callbacks import settings as queue_settings
-from callbacks.models import (CLAIMED, COMPLETED, DIALLING, FAILED, NO_ANSWER, QUEUED,
-                              RETRY_SCHEDULED, CallAttempt, CallbackRequest)
+from callbacks.models import (
+    CLAIMED,
+    COMPLETED,
+    DIALLING,
+    FAILED,
+    NO_ANSWER,
+    QUEUED,
+    RETRY_SCHEDULED,
+    CallAttempt,
+    CallbackRequest,
+)
 from callbacks.policy import OpeningHours, next_attempt_time, policy_for
 from callbacks.promise import record_outcome
 

@@ -40,7 +40,7 @@ def job_id(attempt_id: int) -> str:
 
 
 def start_call(session: Session, jobs: JobQueue, request_id: int, agent_id: int, now: datetime,
-               mode: str = "agent_first", agent_number: str | None = None) -> CallAttempt:
+               mode: str = "agent_first", fallback_number: str | None = None) -> CallAttempt:
     """Record an attempt for the agent's claimed request and enqueue placing it; commits.
 
     Refuses (QueueError) outside calling hours, without a number, or for a request the
@@ -61,7 +61,7 @@ def start_call(session: Session, jobs: JobQueue, request_id: int, agent_id: int,
         raise QueueError("outside calling hours: callers are never called at night or on "
                          "holidays")
     agent = session.get(User, agent_id)
-    agent_phone = agent_number or (agent.phone_number if agent else None)
+    agent_phone = (agent.phone_number if agent else None) or fallback_number
     if not agent_phone:
         raise QueueError("no phone number for the agent (set it on the user, or "
                          "CALLBACK_AGENT_NUMBER)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = ("core.models", "ivr.models", "callbacks.models", "speech.models_db")
+MODEL_MODULES = ("core.models", "ivr.models", "callbacks.models", "speech.models_db",
+                 "ivr.admin_models")
 
 
 def import_all_models() -> None:

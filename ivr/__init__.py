@@ -17,5 +17,7 @@ def init_app(app: Flask, csrf: Any) -> None:
     csrf.exempt(views.bp)
     app.extensions["speech.listen_plan"] = FlowListenPlans(app)
     app.extensions["speech.result_sink"] = StoreUtterance(app)
-    register_seeder(app, flow_store.import_default_flows)
+    register_seeder(app, flow_store.seed_default_flows)
     security.warn_if_disabled(app.config)
+    from ivr import admin
+    admin.init_app(app)  # the admin console (ivr/admin.py)

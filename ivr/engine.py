@@ -411,7 +411,7 @@ class CallEngine:
             return self._failed(call, flow, event)
         call.words = words
         call.intent, call.intent_confidence = result.intent, result.confidence
-        if verdict == "confirm" and step.get("confirm"):
+        if verdict == "confirm" and step.get("confirm") and not call.not_digital:
             return "confirm", self._enter(call, flow, step["confirm"])
         return "accept", self._enter(call, flow, step["next"])
 

@@ -121,3 +121,8 @@ def _doc_cache(version_id: int, digest: str, document: dict[str, Any]) -> FlowDo
             _CACHE.clear()
         doc = _CACHE[key] = FlowDoc(document)
     return doc
+
+
+def seed_default_flows(session: Session) -> None:
+    """The demo seeder (core.cli.register_seeder): publish the shipped flows if changed."""
+    import_default_flows(session)

@@ -11,6 +11,7 @@ import logging
 import math
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, request, url_for
 from sqlalchemy.exc import IntegrityError
@@ -39,8 +40,8 @@ class WebUrls:
 
     def stream(self) -> str:
         """The Media Streams WebSocket (wss:// on an https base)."""
-        try:
-            path = url_for("speech_ws.media_stream")
+        try:  # a websocket rule builds as ws://host/path: keep only the path
+            path = urlsplit(url_for("speech_ws.media_stream")).path
         except Exception:  # the speech socket is not registered in this app
             path = "/media-stream"
         scheme, _, rest = self.base.partition("://")

@@ -13,8 +13,8 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1",
                     port: int = 0) -> tuple[str, Callable[[], None]]:
     """Start `app` on `host:port` (0 = any free port); return (base_url, stop)."""
     server = make_server(host, port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name=f"serve-{server.port}",
-                              daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name=f"serve-{server.port}", daemon=True)
     thread.start()
 
     def stop() -> None:

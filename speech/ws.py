@@ -39,8 +39,8 @@ from speech.media_stream import (
     Event,
     ListenPlan,
     ProtocolError,
-    StreamSession,
     Stop,
+    StreamSession,
     parse_event,
 )
 from speech.recognizer import Utterance

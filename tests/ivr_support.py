@@ -19,7 +19,7 @@ OPEN = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday, 11:00 in Rome
 CLOSED = datetime(2026, 11, 24, 20, 30, tzinfo=UTC)  # 21:30 in Rome
 CHRISTMAS = datetime(2026, 12, 25, 10, 0, tzinfo=UTC)
 CALLER = "+393331234567"
-UK_CALLER = "+447700900123"
+UK_CALLER = "+447400123456"
 HOTLINE = "+390200000000"
 VOICE_URL = PUBLIC_BASE_URL + "/voice/incoming"
 STATUS_URL = PUBLIC_BASE_URL + "/voice/status"

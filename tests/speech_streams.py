@@ -45,6 +45,7 @@ class TwilioStream:
         self.stream_sid = "MZ" + uuid.uuid4().hex
         self.parameters = parameters or {}
         self.received: list[dict] = []
+        self.sent_at: list[float] = []  # monotonic time each played frame was sent
         self.closed_at: float | None = None
         self.ws = websocket.create_connection(url, timeout=30)
         self._chunk = 0
@@ -89,6 +90,7 @@ class TwilioStream:
                 return False
             try:
                 self.media(ulaw[index:index + FRAME])
+                self.sent_at.append(time.monotonic())
             except (websocket.WebSocketConnectionClosedException, BrokenPipeError,
                     ConnectionResetError):
                 self.closed_at = self.closed_at or time.monotonic()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session
 
 from callbacks.booking import Booking, book_callback
 from core.models import User
+from localtwilio.rest import StandIn, create_stand_in
+from localtwilio.server import serve_in_thread
+from tests.conftest import TWILIO_SID, TWILIO_TOKEN
 
 # A Tuesday at 10:00 in Rome (08:00 UTC): the hotline is open.
 TUESDAY_10 = datetime(2025, 3, 11, 9, 0, tzinfo=UTC)
@@ -32,3 +37,17 @@ def book(session: Session, phone: str | None, now: datetime, **kwargs: Any) -> B
     }
     values.update(kwargs)
     return book_callback(session, phone=phone, now=now, **values)
+
+
+@pytest.fixture(name="stand_in")
+def stand_in_fixture() -> Iterator[tuple[StandIn, str]]:
+    """Twilio's REST stand-in on a real port; its transport is set by each test."""
+    twilio_app = create_stand_in(TWILIO_SID, TWILIO_TOKEN)
+    base_url, stop = serve_in_thread(twilio_app)
+    state: StandIn = twilio_app.extensions["localtwilio"]
+    state.base_url = base_url
+    yield state, base_url
+    try:
+        state.wait_idle()
+    finally:
+        stop()

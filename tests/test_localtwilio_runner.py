@@ -6,6 +6,7 @@ import io
 import math
 import struct
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from localtwilio import (
+    CallerAction,
     DialOutcome,
     FlaskClientTransport,
     HangUp,
@@ -360,7 +362,7 @@ def test_redirect_loops_are_cut_off() -> None:
 
 def test_interactive_caller_hears_prompts_and_answers_through_callbacks() -> None:
     heard: list[tuple[str, str | None]] = []
-    answers = iter([SayText("la bolletta"), HangUp()])
+    answers: Iterator[CallerAction] = iter([SayText("la bolletta"), HangUp()])
     caller = InteractiveCaller(lambda text, lang: heard.append((text, lang)),
                                lambda listening: next(answers))
     transcript = new_call(make_voice_app()).run(caller)

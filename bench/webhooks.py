@@ -1,0 +1,209 @@
+"""Webhook latency and throughput under gunicorn: `python -m bench.webhooks [options]`.
+
+Starts `gunicorn -w 2 -k gthread --threads 8 'app:create_app()'` on loopback against a
+database of its own (a fresh PostgreSQL database when the test server is reachable, else an
+SQLite file), publishes the default flow, then runs N simulated calls at once: each caller
+thread walks whole calls (incoming, need, "yes" to the callback offer, "yes" to the number,
+status callback), every request signed like Twilio signs it. Loops are bounded (calls per
+thread); nothing leaves 127.0.0.1. Prints p50/p95/p99 per webhook and overall throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-auth-token"
+SID = "AC" + "5" * 32
+POSTGRES_ADMIN = os.environ.get("TEST_POSTGRES_URL",
+                                "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+NEEDS = ["ho un problema con la bolletta", "vorrei pagare a rate", "c'è un guasto",
+         "vorrei prendere un appuntamento", "voglio disdire il contratto"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _postgres_database() -> tuple[str, Any] | None:
+    """A fresh PostgreSQL database of our own, and a function that drops it."""
+    from sqlalchemy import create_engine, text
+
+    name = f"hotline_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # no server: fall back to SQLite
+        print(f"PostgreSQL unavailable ({type(exc).__name__}); using SQLite", file=sys.stderr)
+        return None
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name})
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def _prepare(database_url: str, base_url: str) -> dict[str, str]:
+    """Migrate, publish the default flow; return the environment for gunicorn."""
+    env = {**os.environ, "DATABASE_URL": database_url, "PUBLIC_BASE_URL": base_url,
+           "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "LOCAL_TELEPHONY": "false",
+           "FALLBACK_NUMBER": "+390299999999", "REDIS_URL": "", "SECRET_KEY": "bench",
+           "SPEECH_INPUT": "gather", "VOSK_MODEL_PATHS": "", "LOG_LEVEL": "WARNING",
+           "SEED_DEMO": "false"}
+    code = ("from app import create_app; from core.cli import upgrade_database; "
+            "from ivr.flow_store import import_default_flows; "
+            "app = create_app({'START_IN_PROCESS_WORKER': False}); "
+            "upgrade_database(app.config['DATABASE_URL']); "
+            "db = app.extensions['db']\n"
+            "with db.transaction() as s: import_default_flows(s)")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+    return env
+
+
+class Caller(threading.Thread):
+    """One simulated caller placing `calls` calls one after another."""
+
+    def __init__(self, base_url: str, calls: int, index: int) -> None:
+        super().__init__(daemon=True)
+        self.base, self.calls, self.index = base_url, calls, index
+        self.http = requests.Session()
+        self.validator = RequestValidator(TOKEN)
+        self.timings: dict[str, list[float]] = {}
+        self.errors = 0
+
+    def post(self, kind: str, path: str, form: dict[str, str]) -> str:
+        url = self.base + path
+        headers = {"X-Twilio-Signature": self.validator.compute_signature(url, form)}
+        started = time.perf_counter()
+        reply = self.http.post(url, data=form, headers=headers, timeout=30)
+        self.timings.setdefault(kind, []).append(time.perf_counter() - started)
+        if reply.status_code not in (200, 204):
+            self.errors += 1
+        return reply.text
+
+    def run(self) -> None:
+        for n in range(self.calls):
+            sid = f"CA{uuid.uuid4().hex}"
+            form = {"CallSid": sid, "AccountSid": SID, "From": f"+39333{self.index:03d}{n:04d}",
+                    "To": "+390200000000", "CallStatus": "in-progress"}
+            self.post("incoming", "/voice/incoming", form)
+            need = NEEDS[(self.index + n) % len(NEEDS)]
+            self.post("answer", f"/voice/step/{sid}/ask_need/0",
+                      {**form, "SpeechResult": need, "Confidence": "0.9"})
+            self.post("answer", f"/voice/step/{sid}/offer_callback/0",
+                      {**form, "SpeechResult": "sì", "Confidence": "0.9"})
+            self.post("answer", f"/voice/step/{sid}/callback_number/0",
+                      {**form, "Digits": "1"})
+            self.post("status", "/voice/status", {**form, "CallStatus": "completed"})
+
+
+def _percentiles(values: list[float]) -> str:
+    ordered = sorted(values)
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
+    return (f"n={len(ordered):5d} p50={cuts[49] * 1000:6.1f} ms p95={cuts[94] * 1000:6.1f} ms "
+            f"p99={cuts[98] * 1000:6.1f} ms")
+
+
+def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited during start-up")
+        try:
+            requests.get(base_url + "/healthz", timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start within 60 s")
+
+
+def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool) -> int:
+    """Run the benchmark; returns a process exit code."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    scratch = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
+    database = None if sqlite else _postgres_database()
+    url, drop = database if database else (f"sqlite:///{scratch / 'bench.sqlite3'}", None)
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    process = None
+    try:
+        env = _prepare(url, base_url)
+        process = subprocess.Popen(
+            [gunicorn, "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "app:create_app()"],
+            cwd=ROOT, env=env, start_new_session=True)
+        _wait_until_up(base_url, process)
+        warm = [Caller(base_url, 3, 900 + i) for i in range(workers * 2)]
+        for caller in warm:
+            caller.start()
+        for caller in warm:
+            caller.join()
+        callers = [Caller(base_url, calls, i) for i in range(concurrency)]
+        started = time.perf_counter()
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        if process is not None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        if drop is not None:
+            drop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    timings: dict[str, list[float]] = {}
+    for caller in callers:
+        for kind, values in caller.timings.items():
+            timings.setdefault(kind, []).extend(values)
+    everything = [v for values in timings.values() for v in values]
+    errors = sum(c.errors for c in callers)
+    backend = "postgresql" if drop is not None else "sqlite"
+    print(f"gunicorn -w {workers} -k gthread --threads {threads}; {backend}; "
+          f"{concurrency} concurrent calls x {calls} calls each")
+    for kind in ("incoming", "answer", "status"):
+        print(f"  {kind:9s} {_percentiles(timings[kind])}")
+    print(f"  {'all':9s} {_percentiles(everything)}")
+    print(f"  throughput {len(everything) / elapsed:7.1f} webhooks/s, "
+          f"{concurrency * calls / elapsed:6.1f} calls/s; errors {errors}")
+    return 1 if errors else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=100, help="simultaneous calls")
+    parser.add_argument("--calls", type=int, default=5, help="calls per simulated caller")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--sqlite", action="store_true", help="use SQLite, not PostgreSQL")
+    args = parser.parse_args(argv)
+    return run(args.concurrency, args.calls, args.workers, args.threads, args.sqlite)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+/* Agent console: live waiting list (polling), keyboard shortcuts, focus that stays put.
+   Plain JS, no build step. The server renders every piece of HTML; this file only swaps
+   the waiting list when /console/state says it changed. */
+(function () {
+  "use strict";
+
+  var box = document.getElementById("waiting");
+  var announcer = document.getElementById("queue-announce");
+  var countEl = document.getElementById("waiting-count");
+
+  function say(text) {
+    if (!announcer || !text) return;
+    announcer.textContent = "";
+    window.setTimeout(function () { announcer.textContent = text; }, 50);
+  }
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, key) {
+      return values[key] === undefined ? "" : String(values[key]);
+    });
+  }
+
+  function playing(container) {
+    var audios = container.querySelectorAll("audio");
+    for (var i = 0; i < audios.length; i++) {
+      if (!audios[i].paused) return true;
+    }
+    return false;
+  }
+
+  /* Where focus is inside the list, as (id of the nearest element with one, nth focusable). */
+  function focusMark(container) {
+    var active = document.activeElement;
+    if (!active || !container.contains(active)) return null;
+    var holder = active.closest("[id]");
+    if (!holder || !container.contains(holder)) return null;
+    var focusables = holder.querySelectorAll("a, button, audio, input, [tabindex]");
+    return { id: holder.id, index: Array.prototype.indexOf.call(focusables, active) };
+  }
+
+  function restoreFocus(mark) {
+    if (!mark) return;
+    var holder = document.getElementById(mark.id);
+    var target = null;
+    if (holder) {
+      var focusables = holder.querySelectorAll("a, button, audio, input, [tabindex]");
+      target = focusables[mark.index] || holder;
+    } else {
+      target = document.getElementById("waiting-title");
+    }
+    if (target) target.focus({ preventScroll: true });
+  }
+
+  function rowIds(container) {
+    return Array.prototype.map.call(container.querySelectorAll("tr[data-request]"), function (row) {
+      return row.getAttribute("data-request");
+    });
+  }
+
+  function describe(container, id) {
+    var row = container.querySelector('tr[data-request="' + id + '"]');
+    if (!row) return "#" + id;
+    var need = row.querySelector(".need strong, .need q");
+    var badge = row.querySelector(".badge");
+    return [badge ? badge.textContent.trim() : "", need ? need.textContent.trim() : "#" + id]
+      .filter(Boolean).join(", ");
+  }
+
+  /* The agent's own panel (a call connected, a lease ran out) is re-read with the page,
+     but only when that cannot lose anything: nothing typed or chosen, focus elsewhere. */
+  function refreshMine(version) {
+    var mine = document.getElementById("mine");
+    if (!mine || mine.getAttribute("data-version") === version) return;
+    var active = document.activeElement;
+    if (active && mine.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return;
+    var fields = mine.querySelectorAll("textarea, input[type=text], input:not([type]), " +
+                                       "input[type=datetime-local], input[type=radio]");
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i].type === "radio" ? fields[i].checked : fields[i].value) return;
+    }
+    window.location.reload();
+  }
+
+  function apply(state) {
+    if (countEl) countEl.textContent = String(state.waiting);
+    refreshMine(state.mine);
+    if (!state.changed) return;
+    if (playing(box)) return; /* never cut a recording off; the next poll catches up */
+    var before = rowIds(box);
+    var mark = focusMark(box);
+    box.innerHTML = state.html;
+    box.setAttribute("data-version", state.version);
+    restoreFocus(mark);
+    var after = state.ids.map(String);
+    var added = after.filter(function (id) { return before.indexOf(id) < 0; });
+    var gone = before.filter(function (id) { return after.indexOf(id) < 0; });
+    if (!added.length && !gone.length) return; /* only clocks moved: stay quiet */
+    var parts = added.map(function (id) {
+      return fill(box.getAttribute("data-new-text"), { what: describe(box, id) });
+    });
+    if (gone.length) parts.push(fill(box.getAttribute("data-left-text"), { n: gone.length }));
+    parts.push(fill(box.getAttribute("data-count-text"), { n: state.waiting }));
+    say(parts.join(" "));
+  }
+
+  function poll() {
+    var url = box.getAttribute("data-state-url") + "?v=" +
+      encodeURIComponent(box.getAttribute("data-version") || "");
+    return fetch(url, { credentials: "same-origin", redirect: "manual",
+                        headers: { Accept: "application/json" } })
+      .then(function (res) {
+        if (res.type === "opaqueredirect" || res.status === 401 || res.status === 403) {
+          window.location.reload(); /* session over: the server sends us to the login page */
+          return null;
+        }
+        return res.ok ? res.json() : null;
+      })
+      .then(function (state) { if (state) apply(state); })
+      .catch(function () { /* offline for a moment: try again on the next tick */ });
+  }
+
+  function startPolling() {
+    if (!box) return;
+    var seconds = parseFloat(box.getAttribute("data-poll")) || 4;
+    var busy = false;
+    window.setInterval(function () {
+      if (busy || document.hidden) return;
+      busy = true;
+      poll().then(function () { busy = false; }, function () { busy = false; });
+    }, seconds * 1000);
+    document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
+  }
+
+  function typing(target) {
+    if (!target || !target.tagName) return false;
+    var tag = target.tagName.toLowerCase();
+    if (tag === "textarea" || tag === "select" || target.isContentEditable) return true;
+    return tag === "input" && ["radio", "checkbox", "button", "submit"].indexOf(target.type) < 0;
+  }
+
+  function firstEnabled(selector) {
+    var found = document.querySelectorAll(selector);
+    for (var i = 0; i < found.length; i++) {
+      if (!found[i].disabled) return found[i];
+    }
+    return null;
+  }
+
+  var shortcuts = {
+    n: function () { var b = firstEnabled("#take-next"); if (b) b.click(); },
+    c: function () { var b = firstEnabled('button[data-shortcut="c"]'); if (b) b.click(); },
+    r: function () { var b = firstEnabled('button[data-shortcut="r"]'); if (b) b.click(); },
+    o: function () {
+      var radio = firstEnabled('[data-shortcut="o"]');
+      if (radio) { radio.focus(); radio.scrollIntoView({ block: "center" }); }
+    },
+    q: function () {
+      var heading = document.getElementById("waiting-title");
+      if (heading) { heading.focus(); heading.scrollIntoView({ block: "start" }); }
+    }
+  };
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey ||
+        event.isComposing || typing(event.target)) return;
+    var action = shortcuts[event.key];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  });
+
+  /* After "take next" the page comes back at #claim-N: put the keyboard there too. */
+  if (window.location.hash.indexOf("#claim-") === 0) {
+    var claim = document.getElementById(window.location.hash.slice(1));
+    if (claim) claim.focus();
+  }
+  startPolling();
+})();

@@ -1,0 +1,288 @@
+"""The admin console for voice flows: edit (form or YAML), review, publish, history.
+
+Thin views over `ivr.versions`, `ivr.validation`, `ivr.admin_forms` and `ivr.gate`. Trying
+a draft and its test cases live in `ivr.admin_try`; analytics and callers' profiles in
+`ivr.admin_insights`. Everything here needs the admin role.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import yaml
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.auth import login_required
+from ivr import validation, versions
+from ivr.admin_forms import FormError, apply_form, problems_by_field
+from ivr.admin_models import FlowTestCase
+from ivr.flow_store import publish as publish_version
+from ivr.flowdoc import FlowError
+from ivr.gate import GateResult, run_gate
+from ivr.models import Flow, FlowVersion
+
+log = logging.getLogger(__name__)
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
+               static_folder="static/admin", static_url_path="/static")
+
+
+def _session() -> Session:
+    session: Session = current_app.extensions["db"].session
+    return session
+
+
+def _now() -> datetime:
+    now: datetime = current_app.extensions["clock"].now()
+    return now
+
+
+def _flow(key: str) -> Flow:
+    flow = versions.find_flow(_session(), key)
+    if flow is None:
+        abort(404)
+    return flow
+
+
+def _who() -> str:
+    return str(g.user.username)
+
+
+def check(document: dict[str, Any]) -> list[validation.Problem]:
+    """Validate a document with the app's speech models (vocabulary)."""
+    return validation.validate(document, current_app.extensions.get("speech"))
+
+
+def _flow_errors(exc: FlowError) -> list[validation.Problem]:
+    return [validation.Problem(line.split(":", 1)[0], "schema", {"it": line, "en": line})
+            for line in exc.problems]
+
+
+def _editor(flow: Flow, document: dict[str, Any], problems: list[validation.Problem],
+            yaml_text: str | None = None, status: int = 200) -> Any:
+    draft = versions.working_draft(_session(), flow)
+    return render_template(
+        "admin/editor.html", flow=flow, doc=document, draft=draft,
+        published=versions.published(_session(), flow), problems=problems,
+        by_field=problems_by_field(problems), lang=g.get("lang", "en"),
+        yaml_text=yaml_text if yaml_text is not None else versions.canonical_yaml(document),
+        tab=request.args.get("tab", "form") if yaml_text is None else "yaml"), status
+
+
+@bp.get("/flows")
+@login_required("admin")
+def flows() -> Any:
+    """Every flow with its published version and working draft."""
+    rows = [(flow, versions.published(_session(), flow), versions.working_draft(_session(),
+                                                                                  flow))
+            for flow in _session().scalars(select(Flow).order_by(Flow.key))]
+    return render_template("admin/flows.html", rows=rows)
+
+
+@bp.get("/flows/<key>")
+@login_required("admin")
+def editor(key: str) -> Any:
+    """The flow editor on the working draft (or the published version, to start one)."""
+    flow = _flow(key)
+    document = versions.current_document(_session(), flow)
+    return _editor(flow, document, check(document))
+
+
+def _save(flow: Flow, document: dict[str, Any], note: str, yaml_text: str | None) -> Any:
+    try:
+        versions.save_draft(_session(), flow, document, note=note)
+    except FlowError as exc:
+        _session().rollback()
+        problems = check(document) if isinstance(document.get("steps"), dict) else []
+        return _editor(flow, document, problems or _flow_errors(exc), yaml_text, 422)
+    except versions.VersionError as exc:
+        _session().rollback()
+        problem = validation.Problem("id", "form", {"it": str(exc), "en": str(exc)})
+        return _editor(flow, document, [problem], yaml_text, 422)
+    _session().commit()
+    flash("admin.saved")
+    return redirect(url_for("admin.editor", key=flow.key,
+                            tab="yaml" if yaml_text is not None else "form"), code=303)
+
+
+@bp.post("/flows/<key>/form")
+@login_required("admin")
+def save_form(key: str) -> Any:
+    """Save the form editor's fields into the working draft."""
+    flow = _flow(key)
+    current = versions.current_document(_session(), flow)
+    try:
+        document = apply_form(current, request.form)
+    except FormError as exc:
+        return _editor(flow, current, exc.problems, None, 422)
+    return _save(flow, document, f"edited by {_who()}", None)
+
+
+@bp.post("/flows/<key>/yaml")
+@login_required("admin")
+def save_yaml(key: str) -> Any:
+    """Save the raw YAML document into the working draft."""
+    flow = _flow(key)
+    text = request.form.get("document", "")
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "YAML"
+        problem = validation.Problem("(yaml)", "yaml", {"it": f"YAML non valido ({where}): "
+                                     f"{exc}", "en": f"Invalid YAML ({where}): {exc}"})
+        return _editor(flow, versions.current_document(_session(), flow), [problem], text, 422)
+    if not isinstance(document, dict):
+        problem = validation.Problem("(yaml)", "yaml", {"it": "Il documento deve essere una "
+                                     "mappa YAML", "en": "The document must be a YAML mapping"})
+        return _editor(flow, versions.current_document(_session(), flow), [problem], text, 422)
+    problems = validation.schema_problems(document)
+    if problems:
+        return _editor(flow, versions.current_document(_session(), flow), problems, text, 422)
+    return _save(flow, document, f"YAML edited by {_who()}", text)
+
+
+# ---------------------------------------------------------------- publishing
+def _cases(flow: Flow) -> list[FlowTestCase]:
+    return list(_session().scalars(select(FlowTestCase).where(FlowTestCase.flow_id == flow.id)
+                                   .order_by(FlowTestCase.id)))
+
+
+def _gate(flow: Flow, draft: FlowVersion) -> tuple[GateResult | None, str | None]:
+    """Run the flow's test cases on the draft and the published version (None: no cases)."""
+    cases = _cases(flow)
+    if not cases:
+        return None, None
+    current = versions.published(_session(), flow)
+    try:
+        return run_gate(draft.document, current.document if current else None, cases,
+                        current_app.extensions.get("speech"),
+                        current_app.extensions.get("understanding")), None
+    except Exception as exc:  # a missing model or undecodable audio: say so, don't crash
+        log.warning("evaluation of flow %s failed: %s", flow.key, exc)
+        return None, str(exc)
+
+
+def figures(gate: GateResult | None) -> str:
+    """The gate's numbers in one line, kept in the note of a version published anyway."""
+    if gate is None:
+        return "no evaluation"
+    text = f"accuracy {gate.draft.accuracy:.0%}, misroutes {gate.draft.misroute_rate:.0%}"
+    if gate.current is not None:
+        text += (f" (published: accuracy {gate.current.accuracy:.0%}, "
+                 f"misroutes {gate.current.misroute_rate:.0%})")
+    return text
+
+
+@bp.get("/flows/<key>/publish")
+@login_required("admin")
+def review(key: str) -> Any:
+    """Before publishing: the draft's problems and its test cases against the live version."""
+    flow = _flow(key)
+    draft = versions.working_draft(_session(), flow)
+    if draft is None:
+        flash("admin.no_draft")
+        return redirect(url_for("admin.editor", key=key))
+    problems = check(draft.document)
+    gate, gate_error = _gate(flow, draft)
+    return render_template("admin/publish.html", flow=flow, draft=draft,
+                           current=versions.published(_session(), flow), problems=problems,
+                           blocking=validation.blocking(problems), gate=gate,
+                           gate_error=gate_error, cases=_cases(flow), lang=g.get("lang", "en"))
+
+
+@bp.post("/flows/<key>/publish")
+@login_required("admin")
+def publish(key: str) -> Any:
+    """Publish the reviewed draft; problems or a failing gate need "publish anyway"."""
+    flow = _flow(key)
+    draft = versions.working_draft(_session(), flow)
+    if draft is None or draft.checksum != request.form.get("checksum"):
+        flash("admin.draft_changed")
+        return redirect(url_for("admin.review", key=key), code=303)
+    problems = check(draft.document)
+    if validation.blocking(problems):
+        flash("admin.cannot_publish")
+        return redirect(url_for("admin.review", key=key), code=303)
+    gate, gate_error = _gate(flow, draft)
+    needs_consent = bool(gate_error) or (gate is not None and not gate.passed) or any(
+        p.severity == "error" for p in problems)
+    if needs_consent and request.form.get("anyway") != "yes":
+        flash("admin.confirm_anyway")
+        return redirect(url_for("admin.review", key=key), code=303)
+    note = request.form.get("note", "").strip()
+    if needs_consent:
+        note = f"{note} [published anyway: {figures(gate)}]".strip()
+    draft.note = note[:255] or draft.note
+    publish_version(_session(), draft, by=_who(), now=_now())
+    _session().commit()
+    log.info("flow %s: version %s published by %s", key, draft.number, _who())
+    flash("admin.published")
+    return redirect(url_for("admin.history", key=key), code=303)
+
+
+# ---------------------------------------------------------------- history
+@bp.get("/flows/<key>/versions")
+@login_required("admin")
+def history(key: str) -> Any:
+    """Every version of the flow, with diff and rollback links."""
+    flow = _flow(key)
+    return render_template("admin/versions.html", flow=flow,
+                           versions=versions.versions(_session(), flow))
+
+
+@bp.get("/flows/<key>/diff")
+@login_required("admin")
+def diff(key: str) -> Any:
+    """Line diff of two versions' canonical YAML (?a=<number>&b=<number>)."""
+    flow = _flow(key)
+    try:
+        old = versions.get_version(_session(), flow, request.args.get("a", type=int) or 0)
+        new = versions.get_version(_session(), flow, request.args.get("b", type=int) or 0)
+    except versions.VersionError:
+        abort(404)
+    return render_template("admin/diff.html", flow=flow, old=old, new=new,
+                           lines=versions.diff(old, new))
+
+
+@bp.post("/flows/<key>/versions/<int:number>/rollback")
+@login_required("admin")
+def rollback(key: str, number: int) -> Any:
+    """Publish a copy of an old version as the newest version."""
+    flow = _flow(key)
+    try:
+        version = versions.rollback(_session(), flow, number, by=_who(), now=_now())
+    except (versions.VersionError, FlowError, ValueError) as exc:
+        _session().rollback()
+        log.warning("rollback of %s to v%s refused: %s", key, number, exc)
+        abort(409)
+    _session().commit()
+    log.info("flow %s: rolled back to v%s as v%s by %s", key, number, version.number, _who())
+    flash("admin.rolled_back")
+    return redirect(url_for("admin.history", key=key), code=303)
+
+
+def init_app(app: Flask) -> None:
+    """Register the admin blueprint and its console links."""
+    from ivr import admin_insights, admin_try  # noqa: F401  (routes on `bp`)
+
+    app.register_blueprint(bp)
+    links = app.config.setdefault("CONSOLE_LINKS", [])
+    for link in (("admin.flows", "nav.flows", "admin"),
+                 ("admin.analytics", "nav.analytics", "admin")):
+        if link not in links:
+            links.append(link)

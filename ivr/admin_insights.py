@@ -1,0 +1,111 @@
+"""Admin pages about real calls: analytics with the tuning loop, and callers' profiles.
+
+"Add as example" turns a caller's words from the analytics page into a new example of an
+intent in the flow's working draft (`ivr.versions.add_example`); the admin then reviews
+and publishes the draft as usual.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from callbacks import profiles_csv
+from core.auth import login_required
+from ivr import analytics, versions
+from ivr.admin import _flow, _now, _session, bp
+from ivr.models import Flow
+
+MAX_CSV_BYTES = 5 * 1024 * 1024
+
+
+def _period() -> tuple[datetime, datetime, int]:
+    days = max(1, min(request.args.get("days", default=30, type=int) or 30, 366))
+    end = _now()
+    return end - timedelta(days=days), end, days
+
+
+def _timezone() -> str:
+    return str(current_app.config.get("TIMEZONE") or "Europe/Rome")
+
+
+@bp.get("/analytics", endpoint="analytics")
+@login_required("admin")
+def analytics_page() -> Any:
+    """Calls, outcomes, time to a human, callbacks, intents, confidence, tuning candidates."""
+    start, end, days = _period()
+    data = analytics.report(_session(), start, end, _timezone())
+    intents_by_flow = {flow.key: sorted(versions.current_document(_session(), flow)
+                                         .get("intents") or {})
+                       for flow in _session().scalars(select(Flow)) if flow.versions}
+    charts = {
+        "per_day": analytics.bar_chart([(d.strftime("%d/%m"), n) for d, n in data["per_day"]]),
+        "intents": analytics.bar_chart(data["intents"][:12]),
+        "confidence": analytics.bar_chart(data["confidence"]),
+        "outcomes": analytics.bar_chart(list(data["outcomes"].items()), width=420),
+    }
+    return render_template("admin/analytics.html", data=data, charts=charts, days=days,
+                           intents_by_flow=intents_by_flow)
+
+
+
+@bp.post("/flows/<key>/examples")
+@login_required("admin")
+def add_example(key: str) -> Any:
+    """The tuning loop: add a caller's words as an example of an intent (a new draft)."""
+    flow = _flow(key)
+    intent = request.form.get("intent", "")
+    try:
+        draft = versions.add_example(_session(), flow, intent, request.form.get("lang", ""),
+                                     request.form.get("phrase", ""),
+                                     note=f"example added by {g.user.username}")
+    except (versions.VersionError, ValueError):
+        _session().rollback()
+        flash("admin.example_refused")
+        return redirect(url_for("admin.analytics"), code=303)
+    _session().commit()
+    flash("admin.example_added")
+    return redirect(url_for("admin.editor", key=key, v=draft.number) + f"#intent-{intent}",
+                    code=303)
+
+
+@bp.get("/profiles")
+@login_required("admin")
+def profiles() -> Any:
+    """Callers' digital profiles: CSV import/export and what the inference rules did."""
+    start, end, days = _period()
+    return render_template("admin/profiles.html", days=days,
+                           effects=profiles_csv.rule_effects(_session(), start, end),
+                           flags=profiles_csv.flag_counts(_session()))
+
+
+@bp.get("/profiles.csv")
+@login_required("admin")
+def export_profiles() -> Response:
+    """Download every caller's number, not-digital flag and reason as CSV."""
+    return Response(profiles_csv.export_csv(_session()), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=profiles.csv"})
+
+
+@bp.post("/profiles/import")
+@login_required("admin")
+def import_profiles() -> Any:
+    """Upload a CSV of callers' profiles (number, not_digital, reason)."""
+    upload = request.files.get("file")
+    data = upload.read(MAX_CSV_BYTES + 1) if upload is not None else b""
+    if not data or len(data) > MAX_CSV_BYTES:
+        flash("admin.csv_invalid")
+        return redirect(url_for("admin.profiles"), code=303)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    result = profiles_csv.import_csv(_session(), text, actor=f"user:{g.user.id}", now=_now())
+    _session().commit()
+    return render_template("admin/profiles.html", days=30, result=result,
+                           effects=profiles_csv.rule_effects(_session(), _now() - timedelta(
+                               days=30), _now()),
+                           flags=profiles_csv.flag_counts(_session()))

@@ -1,0 +1,216 @@
+"""Placing callback calls through the official Twilio client and the local REST stand-in.
+
+The stand-in (localtwilio) runs on a real port; it reaches the hotline's webhooks through
+the Flask test client, signed like Twilio. Jobs run on the in-process queue.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from callbacks import queue, tasks
+from callbacks.models import CallAttempt, CallbackRequest
+from core.clock import FrozenClock
+from localtwilio import FlaskClientTransport, Signer
+from localtwilio.callee import Callee
+from localtwilio.rest import StandIn
+from tests.conftest import TWILIO_TOKEN
+from tests.test_callbacks_support import (  # noqa: F401  (stand_in is a fixture)
+    TUESDAY_10,
+    book,
+    make_agent,
+    stand_in_fixture,
+)
+
+AGENT = "+390211111111"
+CUSTOMER = "+393331000001"
+
+
+@pytest.fixture
+def hotline(make_app: Any, stand_in: tuple[StandIn, str]) -> tuple[Flask, StandIn, FrozenClock]:
+    state, base_url = stand_in
+    clock = FrozenClock(TUESDAY_10)
+    app = make_app(CLOCK=clock, TWILIO_API_BASE_URL=base_url, CALLBACKS_RECONCILE_SECONDS=0)
+    state.transport = FlaskClientTransport(app.test_client())
+    return app, state, clock
+
+
+def _claimed_request(app: Flask, phone: str = CUSTOMER, **kwargs: Any) -> tuple[int, int]:
+    with app.extensions["db"].transaction() as session:
+        agent = make_agent(session, phone=AGENT)
+        booking = book(session, phone, TUESDAY_10 - timedelta(minutes=10), **kwargs)
+    with app.extensions["db"].session_factory() as session:
+        claimed = queue.claim_next(session, agent.id, TUESDAY_10)
+        assert claimed is not None and claimed.id == booking.request_id
+    return booking.request_id, agent.id
+
+
+def _call(app: Flask, state: StandIn, request_id: int, agent_id: int,
+          mode: str = "agent_first") -> int:
+    with app.extensions["db"].session_factory() as session:
+        attempt = tasks.start_call(session, app.extensions["jobs"], request_id, agent_id,
+                                   app.extensions["clock"].now(), mode=mode)
+    _settle(app, state)
+    return attempt.id
+
+
+def _settle(app: Flask, state: StandIn) -> None:
+    for _ in range(2):
+        assert app.extensions["jobs"].wait_idle(20)
+        state.wait_idle()
+
+
+def _load(app: Flask, request_id: int) -> tuple[CallbackRequest, list[CallAttempt]]:
+    with app.extensions["db"].session_factory() as session:
+        request = session.get(CallbackRequest, request_id)
+        attempts = list(session.scalars(select(CallAttempt).where(
+            CallAttempt.request_id == request_id).order_by(CallAttempt.id)))
+        session.expunge_all()
+    return request, attempts
+
+
+def test_agent_first_bridge_completes_the_callback(hotline):
+    app, state, _ = hotline
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id)
+    request, attempts = _load(app, request_id)
+    assert request.status == "completed" and request.promise_kept is True
+    assert [(a.status, a.callee_status) for a in attempts] == [("completed", "completed")]
+    placed = list(state.calls.values())
+    assert placed[0].to == AGENT and placed[0].from_ == app.config["TWILIO_CALLER_ID"]
+    assert [c.to for c in placed].count(CUSTOMER) == 1  # the <Dial> leg to the caller
+    events = [c.params["CallStatus"] for c in state.callbacks_for(placed[0].sid)]
+    assert events == ["initiated", "ringing", "in-progress", "completed"]
+    assert all(c.status == 204 for c in state.callbacks_for(placed[0].sid))
+
+
+@pytest.mark.parametrize("answer", ["no-answer", "busy"])
+def test_unanswered_caller_is_retried_later_within_opening_hours(hotline, answer):
+    app, state, _ = hotline
+    state.callees.set(CUSTOMER, Callee(answer=answer))
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id)
+    request, attempts = _load(app, request_id)
+    assert request.status == "retry_scheduled"
+    assert request.not_before == TUESDAY_10 + timedelta(minutes=15)
+    assert attempts[0].callee_status == answer and request.attempts_made == 1
+
+
+def test_caller_first_announces_and_an_answering_machine_gets_a_message(hotline):
+    app, state, _ = hotline
+    state.callees.set(CUSTOMER, Callee(answer="machine"))
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id, mode="caller_first")
+    request, attempts = _load(app, request_id)
+    call = next(iter(state.calls.values()))
+    assert call.to == CUSTOMER and call.machine_detection == "Enable"
+    assert attempts[0].answered_by == "machine_start" and attempts[0].callee_status == "machine"
+    assert request.status == "retry_scheduled" and request.last_error == "answering machine"
+    assert any("riproveremo" in p.lower() for p in call.transcript.prompts)
+
+
+def test_caller_first_human_hears_who_is_calling_then_reaches_the_agent(hotline):
+    app, state, _ = hotline
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id, mode="caller_first")
+    request, attempts = _load(app, request_id)
+    call = next(iter(state.calls.values()))
+    assert any("la richiamiamo dal servizio clienti come promesso" in p.lower()
+               for p in call.transcript.prompts)
+    assert request.status == "completed" and attempts[0].callee_status == "completed"
+
+
+def test_not_digital_caller_gets_a_patient_policy(hotline):
+    app, state, clock = hotline
+    state.callees.set(CUSTOMER, Callee(answer="no-answer"))
+    request_id, agent_id = _claimed_request(app, not_digital_cue="non ho internet")
+    _call(app, state, request_id, agent_id)
+    request, attempts = _load(app, request_id)
+    assert attempts[0].ring_timeout == 45
+    assert request.not_before == TUESDAY_10 + timedelta(minutes=10)
+
+
+def test_retries_stop_after_the_policy_maximum(hotline):
+    app, state, clock = hotline
+    state.callees.set(CUSTOMER, Callee(answer="busy"))
+    request_id, agent_id = _claimed_request(app)
+    for round_ in range(3):
+        if round_:
+            with app.extensions["db"].transaction() as session:
+                assert queue.promote_due(session, clock.now()) == 1
+            with app.extensions["db"].session_factory() as session:
+                assert queue.claim_next(session, agent_id, clock.now()).id == request_id
+        _call(app, state, request_id, agent_id)
+        clock.set(_load(app, request_id)[0].not_before)
+    request, attempts = _load(app, request_id)
+    assert request.status == "no_answer" and request.attempts_made == 3 and len(attempts) == 3
+
+
+def test_duplicate_and_out_of_order_status_callbacks_change_nothing(hotline):
+    app, state, _ = hotline
+    state.faults.callbacks.duplicate = True
+    state.faults.callbacks.out_of_order = True
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id)
+    request, attempts = _load(app, request_id)
+    assert request.status == "completed" and request.attempts_made == 1
+    assert attempts[0].status == "completed" and attempts[0].last_sequence == 3
+    sid = attempts[0].call_sid
+    assert [c.params["CallStatus"] for c in state.callbacks_for(sid)][:2] == [
+        "completed", "completed"]
+
+
+def test_a_stale_status_callback_sent_by_hand_is_ignored(hotline):
+    app, state, _ = hotline
+    request_id, agent_id = _claimed_request(app)
+    attempt_id = _call(app, state, request_id, agent_id)
+    url = f"http://hotline.test/callbacks/twilio/status/{attempt_id}"
+    params = {"CallSid": "CAx", "CallStatus": "ringing", "SequenceNumber": "1"}
+    client = app.test_client()
+    reply = client.post(url, data=params, headers=Signer(TWILIO_TOKEN).headers(url, params))
+    assert reply.status_code == 204
+    assert _load(app, request_id)[1][0].status == "completed"
+    forged = client.post(url, data=params, headers={"X-Twilio-Signature": "nope"})
+    assert forged.status_code == 403
+
+
+def test_twilio_server_error_is_retried_and_the_call_placed_once(hotline):
+    app, state, clock = hotline
+    state.faults.fail_next(1, 503)
+    request_id, agent_id = _claimed_request(app)
+    attempt_id = _call(app, state, request_id, agent_id)
+    request, attempts = _load(app, request_id)
+    assert attempts[0].status == "pending" and "503" in attempts[0].error
+    clock.advance(timedelta(seconds=31))
+    _settle(app, state)
+    request, attempts = _load(app, request_id)
+    assert request.status == "completed" and attempts[0].id == attempt_id
+    assert len([c for c in state.calls.values() if c.to == AGENT]) == 1
+
+
+def test_twilio_refusal_is_shown_to_the_agent_as_failed(hotline):
+    app, state, _ = hotline
+    request_id, agent_id = _claimed_request(app)
+    with app.extensions["db"].transaction() as session:
+        from core.models import User
+
+        session.get(User, agent_id).phone_number = "12345"  # Twilio answers 21211
+    _call(app, state, request_id, agent_id)
+    request, attempts = _load(app, request_id)
+    assert request.status == "failed" and "21211" in request.last_error
+    assert attempts[0].status == "failed"
+
+
+def test_running_the_job_twice_dials_once(hotline):
+    app, state, _ = hotline
+    request_id, agent_id = _claimed_request(app)
+    attempt_id = _call(app, state, request_id, agent_id)
+    with app.app_context():
+        assert tasks.place_call(attempt_id) == "skipped"
+    state.wait_idle()
+    assert len([c for c in state.calls.values() if c.to == AGENT]) == 1

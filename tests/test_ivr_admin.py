@@ -1,0 +1,297 @@
+"""The admin console for flows: editing, trying, the evaluation gate, versions, profiles."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from flask import Flask
+from sqlalchemy import select
+
+from callbacks.models import Caller, DigitalProfileChange
+from core.clock import FrozenClock
+from core.users import create_user
+from ivr.flow_store import create_draft, import_default_flows, publish
+from ivr.models import Call, Flow, FlowVersion
+from tests.ivr_support import OPEN
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def admin_app(make_app: Any, **overrides: Any) -> Flask:
+    """The app with the default flows published, CSRF off (the browser tests cover it)."""
+    app: Flask = make_app(CLOCK=FrozenClock(OPEN), WTF_CSRF_ENABLED=False, **overrides)
+    with app.extensions["db"].transaction() as session:
+        import_default_flows(session)
+        create_user(session, "ada", "long enough pw", "admin")
+        create_user(session, "bob", "long enough pw", "agent")
+    return app
+
+
+def logged_in(app: Flask, username: str = "ada") -> Any:
+    from core.models import User
+
+    client = app.test_client()
+    with app.extensions["db"].transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        user_id, pw = user.id, user.password_hash[-16:]
+    with client.session_transaction() as web_session:
+        web_session["user_id"], web_session["pw"] = user_id, pw
+        web_session["lang"] = "en"
+    return client
+
+
+def versions_of(app: Flask, key: str = "main") -> list[FlowVersion]:
+    with app.extensions["db"].transaction() as session:
+        return list(session.scalars(select(FlowVersion).join(Flow).where(Flow.key == key)
+                                    .order_by(FlowVersion.number)))
+
+
+def test_only_admins_get_in(make_app: Any) -> None:
+    app = admin_app(make_app)
+    assert app.test_client().get("/admin/flows").status_code == 302
+    assert logged_in(app, "bob").get("/admin/flows").status_code == 403
+    page = logged_in(app).get("/admin/flows")
+    assert page.status_code == 200 and b"/admin/flows/main" in page.data
+
+
+def test_the_form_editor_saves_a_draft_and_leaves_the_live_version_alone(make_app: Any) -> None:
+    app = admin_app(make_app)
+    client = logged_in(app)
+    page = client.get("/admin/flows/main")
+    assert page.status_code == 200
+    assert b'name="steps.goodbye.prompt.en"' in page.data
+    assert b'name="intents.billing.examples.it"' in page.data
+    answer = client.post("/admin/flows/main/form", data={
+        "steps.goodbye.prompt.en": "Thanks for calling, goodbye.",
+        "settings.confirm_below": "0,8", "settings.opening_hours.sun": "10:00-12:00",
+        "steps.route_need.routes.payment": "human"})
+    assert answer.status_code == 303
+    [live, draft] = versions_of(app)
+    assert (live.status, draft.status) == ("published", "draft")
+    assert draft.document["steps"]["goodbye"]["prompt"]["en"] == "Thanks for calling, goodbye."
+    assert draft.document["settings"]["confirm_below"] == 0.8
+    assert draft.document["settings"]["opening_hours"]["sun"] == ["10:00-12:00"]
+    assert draft.document["steps"]["route_need"]["routes"]["payment"] == "human"
+    assert live.document["steps"]["goodbye"]["prompt"]["en"] == "Thank you for calling. Goodbye."
+    client.post("/admin/flows/main/form", data={"settings.confirm_below": "0.7"})
+    assert len(versions_of(app)) == 2  # the working draft is edited in place
+
+
+def test_errors_are_shown_next_to_the_field_and_nothing_is_saved(make_app: Any) -> None:
+    app = admin_app(make_app)
+    client = logged_in(app)
+    answer = client.post("/admin/flows/main/form", data={"steps.goodbye.prompt.en": "  "})
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    field = re.search(r'<label id="f-steps--goodbye--prompt--en".*?</label>', html, re.S)
+    assert field is not None and 'data-path="steps/goodbye/prompt/en"' in field.group(0)
+    answer = client.post("/admin/flows/main/form", data={"settings.reject_below": "lots"})
+    assert answer.status_code == 422
+    assert "&#39;lots&#39; is not a number" in answer.get_data(as_text=True)
+    assert len(versions_of(app)) == 1
+
+
+def test_the_yaml_editor_validates_before_saving(make_app: Any) -> None:
+    app = admin_app(make_app)
+    client = logged_in(app)
+    broken = client.post("/admin/flows/main/yaml", data={"document": "id: main\n  bad: [\n"})
+    assert broken.status_code == 422 and "Invalid YAML (line" in broken.get_data(as_text=True)
+    document = versions_of(app)[0].document
+    dangling = copy.deepcopy(document)
+    dangling["steps"]["book"]["next"] = "nowhere"
+    answer = client.post("/admin/flows/main/yaml", data={"document": yaml.safe_dump(dangling)})
+    assert answer.status_code == 422
+    assert "steps/book/next" in answer.get_data(as_text=True)
+    fine = copy.deepcopy(document)
+    fine["steps"]["welcome"]["prompt"]["en"] = "Hello, you reached customer care."
+    assert client.post("/admin/flows/main/yaml",
+                       data={"document": yaml.safe_dump(fine)}).status_code == 303
+    assert versions_of(app)[-1].document["steps"]["welcome"]["prompt"]["en"].startswith(
+        "Hello, you reached")
+
+
+@pytest.mark.parametrize(("text", "lang", "intent", "last_step", "outcome"), [
+    ("ho un problema con la bolletta", "it", "billing", "offer_callback", "waits"),
+    ("sono senza luce da stamattina", "it", "outage", "human", "human"),
+    ("I'd like a copy of my contract", "en", "documents", "offer_callback", "waits"),
+    ("0", "it", None, "human", "human"),
+])
+def test_try_it_shows_the_intent_and_the_path(make_app: Any, text: str, lang: str,
+                                               intent: str | None, last_step: str,
+                                               outcome: str) -> None:
+    app = admin_app(make_app)
+    data = logged_in(app).post("/admin/flows/main/try", data={"text": text, "lang": lang}).json
+    assert data["intent"] == intent and data["path"][-1] == last_step
+    assert data["outcome"] == outcome and data["path"][:2] == ["welcome", "opening"]
+    if intent:
+        assert data["confidence"] > 0.5
+
+
+def test_try_it_refuses_a_language_the_flow_does_not_offer(make_app: Any) -> None:
+    app = admin_app(make_app)
+    answer = logged_in(app).post("/admin/flows/main/try", data={"text": "hola", "lang": "es"})
+    assert answer.status_code == 422 and "es" in answer.json["error"]
+
+
+CASES = [("ho un problema con la bolletta", "billing"), ("sono senza luce", "outage"),
+         ("vorrei pagare a rate", "payment"), ("che tempo fa domani", "none")]
+
+
+def _add_cases(client: Any) -> None:
+    for text, expected in CASES:
+        assert client.post("/admin/flows/main/cases", data={
+            "text": text, "lang": "it", "expected": expected}).status_code == 303
+
+
+def test_publishing_a_worse_draft_needs_publish_anyway(make_app: Any) -> None:
+    app = admin_app(make_app)
+    client = logged_in(app)
+    _add_cases(client)
+    worse = copy.deepcopy(versions_of(app)[0].document)
+    worse["intents"]["outage"]["examples"]["it"] = ["problema tecnico"] * 5
+    worse["intents"]["outage"]["keywords"] = {}
+    client.post("/admin/flows/main/yaml", data={"document": yaml.safe_dump(worse)})
+    review = client.get("/admin/flows/main/publish").get_data(as_text=True)
+    assert 'id="gate-verdict"' in review and "does worse" in review
+    checksum = versions_of(app)[-1].checksum
+    client.post("/admin/flows/main/publish", data={"checksum": checksum})
+    assert [v.status for v in versions_of(app)] == ["published", "draft"]
+    client.post("/admin/flows/main/publish", data={"checksum": checksum, "anyway": "yes"})
+    old, new = versions_of(app)
+    assert (old.status, new.status) == ("archived", "published")
+    assert "[published anyway: accuracy" in new.note and new.published_by == "ada"
+
+
+def test_a_draft_that_does_as_well_is_published_without_asking(make_app: Any) -> None:
+    app = admin_app(make_app)
+    client = logged_in(app)
+    _add_cases(client)
+    client.post("/admin/flows/main/form", data={"steps.welcome.prompt.en": "Hi there."})
+    review = client.get("/admin/flows/main/publish").get_data(as_text=True)
+    assert "at least as well" in review
+    client.post("/admin/flows/main/publish", data={"checksum": versions_of(app)[-1].checksum})
+    assert [v.status for v in versions_of(app)] == ["archived", "published"]
+
+
+def test_rollback_publishes_a_copy_and_calls_keep_their_version(make_app: Any) -> None:
+    app = admin_app(make_app)
+    client = logged_in(app)
+    client.post("/admin/flows/main/form", data={"steps.welcome.prompt.en": "Version two."})
+    client.post("/admin/flows/main/publish", data={"checksum": versions_of(app)[-1].checksum})
+    v2 = versions_of(app)[-1]
+    with app.extensions["db"].transaction() as session:
+        session.add(Call(call_sid="CA-in-progress", language="en", flow_version_id=v2.id,
+                         current_step="ask_need", path=["welcome"]))
+    diff = client.get("/admin/flows/main/diff?a=1&b=2").get_data(as_text=True)
+    assert "+" in diff and "Version two." in diff and "Hello, this is customer care." in diff
+    assert client.post("/admin/flows/main/versions/1/rollback").status_code == 303
+    v1, v2_after, v3 = versions_of(app)
+    assert (v1.status, v2_after.status, v3.status) == ("archived", "archived", "published")
+    assert v3.document == v1.document and v3.note == "rollback to v1"
+    assert v2_after.document["steps"]["welcome"]["prompt"]["en"] == "Version two."
+    with app.extensions["db"].transaction() as session:
+        call = session.scalar(select(Call).where(Call.call_sid == "CA-in-progress"))
+        assert call.flow_version_id == v2.id
+
+
+def test_add_as_example_makes_a_draft_with_the_phrase(make_app: Any) -> None:
+    app = admin_app(make_app)
+    client = logged_in(app)
+    answer = client.post("/admin/flows/main/examples", data={
+        "intent": "billing", "lang": "it", "phrase": "mi avete addebitato troppo"})
+    assert answer.status_code == 303 and "#intent-billing" in answer.headers["Location"]
+    draft = versions_of(app)[-1]
+    assert draft.status == "draft"
+    assert "mi avete addebitato troppo" in draft.document["intents"]["billing"]["examples"]["it"]
+    refused = client.post("/admin/flows/main/examples", data={
+        "intent": "weather", "lang": "it", "phrase": "piove"})
+    assert refused.status_code == 303 and len(versions_of(app)) == 2
+
+
+def test_profiles_csv_import_export_and_rule_effects(make_app: Any) -> None:
+    from io import BytesIO
+
+    app = admin_app(make_app)
+    client = logged_in(app)
+    csv_text = ("number,not_digital,reason\n333 123 4567,true,no smartphone\n"
+                "+447911123456,false,\nnot a number,true,x\n+393339998888,maybe,\n")
+    page = client.post("/admin/profiles/import", data={
+        "file": (BytesIO(csv_text.encode()), "people.csv")}, content_type="multipart/form-data")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "2 changed, 0 unchanged, 2 refused" in html
+    assert "Line 4" in html and "Line 5" in html
+    exported = client.get("/admin/profiles.csv").get_data(as_text=True).splitlines()
+    assert exported[0] == "number,not_digital,reason"
+    assert "+393331234567,true,no smartphone" in exported
+    assert "+447911123456,false," in exported
+    with app.extensions["db"].transaction() as session:
+        caller = session.scalar(select(Caller).where(Caller.phone == "+447911123456"))
+        for _ in range(3):
+            session.add(DigitalProfileChange(caller_id=caller.id, at=OPEN, actor="rule:keypad_only",
+                                             from_value=False, to_value=True, source="rule"))
+    page = client.get("/admin/profiles").get_data(as_text=True)
+    assert "this rule flagged 1 callers" in page and "Only ever used the keypad" in page
+
+
+# ---------------------------------------------------------------- Korean, real audio
+KO_STEPS = {
+    "ask": {"type": "ask", "expecting": "intent", "prompt": {"ko": "무엇을 도와드릴까요"},
+            "reprompt": {"ko": "다시 말씀해 주세요"}, "confirm": "sure", "next": "route",
+            "on_failure": "human"},
+    "sure": {"type": "confirm", "prompt": {"ko": "{label} 맞나요"},
+             "reprompt": {"ko": "네 또는 아니요"}, "on_yes": "route", "on_no": "human"},
+    "route": {"type": "route", "routes": {"outage": "human", "default": "book"}},
+    "human": {"type": "transfer", "prompt": {"ko": "연결해 드리겠습니다"}, "closed": "book",
+              "on_no_answer": "book"},
+    "book": {"type": "book", "prompt": {"ko": "접수되었습니다"}, "next": "bye"},
+    "bye": {"type": "end", "prompt": {"ko": "감사합니다"}},
+}
+
+
+def korean_flow() -> dict[str, Any]:
+    """tests/data/flows/ko_intents.yaml with steps, as a publishable flow."""
+    flow = yaml.safe_load((ROOT / "tests/data/flows/ko_intents.yaml").read_text())
+    flow.update({"id": "ko_test", "start": "ask", "steps": copy.deepcopy(KO_STEPS)})
+    flow["settings"]["human_step"] = "human"
+    return flow
+
+
+@pytest.mark.slow
+def test_the_gate_runs_korean_recordings_through_vosk(make_app: Any, tmp_path: Path) -> None:
+    from io import BytesIO
+
+    from speech.models import discover_packages
+    from tests.audio import telephone_ulaw
+
+    app = admin_app(make_app, VOSK_MODEL_PATHS={"ko": discover_packages()["ko"]})
+    with app.extensions["db"].transaction() as session:
+        publish(session, create_draft(session, korean_flow()), by="test", now=OPEN)
+    client = logged_in(app)
+    for text, expected in [("요금 문의", "billing"), ("정전", "outage"), ("예약 변경", "appointment")]:
+        answer = client.post("/admin/flows/ko_test/cases", data={
+            "lang": "ko", "expected": expected,
+            "audio": (BytesIO(telephone_ulaw(text)), f"{expected}.ulaw")},
+            content_type="multipart/form-data")
+        assert answer.status_code == 303
+    tried = client.post("/admin/flows/ko_test/try", data={
+        "lang": "ko", "audio": (BytesIO(telephone_ulaw("정전")), "x.ulaw")},
+        content_type="multipart/form-data").json
+    assert tried["transcript"] == "정전" and tried["intent"] == "outage"
+    assert tried["path"][-1] == "human"
+    worse = korean_flow()
+    worse["intents"]["outage"]["examples"]["ko"] = ["물이 안 나와요"] * 5
+    worse["intents"]["outage"]["keywords"] = {}
+    client.post("/admin/flows/ko_test/yaml", data={"document": yaml.safe_dump(
+        worse, allow_unicode=True)})
+    review = client.get("/admin/flows/ko_test/publish").get_data(as_text=True)
+    figures = re.search(r'<tr id="fig-current">(.*?)</tr>.*?<tr id="fig-draft">(.*?)</tr>',
+                        review, re.S)
+    assert figures is not None
+    assert "<td>100%</td>" in figures.group(1)  # the live flow routes all three recordings
+    assert "<td>100%</td>" not in figures.group(2).split("</td>")[0] + "</td>"
+    assert "does worse" in review

@@ -1,0 +1,73 @@
+"""Flow documents: the shipped flows are valid; broken ones are refused with reasons."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+
+from ivr.flowdoc import FLOWS_DIR, FlowDoc, FlowError, check_document, default_flow_files
+
+MAIN = yaml.safe_load((FLOWS_DIR / "main.yaml").read_text(encoding="utf-8"))
+INTENTS = yaml.safe_load((FLOWS_DIR / "intents_default.yaml").read_text(encoding="utf-8"))
+
+
+def test_the_default_flow_is_valid_and_has_the_shared_intents() -> None:
+    assert [p.name for p in default_flow_files()] == ["main.yaml"]
+    document = check_document(MAIN)
+    assert document["intents"] == INTENTS["intents"]
+    assert set(document["languages"]) == {"it", "en"}
+
+
+def _broken(change: Any) -> list[str]:
+    document = copy.deepcopy(MAIN)
+    change(document)
+    with pytest.raises(FlowError) as info:
+        check_document(document)
+    return info.value.problems
+
+
+def test_a_step_pointing_nowhere_is_refused() -> None:
+    problems = _broken(lambda d: d["steps"]["welcome"].update(next="nowhere"))
+    assert problems == ["steps/welcome/next: no step named 'nowhere'"]
+
+
+def test_a_prompt_missing_a_language_is_refused() -> None:
+    problems = _broken(lambda d: d["steps"]["goodbye"]["prompt"].pop("en"))
+    assert problems == ["steps/goodbye/prompt: no text for language 'en'"]
+
+
+def test_a_keypad_choice_must_be_an_intent() -> None:
+    problems = _broken(lambda d: d["steps"]["ask_need"]["keypad"].update({"7": "pizza"}))
+    assert problems == ["steps/ask_need/keypad: no intent named 'pizza'"]
+
+
+def test_steps_that_never_listen_cannot_loop() -> None:
+    def loop(d: dict[str, Any]) -> None:
+        d["steps"]["closed_notice"]["next"] = "welcome"
+        d["steps"]["opening"]["open"] = "closed_notice"
+
+    assert any("loops back" in p for p in _broken(loop))
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    (lambda d: d["steps"]["ask_need"].pop("reprompt"), "steps/ask_need"),
+    (lambda d: d["steps"]["welcome"].update(type="dance"), "steps/welcome/type"),
+    (lambda d: d["settings"].update(confirm_below=3), "settings/confirm_below"),
+    (lambda d: d["settings"]["opening_hours"].update(mon=["8-19"]), "settings/opening_hours"),
+    (lambda d: d.update(start="Welcome!"), "start"),
+])
+def test_schema_errors_name_the_place(change: Any, where: str) -> None:
+    assert any(p.startswith(where) for p in _broken(change))
+
+
+def test_flowdoc_fills_prompts_and_labels() -> None:
+    flow = FlowDoc(check_document(MAIN))
+    assert flow.label("billing", "en") == "your bill"
+    assert flow.text("confirm_need", "prompt", "it", label="la bolletta") == (
+        "Ha bisogno di aiuto per la bolletta, è corretto?")
+    assert flow.text("goodbye", "prompt", "ko") == "Grazie per aver chiamato. Arrivederci."
+    assert flow.settings["not_digital"]["prosody_rate"] == "85%"
+    assert flow.human_step == "human"

@@ -1,0 +1,95 @@
+"""Stream mode: the engine's listen plans and result sink for the speech WebSocket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from callbacks.models import CallbackRequest
+from ivr.models import Call, CallEvent
+from speech.recognizer import Utterance
+from tests.ivr_support import CALLER, HOTLINE, hotline, signed_post, twiml
+
+SID = "CA" + "b" * 32
+START = {"CallSid": SID, "From": CALLER, "To": HOTLINE, "CallStatus": "ringing"}
+
+
+def _stream_call(make_app: Any) -> tuple[Any, Any, Any]:
+    app = hotline(make_app, SPEECH_INPUT="stream")
+    client = app.test_client()
+    root = twiml(signed_post(client, "/voice/incoming", START).data)
+    return app, client, root
+
+
+def test_stream_mode_connects_the_media_stream_for_the_question(make_app: Any) -> None:
+    _, _, root = _stream_call(make_app)
+    connect = root.find("Connect")
+    assert connect is not None and root.find("Gather") is None
+    assert connect.get("action") == f"http://hotline.test/voice/step/{SID}/ask_need/0"
+    stream = connect.find("Stream")
+    assert stream.get("url") == "ws://hotline.test/media-stream"
+    parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+    assert parameters == {"call": SID, "step": "ask_need", "attempt": "0",
+                          "expecting": "intent"}
+
+
+def test_listen_plan_uses_the_flow_phrases_and_the_call_language(make_app: Any) -> None:
+    app, _, root = _stream_call(make_app)
+    parameters = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    plan = app.extensions["speech.listen_plan"](SID, parameters)
+    assert plan.lang == "it"
+    assert "bolletta" in plan.phrases and "operatore" in plan.phrases
+    assert plan.settings.patience == 1.0 and plan.settings.max_digits == 1
+
+
+def test_listen_plan_is_more_patient_with_callers_not_digital(make_app: Any,
+                                                              session: Any) -> None:
+    app, _, _ = _stream_call(make_app)
+    call = session.scalar(select(Call))
+    call.not_digital = True
+    session.commit()
+    plan = app.extensions["speech.listen_plan"](SID, {"step": "callback_number.ask",
+                                                      "attempt": "0", "expecting": "phone"})
+    assert plan.settings.patience > 1.0 and plan.settings.max_digits == 15
+    assert "tre" in plan.phrases
+
+
+def test_stored_utterance_drives_the_connect_action(make_app: Any, session: Any) -> None:
+    app, client, root = _stream_call(make_app)
+    parameters = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    words = "ho un problema con la bolletta"
+    app.extensions["speech.result_sink"](
+        SID, parameters, Utterance(words, 0.81, [(words, 0.81)], "speech",
+                                   duration_seconds=2.4))
+    reply = signed_post(client, f"/voice/step/{SID}/ask_need/0", START)
+    root = twiml(reply.data)
+    assert "la bolletta" in root.find("Say").text  # the callback offer names the need
+    event = session.scalar(select(CallEvent).where(CallEvent.step == "ask_need"))
+    assert event.words == words and event.source == "vosk" and event.asr_confidence == 0.81
+    assert event.intent == "billing" and event.detail["reason"] == "speech"
+
+
+def test_keys_pressed_during_the_stream_are_an_answer(make_app: Any, session: Any) -> None:
+    app, client, root = _stream_call(make_app)
+    parameters = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    app.extensions["speech.result_sink"](SID, parameters,
+                                         Utterance("", 0.0, [], "dtmf", digits="2"))
+    signed_post(client, f"/voice/step/{SID}/ask_need/0", START)
+    session.expire_all()
+    assert session.scalar(select(Call)).intent == "payment"
+
+
+def test_words_arriving_after_the_hang_up_still_book_a_callback(make_app: Any,
+                                                                session: Any) -> None:
+    app, client, root = _stream_call(make_app)
+    parameters = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    signed_post(client, "/voice/status", {**START, "CallStatus": "completed"})
+    words = "non ho più il gas da ieri"
+    app.extensions["speech.result_sink"](SID, parameters,
+                                         Utterance(words, 0.7, [], "hangup"))
+    session.expire_all()
+    call = session.scalar(select(Call))
+    assert call.outcome == "hangup_callback" and call.words == words
+    request = session.scalar(select(CallbackRequest))
+    assert request.words == words and request.phone == CALLER

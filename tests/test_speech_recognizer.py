@@ -1,0 +1,96 @@
+"""StreamingRecognizer on the real Korean model: end of speech, patience, limits, keypad."""
+
+from __future__ import annotations
+
+import pytest
+
+from speech.models import ModelRegistry, discover_packages
+from speech.recognizer import ListenSettings, StreamingRecognizer, Utterance
+from tests.audio import noise_ulaw, telephone_ulaw
+
+pytestmark = pytest.mark.slow
+
+GRAMMAR = ["네", "아니요", "상담원 연결", "바로 연결해 주세요", "환불"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return ModelRegistry(discover_packages()).get("ko")
+
+
+def listen(model, ulaw: bytes, settings: ListenSettings, phrases=GRAMMAR) -> Utterance:
+    recognizer = StreamingRecognizer(model, phrases=phrases, settings=settings)
+    for index in range(0, len(ulaw), 160):
+        if recognizer.accept_ulaw(ulaw[index:index + 160]):
+            break
+    return recognizer.result or recognizer.hangup()
+
+
+def test_a_pause_between_words_does_not_cut_a_slow_speaker_off(model):
+    # "상담원" ... 0.9 s pause ... "연결": one answer, not two.
+    audio = (telephone_ulaw("상담원", trail_seconds=0.0) + noise_ulaw(0.9)
+             + telephone_ulaw("연결", lead_seconds=0.0, trail_seconds=3.0))
+    utterance = listen(model, audio, ListenSettings(end_silence_seconds=1.2))
+    assert (utterance.reason, utterance.text) == ("speech", "상담원 연결")
+
+
+def test_patience_multiplies_the_end_of_speech_silence(model):
+    audio = telephone_ulaw("아니요", trail_seconds=4.0)
+    quick = listen(model, audio, ListenSettings(end_silence_seconds=1.0))
+    patient = listen(model, audio, ListenSettings(end_silence_seconds=1.0, patience=2.0))
+    assert quick.text == patient.text == "아니요"
+    assert patient.duration_seconds - quick.duration_seconds >= 0.8
+
+
+def test_patience_stretches_the_no_input_timeout(model):
+    utterance = listen(model, noise_ulaw(10.0),
+                       ListenSettings(no_input_seconds=3.0, patience=2.0))
+    assert utterance.reason == "silence"
+    assert 6.0 <= utterance.duration_seconds < 6.5
+
+
+def test_hard_maximum_ends_endless_talk_with_timeout(model):
+    audio = b"".join(telephone_ulaw("네 네 네 네", lead_seconds=0.0, trail_seconds=0.1)
+                     for _ in range(4))
+    utterance = listen(model, audio, ListenSettings(max_seconds=3.0))
+    assert utterance.reason == "timeout"
+    assert utterance.duration_seconds == pytest.approx(3.0, abs=0.15)
+    assert "네" in utterance.text
+
+
+def test_free_form_listening_returns_words_with_word_confidence(model):
+    utterance = listen(model, telephone_ulaw("아니요", trail_seconds=3.0),
+                       ListenSettings(max_alternatives=0), phrases=None)
+    assert utterance.reason == "speech" and utterance.text
+    assert 0.0 < utterance.confidence <= 1.0
+    assert utterance.alternatives == [(utterance.text, utterance.confidence)]
+
+
+def test_keypad_answer_waits_for_more_digits_until_hash(model):
+    recognizer = StreamingRecognizer(model, phrases=GRAMMAR,
+                                     settings=ListenSettings(max_digits=4))
+    recognizer.accept_ulaw(noise_ulaw(0.5))
+    assert not recognizer.add_digit("1")
+    assert not recognizer.add_digit("2")
+    assert recognizer.add_digit("#")
+    assert (recognizer.result.reason, recognizer.result.digits) == ("dtmf", "12")
+
+
+def test_keypad_answer_ends_after_the_digit_timeout(model):
+    recognizer = StreamingRecognizer(model, phrases=GRAMMAR, settings=ListenSettings(
+        max_digits=4, digit_timeout_seconds=1.0))
+    recognizer.add_digit("7")
+    recognizer.accept_ulaw(noise_ulaw(1.2))
+    assert (recognizer.result.reason, recognizer.result.digits) == ("dtmf", "7")
+
+
+def test_unknown_grammar_words_are_reported_and_known_phrases_still_work(model):
+    utterance = listen(model, telephone_ulaw("네", trail_seconds=3.0),
+                       ListenSettings(), phrases=["네", "블라블라쿵"])
+    assert utterance.text == "네"
+    assert utterance.missing_words == ["블라블라쿵"]
+
+
+def test_utterance_round_trips_through_a_dict():
+    utterance = Utterance("네", 0.9, [("네", 0.9), ("아니요", 0.1)], "speech", "", 1.5)
+    assert Utterance.from_dict(utterance.as_dict()) == utterance
