@@ -91,6 +91,9 @@ def _init_web(app: Flask) -> None:
     ws.init_app(app)
     ivr.init_app(app, csrf)
     callbacks.init_app(app, csrf)
+    if app.config["LOCAL_TELEPHONY"]:  # the embedded default: the local phone and REST stand-in
+        from localtwilio import phone
+        phone.init_app(app, csrf)
 
     @app.context_processor
     def console_links() -> dict[str, Any]:
@@ -98,15 +101,21 @@ def _init_web(app: Flask) -> None:
 
     @app.route("/")
     def home() -> Any:
-        """The front door: the console for staff, the local phone for visitors."""
-        links = app.config["CONSOLE_LINKS"]
-        return redirect(url_for(links[0][0]) if links else url_for("auth.login"))
+        """The front door: each user's own console; visitors sign in."""
+        from flask import g
+
+        user = g.get("user")
+        for endpoint, _label, role in app.config["CONSOLE_LINKS"]:
+            if user is not None and user.role == role:
+                return redirect(url_for(endpoint))
+        return redirect(url_for("auth.login"))
 
 
 def main() -> int:
     """`python app.py`: migrate, seed the demo, and serve the hotline."""
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         app = create_app({"SEED_DEMO": os.environ.get("SEED_DEMO", "true")})
     except ConfigError as exc:

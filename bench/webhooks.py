@@ -4,14 +4,18 @@ Starts `gunicorn -w 2 -k gthread --threads 8 'app:create_app()'` on loopback aga
 database of its own (a fresh PostgreSQL database when the test server is reachable, else an
 SQLite file), publishes the default flow, then runs N simulated calls at once: each caller
 thread walks whole calls (incoming, need, "yes" to the callback offer, "yes" to the number,
-status callback), every request signed like Twilio signs it. Loops are bounded (calls per
-thread); nothing leaves 127.0.0.1. Prints p50/p95/p99 per webhook and overall throughput.
+status callback), following the TwiML it gets back, every request signed like Twilio signs
+it. Between webhooks a caller "thinks" (listens and talks) for about `--think` seconds, as
+on a real call; `--think 0` measures saturation instead. Loops are bounded (calls per
+thread, answers per call); nothing leaves 127.0.0.1. Prints p50/p95/p99 per webhook kind
+and the throughput.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import signal
 import socket
@@ -22,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,7 @@ TOKEN = "bench-auth-token"
 SID = "AC" + "5" * 32
 POSTGRES_ADMIN = os.environ.get("TEST_POSTGRES_URL",
                                 "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MAX_TURNS = 8
 NEEDS = ["ho un problema con la bolletta", "vorrei pagare a rate", "c'è un guasto",
          "vorrei prendere un appuntamento", "voglio disdire il contratto"]
 
@@ -87,9 +93,10 @@ def _prepare(database_url: str, base_url: str) -> dict[str, str]:
 class Caller(threading.Thread):
     """One simulated caller placing `calls` calls one after another."""
 
-    def __init__(self, base_url: str, calls: int, index: int) -> None:
+    def __init__(self, base_url: str, calls: int, index: int, think: float = 0.0) -> None:
         super().__init__(daemon=True)
         self.base, self.calls, self.index = base_url, calls, index
+        self.think_seconds = think
         self.http = requests.Session()
         self.validator = RequestValidator(TOKEN)
         self.timings: dict[str, list[float]] = {}
@@ -107,18 +114,47 @@ class Caller(threading.Thread):
 
     def run(self) -> None:
         for n in range(self.calls):
-            sid = f"CA{uuid.uuid4().hex}"
-            form = {"CallSid": sid, "AccountSid": SID, "From": f"+39333{self.index:03d}{n:04d}",
-                    "To": "+390200000000", "CallStatus": "in-progress"}
-            self.post("incoming", "/voice/incoming", form)
-            need = NEEDS[(self.index + n) % len(NEEDS)]
-            self.post("answer", f"/voice/step/{sid}/ask_need/0",
-                      {**form, "SpeechResult": need, "Confidence": "0.9"})
-            self.post("answer", f"/voice/step/{sid}/offer_callback/0",
-                      {**form, "SpeechResult": "sì", "Confidence": "0.9"})
-            self.post("answer", f"/voice/step/{sid}/callback_number/0",
-                      {**form, "Digits": "1"})
-            self.post("status", "/voice/status", {**form, "CallStatus": "completed"})
+            self.call(n)
+
+    def call(self, n: int) -> None:
+        """One call, following the TwiML it gets back (at most MAX_TURNS answers)."""
+        sid = f"CA{uuid.uuid4().hex}"
+        form = {"CallSid": sid, "AccountSid": SID, "From": f"+39333{self.index:03d}{n:04d}",
+                "To": "+390200000000", "CallStatus": "in-progress"}
+        reply = self.post("incoming", "/voice/incoming", form)
+        for _ in range(MAX_TURNS):
+            action, answer = _next_answer(reply, NEEDS[(self.index + n) % len(NEEDS)])
+            if action is None:
+                break
+            self.think()
+            reply = self.post("answer", action.removeprefix(self.base), {**form, **answer})
+        self.think()
+        self.post("status", "/voice/status", {**form, "CallStatus": "completed"})
+
+    def think(self) -> None:
+        """The caller listening and talking between two webhooks."""
+        if self.think_seconds:
+            time.sleep(random.uniform(0.5, 1.5) * self.think_seconds)
+
+
+def _next_answer(reply: str, need: str) -> tuple[str | None, dict[str, str]]:
+    """The action URL in a TwiML reply and what a cooperative caller answers there."""
+    try:
+        root = ET.fromstring(reply)
+    except ET.ParseError:
+        return None, {}
+    gather = root.find("Gather")
+    if gather is not None:
+        action = gather.get("action") or ""
+        if "/ask_need" in action:
+            return action, {"SpeechResult": need, "Confidence": "0.9"}
+        if "/callback_number" in action:
+            return action, {"Digits": "1"}
+        return action, {"SpeechResult": "sì", "Confidence": "0.9"}
+    dial = root.find("Dial")
+    if dial is not None and dial.get("action"):
+        return dial.get("action"), {"DialCallStatus": "completed", "DialCallDuration": "60"}
+    return None, {}
 
 
 def _percentiles(values: list[float]) -> str:
@@ -141,7 +177,8 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("gunicorn did not start within 60 s")
 
 
-def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool) -> int:
+def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
+        think: float) -> int:
     """Run the benchmark; returns a process exit code."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -162,7 +199,7 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool) 
             caller.start()
         for caller in warm:
             caller.join()
-        callers = [Caller(base_url, calls, i) for i in range(concurrency)]
+        callers = [Caller(base_url, calls, i, think) for i in range(concurrency)]
         started = time.perf_counter()
         for caller in callers:
             caller.start()
@@ -184,7 +221,7 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool) 
     errors = sum(c.errors for c in callers)
     backend = "postgresql" if drop is not None else "sqlite"
     print(f"gunicorn -w {workers} -k gthread --threads {threads}; {backend}; "
-          f"{concurrency} concurrent calls x {calls} calls each")
+          f"{concurrency} concurrent calls x {calls} calls each; think time ~{think} s")
     for kind in ("incoming", "answer", "status"):
         print(f"  {kind:9s} {_percentiles(timings[kind])}")
     print(f"  {'all':9s} {_percentiles(everything)}")
@@ -200,9 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=5, help="calls per simulated caller")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="mean seconds a caller takes between webhooks (0: flat out)")
     parser.add_argument("--sqlite", action="store_true", help="use SQLite, not PostgreSQL")
     args = parser.parse_args(argv)
-    return run(args.concurrency, args.calls, args.workers, args.threads, args.sqlite)
+    return run(args.concurrency, args.calls, args.workers, args.threads, args.sqlite,
+               args.think)
 
 
 if __name__ == "__main__":

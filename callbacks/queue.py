@@ -52,34 +52,34 @@ def _claimable(now: datetime) -> Any:
             CallbackRequest.needs_number.is_(False))
 
 
-def claim_next(session: Session, agent_id: int, now: datetime) -> CallbackRequest | None:
+def claim_next(session: Session, agent_id: int, now: datetime,
+               lease_minutes: int | None = None) -> CallbackRequest | None:
     """Give the agent the highest-priority claimable request, or None; commits.
 
-    Safe with any number of agents claiming at the same time on PostgreSQL and SQLite.
+    One statement: UPDATE ... WHERE id = (SELECT id ... ORDER BY rank_key DESC LIMIT 1
+    [FOR UPDATE SKIP LOCKED]) RETURNING the row. Safe with any number of agents claiming
+    at the same time on PostgreSQL and SQLite.
     """
-    lease = timedelta(minutes=queue_settings.load(session).hours.lease_minutes)
+    if lease_minutes is None:
+        lease_minutes = queue_settings.load(session).hours.lease_minutes
     session.commit()  # start the claim in a transaction of its own
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-    query = (select(CallbackRequest.id).where(*_claimable(now))
-             .order_by(CallbackRequest.rank_key.desc(), CallbackRequest.id).limit(1))
+    pick = (select(CallbackRequest.id).where(*_claimable(now))
+            .order_by(CallbackRequest.rank_key.desc(), CallbackRequest.id).limit(1))
     if not sqlite:
-        query = query.with_for_update(skip_locked=True)
-    request_id = session.scalar(query)
-    if request_id is None:
-        session.commit()
-        return None
-    result = session.execute(
-        update(CallbackRequest).where(CallbackRequest.id == request_id, *_claimable(now))
+        pick = pick.with_for_update(skip_locked=True)
+    claimed = session.scalars(
+        update(CallbackRequest)
+        .where(CallbackRequest.id == pick.scalar_subquery(), *_claimable(now))
         .values(status=CLAIMED, claimed_by=agent_id, claimed_at=now,
-                lease_expires_at=now + lease, updated_at=now)
-        .execution_options(synchronize_session=False))
+                lease_expires_at=now + timedelta(minutes=lease_minutes), updated_at=now)
+        .returning(CallbackRequest)
+        .execution_options(populate_existing=True, synchronize_session=False)).first()
     session.commit()
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None  # taken in between (cannot happen under the locks above; never doubled)
-    return session.get(CallbackRequest, request_id, populate_existing=True)
+    return claimed
 
 
 def _owned(session: Session, request_id: int, agent_id: int | None) -> CallbackRequest:

@@ -55,7 +55,7 @@ def _model_paths(value: str | Mapping[str, str]) -> dict[str, str]:
 SETTINGS: dict[str, tuple[Any, Any]] = {
     "DATABASE_URL": (None, _str),  # None -> SQLite file under instance/
     "REDIS_URL": ("", _str),  # empty -> in-process job queue
-    "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", _str),
+    "PUBLIC_BASE_URL": (None, _str),  # None -> http://127.0.0.1:<PORT>
     "PORT": (5000, _int),
     "SECRET_KEY": (None, _str),
     "TWILIO_ACCOUNT_SID": ("", _str),
@@ -116,6 +116,8 @@ def _complete(settings: dict[str, Any]) -> None:
         settings["TWILIO_CALLER_ID"] = settings["TWILIO_CALLER_ID"] or "+390000000000"
     if not settings["SECRET_KEY"]:
         settings["SECRET_KEY"] = _instance_secret()
+    if not settings["PUBLIC_BASE_URL"]:
+        settings["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{settings['PORT']}"
     settings["PUBLIC_BASE_URL"] = settings["PUBLIC_BASE_URL"].rstrip("/")
     settings["TWILIO_API_BASE_URL"] = settings["TWILIO_API_BASE_URL"].rstrip("/")
 

@@ -6,6 +6,10 @@ from typing import Any
 
 from flask import Flask
 
+# The calls API is added to core.api.bp at import: app.py registers that blueprint before
+# calling the packages' init_app, and Flask refuses routes added after that.
+from ivr import api as _api  # noqa: F401,E402
+
 
 def init_app(app: Flask, csrf: Any) -> None:
     """Register the voice webhooks, the speech-socket hooks and the default-flow seeder."""

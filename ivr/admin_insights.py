@@ -24,7 +24,7 @@ MAX_CSV_BYTES = 5 * 1024 * 1024
 
 def _period() -> tuple[datetime, datetime, int]:
     days = max(1, min(request.args.get("days", default=30, type=int) or 30, 366))
-    end = _now()
+    end = _now() + timedelta(seconds=1)  # periods are [start, end): include this moment
     return end - timedelta(days=days), end, days
 
 
@@ -105,7 +105,7 @@ def import_profiles() -> Any:
         text = data.decode("latin-1")
     result = profiles_csv.import_csv(_session(), text, actor=f"user:{g.user.id}", now=_now())
     _session().commit()
-    return render_template("admin/profiles.html", days=30, result=result,
-                           effects=profiles_csv.rule_effects(_session(), _now() - timedelta(
-                               days=30), _now()),
+    start, end, days = _period()
+    return render_template("admin/profiles.html", days=days, result=result,
+                           effects=profiles_csv.rule_effects(_session(), start, end),
                            flags=profiles_csv.flag_counts(_session()))

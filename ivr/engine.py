@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.privacy import mask_phone
 from ivr import handoff
-from ivr.flow_store import flow_doc, flow_for_number
+from ivr.flow_store import flow_doc, flow_doc_by_id, flow_for_number
 from ivr.flowdoc import FlowDoc
 from ivr.hours import is_open
 from ivr.models import Call, CallEvent
@@ -128,7 +128,7 @@ class CallEngine:
             event = CallEvent(call_id=call.id, step=step, attempt=attempt, created_at=self.now)
             self.session.add(event)
         self._merge(event, given)
-        flow = flow_doc(call.flow_version)
+        flow = flow_doc_by_id(self.session, call.flow_version_id)
         decision, verbs = self._decide(call, flow, event)
         return self._finish(event, decision, verbs)
 
@@ -196,7 +196,6 @@ class CallEngine:
         event.decision = decision
         event.response = render(verbs)
         event.handled_at = self.now
-        self.session.flush()
         return event.response
 
     @staticmethod
@@ -339,9 +338,10 @@ class CallEngine:
                                 parameters={"call": call.call_sid, "step": step_key,
                                             "attempt": str(attempt), "expecting": expecting}))
         else:
-            hints = self.understanding.phrases(flow.document, call.language, expecting)
+            hints = flow.memo(("hints", call.language, expecting), lambda: self.understanding
+                              .phrases(flow.document, call.language, expecting)[:80])
             verbs.append(Listen(action, [prompt], mode="gather", timeout=timeout,
-                                language=prompt.language, hints=hints[:80],
+                                language=prompt.language, hints=hints,
                                 num_digits=None if asking else 1))
         return verbs
 
@@ -357,12 +357,18 @@ class CallEngine:
                 return "transferred", [Hangup()]
             return f"dial_{status or 'unknown'}", self._enter(call, flow, step["on_no_answer"])
         if kind == "record":
-            call.outcome = call.outcome or "message"
-            if call.words is None:
-                call.words = "(voice message)"
+            if (event.detail or {}).get("RecordingUrl") and call.callback_request_id is None:
+                self._recover_need(call)
+                handoff.book_for_call(self.session, call, source="voicemail", now=self.now)
+                call.outcome = "message"
             return "recorded", self._enter(call, flow, step["next"])
         expecting = "phone" if asking else EXPECTING[kind]
         words, digits = (event.words or "").strip(), (event.digits or "").strip()
+        floor = float(flow.settings["asr_reject_below"])
+        if words and event.asr_confidence is not None and event.asr_confidence < floor:
+            # the recogniser is guessing (a grammar without [unk] maps noise onto a phrase)
+            event.detail = {**(event.detail or {}), "ignored": "low_asr_confidence"}
+            words = ""
         heard = self.understanding.understand(flow.document, words, call.language, expecting)
         if heard.not_digital is not None:
             call.not_digital = True
@@ -372,7 +378,7 @@ class CallEngine:
                 call.words = words
             return "human", self._enter(call, flow, flow.human_step)
         if kind == "ask":
-            return self._decide_need(call, flow, event, step, heard.intent, digits)
+            return self._decide_need(call, flow, event, step, heard.intent, digits, words)
         if asking:
             number = handoff.e164(digits if len(digits) >= 6 else heard.phone)
             if number:
@@ -391,7 +397,7 @@ class CallEngine:
         return self._failed(call, flow, event)
 
     def _decide_need(self, call: Call, flow: FlowDoc, event: CallEvent, step: dict[str, Any],
-                     result: Any, digits: str) -> tuple[str, list[Verb]]:
+                     result: Any, digits: str, words: str) -> tuple[str, list[Verb]]:
         if digits:
             intent = (step.get("keypad") or {}).get(digits[:1])
             if intent is None:
@@ -400,7 +406,6 @@ class CallEngine:
             call.intent, call.intent_confidence = intent, 1.0
             call.words = call.words or f"[{digits[:1]}] {flow.label(intent, call.language)}"
             return "keypad", self._enter(call, flow, step["next"])
-        words = (event.words or "").strip()
         if not words or result is None:
             return self._failed(call, flow, event)
         event.intent, event.confidence = result.intent, result.confidence

@@ -77,14 +77,16 @@ def published_version(session: Session, key: str) -> FlowVersion | None:
 
 def flow_for_number(session: Session, to_number: str) -> FlowVersion | None:
     """The published flow that answers `to_number` (its `numbers` list), else "main"."""
-    versions = session.scalars(select(FlowVersion).where(FlowVersion.status == "published"))
+    rows = session.execute(select(FlowVersion.id, FlowVersion.checksum)
+                           .where(FlowVersion.status == "published")).all()
     fallback = None
-    for version in versions:
-        if to_number and to_number in (version.document.get("numbers") or []):
-            return version
-        if version.document.get("id") == DEFAULT_FLOW_KEY:
-            fallback = version
-    return fallback
+    for version_id, _digest in rows:
+        doc = flow_doc_by_id(session, version_id)
+        if to_number and to_number in (doc.document.get("numbers") or []):
+            return session.get(FlowVersion, version_id)
+        if doc.key == DEFAULT_FLOW_KEY:
+            fallback = version_id
+    return session.get(FlowVersion, fallback) if fallback is not None else None
 
 
 def import_file(session: Session, path: str | Path, *, by: str = "seed",
@@ -108,6 +110,18 @@ def import_default_flows(session: Session) -> list[FlowVersion]:
 def flow_doc(version: FlowVersion) -> FlowDoc:
     """The engine's view of a stored version's document."""
     return _doc_cache(version.id, version.checksum, version.document)
+
+
+def flow_doc_by_id(session: Session, version_id: int) -> FlowDoc:
+    """The engine's view of a version, without reading its document when it is cached."""
+    digest = session.scalar(select(FlowVersion.checksum).where(FlowVersion.id == version_id))
+    doc = _CACHE.get((version_id, digest or ""))
+    if doc is not None:
+        return doc
+    version = session.get(FlowVersion, version_id)
+    if version is None:
+        raise LookupError(f"no flow version {version_id}")
+    return flow_doc(version)
 
 
 _CACHE: dict[tuple[int, str], FlowDoc] = {}

@@ -27,6 +27,7 @@ INTERACTIVE = frozenset({"ask", "confirm", "collect_number", "transfer", "record
 DEFAULT_SETTINGS: dict[str, Any] = {
     "confirm_below": 0.75,
     "reject_below": 0.35,
+    "asr_reject_below": 0.3,
     "timezone": "Europe/Rome",
     "holidays": "IT",
     "opening_hours": {},
@@ -152,6 +153,13 @@ class FlowDoc:
         self.settings: dict[str, Any] = {**DEFAULT_SETTINGS, **(document.get("settings") or {})}
         self.settings["not_digital"] = {**DEFAULT_SETTINGS["not_digital"],
                                         **self.settings["not_digital"]}
+        self._memo: dict[Any, Any] = {}
+
+    def memo(self, key: Any, compute: Any) -> Any:
+        """A value derived from this (immutable) document, computed once."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def step(self, name: str) -> dict[str, Any]:
         """The step called `name` (KeyError if the document has none)."""

