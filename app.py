@@ -77,9 +77,7 @@ def _init_web(app: Flask) -> None:
     register_error_handlers(app)
     app.before_request(auth.load_user)
     app.register_blueprint(auth.bp)
-    app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
-    csrf.exempt(api.bp)
     cli.init_app(app)
     app.config.setdefault("CONSOLE_LINKS", [])
 
@@ -94,6 +92,10 @@ def _init_web(app: Flask) -> None:
     if app.config["LOCAL_TELEPHONY"]:  # the embedded default: the local phone and REST stand-in
         from localtwilio import phone
         phone.init_app(app, csrf)
+
+    # After the packages: they add their routes to the shared API blueprint.
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
 
     @app.context_processor
     def console_links() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import click
@@ -10,6 +11,8 @@ from flask import Flask, current_app
 # The API routes are added to core.api.bp at import: app.py registers that blueprint
 # before calling the packages' init_app, and Flask refuses routes added after that.
 from callbacks import api as _api  # noqa: F401,E402
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask, csrf: Any) -> None:
@@ -29,7 +32,11 @@ def init_app(app: Flask, csrf: Any) -> None:
     app.config.setdefault("CALLBACK_AGENT_NUMBER", "")
     period = int(app.config.get("CALLBACKS_RECONCILE_SECONDS", 60))
     if period > 0:
-        reconcile.schedule(app, period, app.extensions["clock"].now())
+        try:
+            reconcile.schedule(app, period, app.extensions["clock"].now())
+        except Exception as exc:  # Redis down at start-up must not stop the app
+            log.warning("could not schedule the callback reconciler (%s); run "
+                        "`flask --app app callbacks reconcile`", type(exc).__name__)
 
     @app.cli.group("callbacks")
     def callbacks_cli() -> None:

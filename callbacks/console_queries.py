@@ -70,12 +70,14 @@ def _history_counts(session: Session, requests: list[CallbackRequest]) -> tuple[
                 select(CallbackRequest.caller_id, func.count()).where(
                     CallbackRequest.caller_id.in_(caller_ids)).group_by(
                     CallbackRequest.caller_id)):
-            by_caller[caller_id] = count
+            if caller_id is not None:
+                by_caller[caller_id] = count
     if phones:
         for phone, count in session.execute(
                 select(Call.from_number, func.count()).where(
                     Call.from_number.in_(phones)).group_by(Call.from_number)):
-            by_phone[phone] = count
+            if phone is not None:
+                by_phone[phone] = count
     return by_caller, by_phone
 
 

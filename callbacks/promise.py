@@ -57,7 +57,8 @@ def average_handling_minutes(session: Session, now: datetime, default: float) ->
     rows = session.execute(select(CallbackRequest.claimed_at, CallbackRequest.completed_at).where(
         CallbackRequest.status == COMPLETED, CallbackRequest.completed_at >= since,
         CallbackRequest.claimed_at.is_not(None)).limit(500)).all()
-    spans = [(done - claimed).total_seconds() / 60 for claimed, done in rows if done > claimed]
+    spans = [(done - claimed).total_seconds() / 60 for claimed, done in rows
+             if claimed is not None and done is not None and done > claimed]
     return sum(spans) / len(spans) if spans else default
 
 

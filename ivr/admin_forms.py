@@ -56,7 +56,9 @@ def _number(form: Mapping[str, str], field: str, kind: type, problems: list[Prob
 
 def _settings(doc: dict[str, Any], form: Mapping[str, str], problems: list[Problem]) -> None:
     settings = doc.setdefault("settings", {})
-    for name, kind in [(n, float) for n in FLOAT_SETTINGS] + [(n, int) for n in INT_SETTINGS]:
+    numeric: list[tuple[str, type]] = [(n, float) for n in FLOAT_SETTINGS]
+    numeric += [(n, int) for n in INT_SETTINGS]
+    for name, kind in numeric:
         field = f"settings.{name}"
         if field in form and form[field].strip():
             value = _number(form, field, kind, problems)

@@ -19,7 +19,7 @@ from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from callbacks.models import CallbackRequest
@@ -93,12 +93,14 @@ def time_to_human(session: Session, start: datetime, end: datetime) -> dict[str,
         CallEvent.handled_at.is_not(None)).order_by(CallEvent.id))
     first: dict[int, float] = {}
     for call_id, started, handled in rows:
-        first.setdefault(call_id, (handled - started).total_seconds())
+        if handled is not None:
+            first.setdefault(call_id, (handled - started).total_seconds())
     done = session.execute(select(CallbackRequest.created_at, CallbackRequest.completed_at)
                            .where(CallbackRequest.created_at >= start,
                                   CallbackRequest.created_at < end,
                                   CallbackRequest.completed_at.is_not(None)))
-    waits = [(finished - created).total_seconds() / 60 for created, finished in done]
+    waits = [(finished - created).total_seconds() / 60 for created, finished in done
+             if finished is not None]
     return {"transfer_seconds": round(median(first.values()), 1) if first else None,
             "transfers": len(first),
             "callback_minutes": round(median(waits), 1) if waits else None,
@@ -115,7 +117,8 @@ def callbacks_by_class(session: Session, start: datetime,
             CallbackRequest.created_at >= start, CallbackRequest.created_at < end)):
         row = table["not_digital" if request.not_digital else "others"]
         row["booked"] += 1
-        key = {True: "kept", False: "broken"}.get(request.promise_kept, "pending")
+        kept = request.promise_kept
+        key = "pending" if kept is None else ("kept" if kept else "broken")
         row[key] += 1
     return table
 
@@ -131,8 +134,8 @@ def confidence_histogram(session: Session, start: datetime, end: datetime,
     """Spoken answers per intent-confidence band ("0.0-0.1" ... "0.9-1.0")."""
     values = session.scalars(select(CallEvent.confidence).join(Call).where(
         Call.started_at >= start, Call.started_at < end, CallEvent.confidence.is_not(None),
-        CallEvent.source != "dtmf"))
-    counts = Counter(min(int(v * buckets), buckets - 1) for v in values)
+        or_(CallEvent.source.is_(None), CallEvent.source != "dtmf")))
+    counts = Counter(min(int(v * buckets), buckets - 1) for v in values if v is not None)
     return [(f"{i / buckets:.1f}-{(i + 1) / buckets:.1f}", counts.get(i, 0))
             for i in range(buckets)]
 

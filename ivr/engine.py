@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from core.privacy import mask_phone
 from ivr import handoff
-from ivr.flow_store import flow_doc, flow_doc_by_id, flow_for_number
+from ivr.flow_store import cached_doc, flow_for_number
 from ivr.flowdoc import FlowDoc
 from ivr.hours import is_open
-from ivr.models import Call, CallEvent
+from ivr.models import Call, CallEvent, FlowVersion
 from ivr.twiml import Hangup, Listen, RecordMessage, Speak, Transfer, Verb, render
 from speech.understanding import Understanding, decide
 
@@ -85,6 +85,7 @@ class CallEngine:
         self.urls = urls
         self.options = options
         self.understanding = understanding or Understanding()
+        self._digests: dict[int, str] = {}
 
     # ------------------------------------------------------------------ webhooks
     def start(self, call_sid: str, from_raw: str | None, to_raw: str | None) -> str:
@@ -92,19 +93,19 @@ class CallEngine:
         call = self._find(call_sid)
         if call is not None:
             return self._replay(call)
-        version = flow_for_number(self.session, handoff.e164(to_raw) or (to_raw or ""))
-        if version is None:
+        picked = flow_for_number(self.session, handoff.e164(to_raw) or (to_raw or ""))
+        if picked is None:
             raise NoFlow("no published flow")
-        flow = flow_doc(version)
+        flow = picked.doc
         number = handoff.e164(from_raw)
         call = Call(call_sid=call_sid, from_number=number, to_number=(to_raw or "")[:32],
-                    language=self._language(flow, number), flow_version_id=version.id,
+                    language=self._language(flow, number), flow_version_id=picked.version_id,
                     current_step=flow.start, attempts=0, path=[], started_at=self.now)
         call.not_digital = handoff.is_not_digital(self.session, number)
         self.session.add(call)
         self.session.flush()
         log.info("call %s from %s: flow %s v%s lang=%s not_digital=%s", call_sid,
-                 mask_phone(number), flow.key, version.number, call.language, call.not_digital)
+                 mask_phone(number), flow.key, picked.number, call.language, call.not_digital)
         event = CallEvent(call_id=call.id, step=START, attempt=0, created_at=self.now)
         self.session.add(event)
         verbs = self._enter(call, flow, flow.start)
@@ -128,7 +129,7 @@ class CallEngine:
             event = CallEvent(call_id=call.id, step=step, attempt=attempt, created_at=self.now)
             self.session.add(event)
         self._merge(event, given)
-        flow = flow_doc_by_id(self.session, call.flow_version_id)
+        flow = cached_doc(self.session, call.flow_version_id, self._digests.get(call.id, ""))
         decision, verbs = self._decide(call, flow, event)
         return self._finish(event, decision, verbs)
 
@@ -176,10 +177,17 @@ class CallEngine:
 
     # ------------------------------------------------------------------ state
     def _find(self, call_sid: str, lock: bool = False) -> Call | None:
-        query = select(Call).where(Call.call_sid == call_sid)
+        """The call (row-locked when `lock`), with its flow version's checksum remembered."""
+        query = (select(Call, FlowVersion.checksum)
+                 .join(FlowVersion, Call.flow_version_id == FlowVersion.id)
+                 .where(Call.call_sid == call_sid))
         if lock:
-            query = query.with_for_update()
-        return self.session.scalar(query)
+            query = query.with_for_update(of=Call)
+        row = self.session.execute(query).first()
+        if row is None:
+            return None
+        self._digests[row[0].id] = row[1]
+        return row[0]
 
     def _event(self, call: Call, step: str, attempt: int) -> CallEvent | None:
         return self.session.scalar(select(CallEvent).where(

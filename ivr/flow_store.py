@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -75,18 +76,31 @@ def published_version(session: Session, key: str) -> FlowVersion | None:
         Flow.key == key, FlowVersion.status == "published"))
 
 
-def flow_for_number(session: Session, to_number: str) -> FlowVersion | None:
-    """The published flow that answers `to_number` (its `numbers` list), else "main"."""
-    rows = session.execute(select(FlowVersion.id, FlowVersion.checksum)
+@dataclass(frozen=True)
+class PickedFlow:
+    """The published version that answers a call, and its document."""
+
+    version_id: int
+    number: int
+    doc: FlowDoc
+
+
+def flow_for_number(session: Session, to_number: str) -> PickedFlow | None:
+    """The published flow that answers `to_number` (its `numbers` list), else "main".
+
+    One query; documents come from the cache (published versions never change).
+    """
+    rows = session.execute(select(FlowVersion.id, FlowVersion.number, FlowVersion.checksum)
                            .where(FlowVersion.status == "published")).all()
     fallback = None
-    for version_id, _digest in rows:
-        doc = flow_doc_by_id(session, version_id)
+    for version_id, number, digest in rows:
+        doc = cached_doc(session, version_id, digest)
+        picked = PickedFlow(version_id, number, doc)
         if to_number and to_number in (doc.document.get("numbers") or []):
-            return session.get(FlowVersion, version_id)
+            return picked
         if doc.key == DEFAULT_FLOW_KEY:
-            fallback = version_id
-    return session.get(FlowVersion, fallback) if fallback is not None else None
+            fallback = picked
+    return fallback
 
 
 def import_file(session: Session, path: str | Path, *, by: str = "seed",
@@ -115,7 +129,12 @@ def flow_doc(version: FlowVersion) -> FlowDoc:
 def flow_doc_by_id(session: Session, version_id: int) -> FlowDoc:
     """The engine's view of a version, without reading its document when it is cached."""
     digest = session.scalar(select(FlowVersion.checksum).where(FlowVersion.id == version_id))
-    doc = _CACHE.get((version_id, digest or ""))
+    return cached_doc(session, version_id, digest or "")
+
+
+def cached_doc(session: Session, version_id: int, digest: str) -> FlowDoc:
+    """The document of version `version_id` whose checksum is `digest`, read once."""
+    doc = _CACHE.get((version_id, digest))
     if doc is not None:
         return doc
     version = session.get(FlowVersion, version_id)

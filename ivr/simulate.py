@@ -155,11 +155,13 @@ class _Walk:
             sim.intent, sim.confidence = result.intent, round(result.confidence, 4)
         if result is None or not words:
             sim.decision = "none"
-            return self._reprompt(name)
+            self._reprompt(name)
+            return None
         sim.decision = decide(result, float(flow.settings["confirm_below"]),
                               float(flow.settings["reject_below"]))
         if sim.decision == "reject":
-            return self._reprompt(name)
+            self._reprompt(name)
+            return None
         if sim.decision == "confirm" and step.get("confirm"):
             self.confirm_step = str(step["confirm"])
             return self.confirm_step

@@ -46,15 +46,20 @@ class PrintingCaller(ScriptedCaller):
     def __init__(self, actions: Sequence[CallerAction], out: TextIO) -> None:
         super().__init__(actions)
         self.out = out
+        self._answered = False  # this turn's action is taken; wait for the next prompt
 
     def hear(self, text: str, language: str | None) -> None:
         """Print the hotline's prompt."""
         super().hear(text, language)
+        self._answered = False
         self.out.write(f"hotline{f' [{language}]' if language else ''}: {text}\n")
         self.out.flush()
 
     def next_action(self, listening: Listening) -> CallerAction:
-        """Take the next turn and print it."""
+        """Take the next turn and print it; on a stream, one turn per prompt."""
+        if listening.kind == "stream" and self._answered:
+            return Silence(0.5)  # the line stays open until the hotline has decided
+        self._answered = True
         action = super().next_action(listening)
         self.out.write(f"you ({listening.kind}): {describe(action)}\n")
         self.out.flush()

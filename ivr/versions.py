@@ -75,8 +75,9 @@ def working_draft(session: Session, flow: Flow) -> FlowVersion | None:
 
 def current_document(session: Session, flow: Flow) -> dict[str, Any]:
     """What the editor shows: the working draft, else the published (or newest) version."""
+    history = versions(session, flow)
     version = working_draft(session, flow) or published(session, flow) or \
-        (versions(session, flow) or [None])[0]
+        (history[0] if history else None)
     if version is None:
         raise VersionError(f"flow {flow.key} has no versions")
     return copy.deepcopy(version.document)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, render_template, url_for
 from flask_sock import Sock
@@ -50,7 +51,7 @@ def page() -> str:
     """The phone page: dial the hotline, talk, press keys; answer calls to your number."""
     config = current_app.config
     return render_template("phone/phone.html", hotline=config["TWILIO_CALLER_ID"],
-                           socket_path=url_for("phone.socket"),
+                           socket_path=urlsplit(url_for("phone.socket")).path,
                            worklet=url_for("phone.static", filename="mic-worklet.js"))
 
 

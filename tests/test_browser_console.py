@@ -195,6 +195,17 @@ def test_an_expired_session_goes_back_to_login_and_shows_nothing(console: LiveSe
     browser.screenshot(page, "console-session-expired")
 
 
+def test_an_aged_session_is_refused_by_the_server(make_live_server: Callable[..., LiveServer],
+                                                  browser: Browser) -> None:
+    live = make_live_server(CLOCK=FrozenClock(TUESDAY_10), CALLBACKS_RECONCILE_SECONDS=0,
+                            PERMANENT_SESSION_LIFETIME=timedelta(seconds=3))
+    book(live, "+393331111111", minutes_ago=20, words="parole private del chiamante")
+    page = open_console(browser, live, agent(live))
+    expect(page.locator("table.queue")).to_contain_text("parole private del chiamante")
+    expect(page).to_have_url(re.compile(r"/login"), timeout=15_000)  # lifetime over
+    assert "parole private" not in page.content()
+
+
 def test_a_forged_form_without_csrf_token_is_refused(console: LiveServer,
                                                      browser: Browser) -> None:
     request_id = book(console, "+393331111111", minutes_ago=20)

