@@ -113,6 +113,8 @@ class Caller(threading.Thread):
         return reply.text
 
     def run(self) -> None:
+        if self.think_seconds:  # calls arrive spread out, not all in the same millisecond
+            time.sleep(random.uniform(0, 2 * self.think_seconds))
         for n in range(self.calls):
             self.call(n)
 
@@ -164,6 +166,19 @@ def _percentiles(values: list[float]) -> str:
             f"p99={cuts[98] * 1000:6.1f} ms")
 
 
+def _cpu_seconds(group: int) -> float:
+    """User+system CPU seconds used so far by every process of a process group (Linux)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -200,12 +215,14 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
         for caller in warm:
             caller.join()
         callers = [Caller(base_url, calls, i, think) for i in range(concurrency)]
+        cpu_before = _cpu_seconds(process.pid)
         started = time.perf_counter()
         for caller in callers:
             caller.start()
         for caller in callers:
             caller.join()
         elapsed = time.perf_counter() - started
+        cpu = _cpu_seconds(process.pid) - cpu_before
     finally:
         if process is not None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -227,6 +244,8 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
     print(f"  {'all':9s} {_percentiles(everything)}")
     print(f"  throughput {len(everything) / elapsed:7.1f} webhooks/s, "
           f"{concurrency * calls / elapsed:6.1f} calls/s; errors {errors}")
+    print(f"  server CPU {cpu / len(everything) * 1000:.1f} ms per webhook "
+          f"(gunicorn processes, user+system; load average {os.getloadavg()[0]:.1f})")
     return 1 if errors else 0
 
 

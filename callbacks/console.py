@@ -214,18 +214,10 @@ def outcome(request_id: int) -> Any:
     notes = request.form.get("notes", "").strip()
     note = f"{prefix}: {notes}" if prefix and notes else (prefix or notes or key)
     session = _session()
-    if held.status == COMPLETED:  # the call connected and closed it: only notes remain
-        if status != COMPLETED:
-            flash("console.flash.already_completed")
-            return _back(f"#claim-{request_id}")
-        held.outcome_note = note[:500]
-        held.updated_at = _now()
-        session.commit()
-        flash("console.flash.outcome_saved")
-        return _back()
+    # A call that connected already completed the request: the agent's verdict may reopen it.
+    record = queue.follow_up_connected if held.status == COMPLETED else queue.record_agent_outcome
     try:
-        queue.record_agent_outcome(session, request_id, g.user.id, status, _now(),
-                                   note=note, retry_at=retry_at)
+        record(session, request_id, g.user.id, status, _now(), note=note, retry_at=retry_at)
     except (queue.QueueError, ValueError) as exc:
         session.rollback()
         flash("console.flash.cannot_record")

@@ -25,7 +25,7 @@ from callbacks.models import (
     CallAttempt,
     CallbackRequest,
 )
-from callbacks.policy import OpeningHours, next_attempt_time, policy_for
+from callbacks.policy import calling_hours, next_attempt_time, policy_for
 from callbacks.promise import record_outcome
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def callee_result(session: Session, attempt: CallAttempt, status: str, now: date
     request.attempts_made += 1
     settings = queue_settings.load(session)
     policy = policy_for(request.not_digital)
-    retry_at = next_attempt_time(OpeningHours(settings.hours), policy, request.attempts_made, now)
+    retry_at = next_attempt_time(calling_hours(settings.hours), policy, request.attempts_made, now)
     reason = {"machine": "answering machine", "busy": "busy", "no-answer": "no answer"}.get(
         status, f"call failed{': ' + error if error else ''}")
     request.last_error = reason[:300]

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callbacks.models import CLAIMABLE_STATUSES, COMPLETED, CallbackRequest, Shift
-from callbacks.policy import OpeningHours
+from callbacks.policy import calling_hours
 from callbacks.settings import QueueSettings
 
 NOON = 13  # local hour splitting "morning" from "afternoon"
@@ -73,27 +73,27 @@ def estimate(session: Session, settings: QueueSettings, *, ahead: int, now: date
              window_start: datetime | None = None,
              window_end: datetime | None = None) -> Promise:
     """The promise for a caller with `ahead` requests before them, booked at `now`."""
-    hours = OpeningHours(settings.hours)
+    hours = calling_hours(settings.hours)
     if window_start is not None and window_end is not None and window_end > now:
         start = max(window_start, now)
         return Promise("window", window_end, now, window_start=start)
     agents = agents_available(session, now)
     handling = average_handling_minutes(session, now, settings.hours.default_handling_minutes)
     wait = timedelta(minutes=handling * (ahead / agents) + 5)
-    expected = hours.add_open_time(now, wait)
+    expected = hours.add_open_time(now, wait) or now + wait  # no opening soon: plain wait
     zone = hours.zone
     local_now, local_expected = now.astimezone(zone), expected.astimezone(zone)
-    span = hours.span(local_expected.date())
+    intervals = hours.intervals(local_expected.date())
+    closing = intervals[-1][1] if intervals else local_expected.replace(hour=18, minute=0)
     if hours.is_open(now) and local_expected.date() == local_now.date():
         mins = (expected - now).total_seconds() / 60
         if mins <= 90:
             rounded = 15 * math.ceil(mins / 15) if mins <= 45 else (60 if mins <= 60 else 90)
             return Promise("minutes", now + timedelta(minutes=rounded), now, minutes=rounded)
-    assert span is not None  # add_open_time lands inside opening hours
     noon = local_expected.replace(hour=NOON, minute=0, second=0, microsecond=0)
     if local_expected < noon:
-        return Promise("morning", min(noon.astimezone(span[1].tzinfo), span[1]), now)
-    return Promise("afternoon", span[1], now)
+        return Promise("morning", min(noon, closing), now)
+    return Promise("afternoon", max(closing, local_expected), now)
 
 
 def _day_words(day: datetime, made: datetime, lang: str) -> str:

@@ -133,6 +133,35 @@ def record_agent_outcome(session: Session, request_id: int, agent_id: int, outco
     return request
 
 
+def follow_up_connected(session: Session, request_id: int, agent_id: int, outcome: str,
+                        now: datetime, note: str = "",
+                        retry_at: datetime | None = None) -> CallbackRequest:
+    """After a call that connected (and so completed the request), the agent's verdict.
+
+    "completed" keeps it closed with the agent's notes; "retry_scheduled" (call again or a
+    follow-up) reopens it for `retry_at`; "failed" records a wrong number. The promise stays
+    judged on the connected call: the caller was reached when we said.
+    """
+    request = _owned(session, request_id, agent_id)
+    if request.status != COMPLETED:
+        raise QueueError(f"request {request_id} has not connected (it is {request.status})")
+    if request.claimed_by not in (None, agent_id):
+        raise QueueError("this call was handled by another agent")
+    if outcome not in (COMPLETED, RETRY_SCHEDULED, FAILED):
+        raise ValueError("after a connected call the outcome is completed, retry or failed")
+    request.outcome_note = note[:500] or request.outcome_note
+    request.updated_at = now
+    if outcome == RETRY_SCHEDULED:
+        if retry_at is None or retry_at <= now:
+            raise ValueError("a follow-up needs a time in the future")
+        request.status, request.not_before, request.claimed_by = RETRY_SCHEDULED, retry_at, None
+        request.completed_at = None
+    elif outcome == FAILED:
+        request.status, request.completed_at = FAILED, None
+    session.flush()
+    return request
+
+
 def promote_due(session: Session, now: datetime) -> int:
     """Due retries and requests whose agent vanished (lease expired) go back to "queued"."""
     retries = session.execute(

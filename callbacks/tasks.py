@@ -20,7 +20,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from callbacks import settings as queue_settings
 from callbacks.models import CLAIMED, DIALLING, FAILED, QUEUED, CallAttempt, CallbackRequest
-from callbacks.policy import OpeningHours, policy_for
+from callbacks.policy import calling_hours, policy_for
 from callbacks.queue import QueueError, renew_lease
 from callbacks.urls import public_url
 from core.jobs import JobQueue, app_job
@@ -57,7 +57,7 @@ def start_call(session: Session, jobs: JobQueue, request_id: int, agent_id: int,
     if request.needs_number or not request.phone:
         raise QueueError("this request has no number to call yet")
     settings = queue_settings.load(session)
-    if not OpeningHours(settings.hours).is_open(now):
+    if not calling_hours(settings.hours).is_open(now):
         raise QueueError("outside calling hours: callers are never called at night or on "
                          "holidays")
     agent = session.get(User, agent_id)

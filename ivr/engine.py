@@ -14,28 +14,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from core.privacy import mask_phone
 from ivr import handoff
 from ivr.flow_store import cached_doc, flow_for_number
 from ivr.flowdoc import FlowDoc
-from ivr.hours import is_open
 from ivr.models import Call, CallEvent, FlowVersion
-from ivr.twiml import Hangup, Listen, RecordMessage, Speak, Transfer, Verb, render
-from speech.understanding import Understanding, decide
+from ivr.twiml import Hangup, Verb, render
+from ivr.walker import ASK_PHASE, EXPECTING, EngineOptions, FlowWalker, Urls, split_step
+from speech.understanding import decide
 
 log = logging.getLogger(__name__)
 
 START, STATUS = "_start", "_status"
-MAX_CHAIN = 25
-ASK_PHASE = ".ask"
 ENDED_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
-EXPECTING = {"ask": "intent", "confirm": "yes_no", "collect_number": "yes_no"}
+__all__ = ["Answer", "CallEngine", "EngineOptions", "NoFlow", "UnknownCall", "Urls"]
 
 
 class UnknownCall(LookupError):
@@ -44,14 +40,6 @@ class UnknownCall(LookupError):
 
 class NoFlow(LookupError):
     """No published flow can answer this call."""
-
-
-class Urls(Protocol):
-    """Absolute URLs for the TwiML we return (built by the web layer)."""
-
-    def step(self, call_sid: str, step: str, attempt: int) -> str: ...
-
-    def stream(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -65,27 +53,8 @@ class Answer:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class EngineOptions:
-    """The app's side of the engine: how to listen, whom to dial."""
-
-    speech_input: str = "auto"  # "auto" | "stream" | "gather"
-    fallback_number: str = ""
-    caller_id: str | None = None
-    speech_available: Any = None  # callable(lang) -> bool
-
-
-class CallEngine:
+class CallEngine(FlowWalker):
     """Runs calls through their flow version; one instance per request (holds a session)."""
-
-    def __init__(self, session: Session, *, now: datetime, urls: Urls,
-                 options: EngineOptions, understanding: Understanding | None = None) -> None:
-        self.session = session
-        self.now = now
-        self.urls = urls
-        self.options = options
-        self.understanding = understanding or Understanding()
-        self._digests: dict[int, str] = {}
 
     # ------------------------------------------------------------------ webhooks
     def start(self, call_sid: str, from_raw: str | None, to_raw: str | None) -> str:
@@ -235,127 +204,9 @@ class CallEngine:
         lang = (flow.settings.get("language_by_country") or {}).get(country or "")
         return lang if lang in flow.languages else flow.default_language
 
-    # ------------------------------------------------------------------ moving on
-    def _enter(self, call: Call, flow: FlowDoc, name: str,
-               verbs: list[Verb] | None = None) -> list[Verb]:
-        """Go to step `name`, running steps that ask nothing until one waits or ends."""
-        verbs = verbs if verbs is not None else []
-        for _ in range(MAX_CHAIN):
-            if call.path.count(name) >= 2:
-                if name == flow.human_step or call.path.count(flow.human_step) >= 2:
-                    return self._goodbye(call, flow, verbs, "loop_guard")
-                log.warning("call %s: step %s reached a third time; to a human", call.call_sid,
-                            name)
-                name = flow.human_step
-            call.current_step, call.attempts, call.path = name, 0, [*call.path, name]
-            step = flow.step(name)
-            kind = step["type"]
-            if kind == "say":
-                if not (step.get("digital_only") and call.not_digital):
-                    verbs.append(self._speak(call, flow, flow.text(name, "prompt", call.language)))
-                name = step["next"]
-            elif kind == "hours":
-                name = step["open"] if is_open(flow.settings, self.now) else step["closed"]
-            elif kind == "route":
-                routes = step["routes"]
-                name = (step["not_digital"] if call.not_digital and "not_digital" in step
-                        else routes.get(call.intent or "", routes["default"]))
-            elif kind == "book":
-                source = "keypad" if self._keyed_need(call) else "speech"
-                promise = handoff.book_for_call(self.session, call, source=source, now=self.now)
-                call.outcome = "callback_booked"
-                verbs.append(self._speak(call, flow, flow.text(
-                    name, "prompt", call.language, promise=promise,
-                    number=_spell(call.callback_number or call.from_number or ""))))
-                name = step["next"]
-            elif kind == "end":
-                return self._goodbye(call, flow, verbs, call.outcome or "completed", name)
-            elif kind == "transfer":
-                if not is_open(flow.settings, self.now):
-                    name = step["closed"]
-                    continue
-                number = step.get("number") or flow.settings.get("transfer_number") \
-                    or self.options.fallback_number
-                if not number:
-                    name = step["on_no_answer"]
-                    continue
-                verbs.append(self._speak(call, flow, flow.text(name, "prompt", call.language)))
-                verbs.append(Transfer(number, self.urls.step(call.call_sid, name, 0),
-                                      timeout=int(step.get("timeout", 30)),
-                                      caller_id=self.options.caller_id))
-                return verbs
-            elif kind == "record":
-                verbs.append(self._speak(call, flow, flow.text(name, "prompt", call.language)))
-                verbs.append(RecordMessage(self.urls.step(call.call_sid, name, 0),
-                                           max_length=int(step.get("max_length", 90))))
-                return verbs
-            elif kind == "collect_number" and call.from_number is None:
-                return self._listen(call, flow, name + ASK_PHASE, 0, verbs)
-            else:  # ask, confirm, collect_number
-                return self._listen(call, flow, name, 0, verbs)
-        log.error("call %s: flow chain too long at %s", call.call_sid, name)
-        return self._goodbye(call, flow, verbs, "chain_guard")
-
-    def _goodbye(self, call: Call, flow: FlowDoc, verbs: list[Verb], outcome: str,
-                 step: str | None = None) -> list[Verb]:
-        end = step or next((n for n, s in flow.document["steps"].items()
-                            if s["type"] == "end"), None)
-        if end is not None:
-            verbs.append(self._speak(call, flow, flow.text(end, "prompt", call.language)))
-        call.outcome = call.outcome or outcome
-        verbs.append(Hangup())
-        return verbs
-
-    def _keyed_need(self, call: Call) -> bool:
-        return self.session.scalar(select(CallEvent.id).where(
-            CallEvent.call_id == call.id, CallEvent.source == "dtmf",
-            CallEvent.intent.is_not(None)).limit(1)) is not None
-
-    # ------------------------------------------------------------------ listening
-    def _mode(self, lang: str, flow: FlowDoc) -> str:
-        for choice in (self.options.speech_input, flow.settings.get("speech_input", "auto")):
-            if choice in ("stream", "gather"):
-                return str(choice)
-        available = self.options.speech_available
-        return "stream" if available is not None and available(lang) else "gather"
-
-    def _speak(self, call: Call, flow: FlowDoc, text: str) -> Speak:
-        settings = flow.settings
-        slow = settings["not_digital"] if call.not_digital else {}
-        return Speak(text, language=settings["say_language"].get(call.language, call.language),
-                     voice=settings["voice"].get(call.language), rate=slow.get("prosody_rate"),
-                     pause_after=int(slow.get("pause_seconds", 0)))
-
-    def _listen(self, call: Call, flow: FlowDoc, step_key: str, attempt: int,
-                verbs: list[Verb]) -> list[Verb]:
-        name, asking = _split(step_key)
-        step = flow.step(name)
-        expecting = "phone" if asking else EXPECTING[step["type"]]
-        key = ("ask_" if asking else "") + ("prompt" if attempt == 0 else "reprompt")
-        number = _spell((call.from_number or "")[-3:])
-        text = flow.text(name, key, call.language, label=flow.label(call.intent, call.language),
-                         number=number)
-        call.current_step, call.attempts = step_key, attempt
-        slow = flow.settings["not_digital"] if call.not_digital else {}
-        timeout = int(slow.get("listen_timeout") or flow.settings["listen_timeout"])
-        mode = self._mode(call.language, flow)
-        action = self.urls.step(call.call_sid, step_key, attempt)
-        prompt = self._speak(call, flow, text)
-        if mode == "stream":
-            verbs.append(Listen(action, [prompt], mode="stream", stream_url=self.urls.stream(),
-                                parameters={"call": call.call_sid, "step": step_key,
-                                            "attempt": str(attempt), "expecting": expecting}))
-        else:
-            hints = flow.memo(("hints", call.language, expecting), lambda: self.understanding
-                              .phrases(flow.document, call.language, expecting)[:80])
-            verbs.append(Listen(action, [prompt], mode="gather", timeout=timeout,
-                                language=prompt.language, hints=hints,
-                                num_digits=None if asking else 1))
-        return verbs
-
     # ------------------------------------------------------------------ deciding
     def _decide(self, call: Call, flow: FlowDoc, event: CallEvent) -> tuple[str, list[Verb]]:
-        name, asking = _split(event.step)
+        name, asking = split_step(event.step)
         step = flow.step(name)
         kind = step["type"]
         if kind == "transfer":
@@ -430,19 +281,8 @@ class CallEngine:
 
     def _failed(self, call: Call, flow: FlowDoc, event: CallEvent) -> tuple[str, list[Verb]]:
         """No answer or no match: one simpler reprompt, then a human (never a third try)."""
-        name, _ = _split(event.step)
+        name, _ = split_step(event.step)
         if event.attempt == 0:
             return "reprompt", self._listen(call, flow, event.step, 1, [])
         target = flow.step(name).get("on_failure") or flow.human_step
         return "gave_up", self._enter(call, flow, target)
-
-
-def _split(step_key: str) -> tuple[str, bool]:
-    if step_key.endswith(ASK_PHASE):
-        return step_key[:-len(ASK_PHASE)], True
-    return step_key, False
-
-
-def _spell(digits: str) -> str:
-    """Digits said one by one ("567" -> "5 6 7")."""
-    return " ".join(ch for ch in digits if ch.isdigit())

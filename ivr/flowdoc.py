@@ -3,6 +3,19 @@
 A flow is data (YAML in ivr/flows/, JSON in the database) validated by flow_schema.json.
 On top of the schema we check what a schema cannot: every step a step points to exists,
 every language has every prompt, and no chain of steps that asks nothing can loop.
+
+Step types (prompts are {lang: text}; `reprompt` is the simpler second try with a keypad
+hint; `on_failure` is where a second failure goes, the human step by default):
+
+- `say` (prompt, next; `digital_only: true` is skipped for callers who are not digital);
+- `ask` (expecting: intent; prompt, reprompt, keypad {digit: intent}, confirm, next);
+- `confirm` (a yes/no question: prompt, reprompt, on_yes, on_no; keys 1 = yes, 2 = no);
+- `route` (routes {intent: step, default: step}; `not_digital`: where those callers go);
+- `hours` (open, closed: opening hours and public holidays from the settings);
+- `transfer` (<Dial> the step's number, settings.transfer_number or FALLBACK_NUMBER;
+  closed: when out of hours; on_no_answer: when nobody answers);
+- `collect_number` (confirm the caller id, or ask for a number: ask_prompt, ask_reprompt);
+- `book` (book the callback; {promise} is the estimate), `record` (a voice message), `end`.
 """
 
 from __future__ import annotations

@@ -52,14 +52,22 @@ def _twiml(text: str) -> Response:
     return Response(text, mimetype=TWIML)
 
 
+def _speech_available(lang: str) -> bool:
+    """Whether this process has a working Vosk model for `lang` (asked once per language)."""
+    known: dict[str, bool] = current_app.extensions.setdefault("ivr.speech_available", {})
+    if lang not in known:
+        speech = current_app.extensions.get("speech")
+        known[lang] = bool(speech is not None and speech.available(lang))
+    return known[lang]
+
+
 def _engine() -> CallEngine:
     app = current_app
-    speech = app.extensions.get("speech")
     options = EngineOptions(
         speech_input=str(app.config.get("SPEECH_INPUT") or "auto"),
         fallback_number=app.config.get("FALLBACK_NUMBER") or "",
         caller_id=app.config.get("TWILIO_CALLER_ID") or None,
-        speech_available=speech.available if speech is not None else None)
+        speech_available=_speech_available)
     return CallEngine(app.extensions["db"].session, now=app.extensions["clock"].now(),
                       urls=WebUrls(app.config["PUBLIC_BASE_URL"]), options=options,
                       understanding=app.extensions.get("understanding"))

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
-from speech.hours import OpeningHours
+from core.hours import OpeningHours
 from speech.normalize import clean
 from speech.numbers import number_tokens
 

@@ -105,3 +105,44 @@ def test_a_caller_speaks_the_need_books_a_callback_and_the_agent_sees_it(
     assert row.count() == 1
     assert "billing" in row.locator("td.need").inner_text()
     browser.screenshot(console, "phone-callback-in-the-agent-console")
+
+
+@pytest.mark.browser
+def test_an_outbound_call_rings_the_page_which_answers_and_hears_the_prompt(
+        database_url: str, make_browser: Callable[..., Browser]) -> None:
+    live = start_phone_server(database_url)
+    try:
+        browser = make_browser()
+        phone = browser.new_page()
+        phone.goto(live.url("/phone"))
+        phone.fill("#from", "+393339998877")
+        phone.dispatch_event("#from", "change")  # registers the page for this number
+        phone.wait_for_function(
+            "() => document.getElementById('phone').dataset.socketOpen === '1'")
+        directory = live.app.extensions["localtwilio.phones"]
+        for _ in range(50):
+            if directory.line_for_number("+393339998877") is not None:
+                break
+            phone.wait_for_timeout(100)
+        twiml = ('<Response><Say language="it-IT">La richiamiamo come promesso.</Say>'
+                 '<Gather input="dtmf" numDigits="1" timeout="3"/></Response>')
+        created = live.app.extensions["twilio"].calls.create(
+            to="+393339998877", from_="+390000000000", twiml=twiml)
+        phone.wait_for_selector("#incoming:not([hidden])")
+        assert phone.inner_text("#incoming-from") == "+390000000000"
+        browser.screenshot(phone, "phone-incoming-call")
+        phone.click("#answer")
+        phone.wait_for_selector("#turns li.app")
+        assert phone.inner_text("#turns li.app").endswith("La richiamiamo come promesso.")
+        phone.wait_for_function(
+            "() => document.getElementById('phone').dataset.listening === 'gather'")
+        phone.click(".keypad .key[data-key='2']")
+        phone.wait_for_function(
+            "() => document.getElementById('phone').dataset.state === 'ended'")
+        live.app.extensions["localtwilio.stand_in"].wait_idle(10)
+        call = live.app.extensions["twilio"].calls(created.sid).fetch()
+        assert call.status == "completed"
+        assert "(2)" in phone.inner_text("#turns li.caller")
+        browser.screenshot(phone, "phone-incoming-call-ended")
+    finally:
+        live.stop()

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from callbacks.policy import PATIENT, STANDARD, OpeningHours, next_attempt_time, policy_for
+from callbacks.policy import PATIENT, STANDARD, calling_hours, next_attempt_time, policy_for
 from callbacks.settings import Hours
 
-HOURS = OpeningHours(Hours())
+HOURS = calling_hours(Hours())
 
 
 def rome(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:

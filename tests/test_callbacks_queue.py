@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from callbacks import queue
@@ -132,3 +133,48 @@ def test_two_agents_claiming_at_once_never_get_the_same_request(db, session):
     assert not [rid for rid, n in Counter(claims).items() if n > 1]
     owners = session.execute(select(CallbackRequest.claimed_by)).scalars().all()
     assert None not in owners
+
+
+def _connected(session, agent_id: int, phone: str = "+393331000001"):  # type: ignore[no-untyped-def]
+    """A request whose callback connected: the bridge completed it."""
+    booking = book(session, phone, TUESDAY_10)
+    session.commit()
+    queue.claim_next(session, agent_id, TUESDAY_10)
+    queue.record_agent_outcome(session, booking.request_id, agent_id, "completed",
+                               TUESDAY_10 + timedelta(minutes=5))
+    session.commit()
+    return booking.request_id
+
+
+def test_after_a_connected_call_a_follow_up_reopens_the_request_for_later(session):
+    anna = make_agent(session)
+    request_id = _connected(session, anna.id)
+    later = TUESDAY_10 + timedelta(days=1)
+    request = queue.follow_up_connected(session, request_id, anna.id, "retry_scheduled",
+                                        TUESDAY_10 + timedelta(minutes=10),
+                                        note="send the paper form first", retry_at=later)
+    session.commit()
+    assert request.status == "retry_scheduled" and request.not_before == later
+    assert request.completed_at is None and request.claimed_by is None
+    assert "paper form" in request.outcome_note
+
+
+def test_after_a_connected_call_a_wrong_number_is_recorded_as_failed(session):
+    anna = make_agent(session)
+    request_id = _connected(session, anna.id)
+    request = queue.follow_up_connected(session, request_id, anna.id, "failed",
+                                        TUESDAY_10 + timedelta(minutes=10), note="wrong number")
+    assert request.status == "failed"
+
+
+def test_a_follow_up_needs_a_future_time_and_a_connected_call(session):
+    anna = make_agent(session)
+    request_id = _connected(session, anna.id)
+    with pytest.raises(ValueError, match="future"):
+        queue.follow_up_connected(session, request_id, anna.id, "retry_scheduled",
+                                  TUESDAY_10 + timedelta(minutes=10), retry_at=TUESDAY_10)
+    other = book(session, "+393331000009", TUESDAY_10)
+    session.commit()
+    with pytest.raises(queue.QueueError, match="not connected"):
+        queue.follow_up_connected(session, other.request_id, anna.id, "completed",
+                                  TUESDAY_10 + timedelta(minutes=10))

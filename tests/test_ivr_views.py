@@ -183,3 +183,9 @@ def test_simultaneous_retries_of_one_webhook_advance_the_call_once(make_app: Any
     call = session.scalar(select(Call))
     assert [e.step for e in call.events] == ["_start", "ask_need"]
     assert call.current_step == "offer_callback"
+
+
+def test_without_a_published_flow_the_caller_still_reaches_a_human(make_app: Any) -> None:
+    client = make_app().test_client()  # no flows seeded
+    root = twiml(signed_post(client, "/voice/incoming", START).data)
+    assert root.find("Dial/Number").text == "+390299999999"

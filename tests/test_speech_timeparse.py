@@ -1,4 +1,4 @@
-"""Tests for speech.timeparse and the opening hours behind it (speech.hours)."""
+"""Tests for speech.timeparse and the opening hours behind it (core.hours)."""
 
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo

@@ -1,6 +1,8 @@
-"""Opening hours of the care centre: weekly intervals, public holidays, time zone.
+"""Opening hours: weekly intervals, public holidays, time zone.
 
-Built from a flow's settings:
+One implementation for every package: the flow engine asks whether the centre is open,
+the understanding code clamps a caller's "tomorrow morning" to open times, and the
+callback queue never dials at night. Built from a flow's settings:
 
 ```yaml
 settings:
@@ -103,4 +105,18 @@ class OpeningHours:
         for start, end in self.intervals(local.date()):
             if start <= local < end:
                 return start, end
+        return None
+
+    def add_open_time(self, moment: datetime, work: timedelta) -> datetime | None:
+        """The moment when `work` of open time has passed after `moment` (None: not soon)."""
+        current = self.next_open(moment)
+        remaining = work
+        while current is not None:
+            interval = self.interval_at(current)
+            assert interval is not None  # next_open only returns open moments
+            available = interval[1] - current
+            if remaining <= available:
+                return current + remaining
+            remaining -= available
+            current = self.next_open(interval[1])
         return None
