@@ -101,22 +101,33 @@ class Caller(threading.Thread):
         self.validator = RequestValidator(TOKEN)
         self.timings: dict[str, list[float]] = {}
         self.errors = 0
+        self.failures: list[str] = []
 
     def post(self, kind: str, path: str, form: dict[str, str]) -> str:
         url = self.base + path
         headers = {"X-Twilio-Signature": self.validator.compute_signature(url, form)}
         started = time.perf_counter()
-        reply = self.http.post(url, data=form, headers=headers, timeout=30)
+        try:
+            reply = self.http.post(url, data=form, headers=headers, timeout=30)
+        except requests.RequestException as exc:
+            self.errors += 1
+            self.failures.append(f"{kind}: {type(exc).__name__}: {exc}")
+            return ""
         self.timings.setdefault(kind, []).append(time.perf_counter() - started)
         if reply.status_code not in (200, 204):
             self.errors += 1
+            self.failures.append(f"{kind}: HTTP {reply.status_code}")
         return reply.text
 
     def run(self) -> None:
         if self.think_seconds:  # calls arrive spread out, not all in the same millisecond
             time.sleep(random.uniform(0, 2 * self.think_seconds))
         for n in range(self.calls):
-            self.call(n)
+            try:
+                self.call(n)
+            except Exception as exc:  # counted and shown, never a silently dead caller
+                self.errors += 1
+                self.failures.append(f"call: {type(exc).__name__}: {exc}")
 
     def call(self, n: int) -> None:
         """One call, following the TwiML it gets back (at most MAX_TURNS answers)."""
@@ -236,6 +247,8 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
             timings.setdefault(kind, []).extend(values)
     everything = [v for values in timings.values() for v in values]
     errors = sum(c.errors for c in callers)
+    for failure in sorted({f for c in callers for f in c.failures})[:5]:
+        print(f"  failure: {failure}")
     backend = "postgresql" if drop is not None else "sqlite"
     print(f"gunicorn -w {workers} -k gthread --threads {threads}; {backend}; "
           f"{concurrency} concurrent calls x {calls} calls each; think time ~{think} s")

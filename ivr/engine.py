@@ -228,7 +228,8 @@ class CallEngine(FlowWalker):
             # the recogniser is guessing (a grammar without [unk] maps noise onto a phrase)
             event.detail = {**(event.detail or {}), "ignored": "low_asr_confidence"}
             words = ""
-        heard = self.understanding.understand(flow.document, words, call.language, expecting)
+        heard = self.understanding.understand(flow.document, words, call.language, expecting,
+                                              now=self.now)
         if heard.not_digital is not None:
             call.not_digital = True
             call.not_digital_cue = heard.not_digital.evidence[:255]
@@ -238,6 +239,13 @@ class CallEngine(FlowWalker):
             return "human", self._enter(call, flow, flow.human_step)
         if kind == "ask":
             return self._decide_need(call, flow, event, step, heard.intent, digits, words)
+        if kind == "ask_time":
+            if digits == "1" or heard.time_window is not None:
+                window = heard.time_window
+                call.callback_window_start = window.start if window else None
+                call.callback_window_end = window.end if window else None
+                return "time_given", self._enter(call, flow, step["next"])
+            return self._failed(call, flow, event)
         if asking:
             number = handoff.e164(digits if len(digits) >= 6 else heard.phone)
             if number:

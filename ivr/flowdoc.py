@@ -15,6 +15,8 @@ hint; `on_failure` is where a second failure goes, the human step by default):
 - `transfer` (<Dial> the step's number, settings.transfer_number or FALLBACK_NUMBER;
   closed: when out of hours; on_no_answer: when nobody answers);
 - `collect_number` (confirm the caller id, or ask for a number: ask_prompt, ask_reprompt);
+- `ask_time` (when to call back, in words: "domani mattina"; key 1 = as soon as possible;
+  a second failure goes to on_failure, e.g. straight on to the booking);
 - `book` (book the callback; {promise} is the estimate), `record` (a voice message), `end`.
 """
 
@@ -34,7 +36,8 @@ FLOWS_DIR = Path(__file__).with_name("flows")
 TARGET_KEYS = ("next", "confirm", "on_failure", "on_yes", "on_no", "not_digital", "open",
                "closed", "on_no_answer")
 TEXT_KEYS = ("prompt", "reprompt", "ask_prompt", "ask_reprompt")
-INTERACTIVE = frozenset({"ask", "confirm", "collect_number", "transfer", "record"})
+INTERACTIVE = frozenset({"ask", "confirm", "collect_number", "ask_time", "transfer",
+                         "record"})
 """Step types that wait for the caller (or Twilio) before going on."""
 
 DEFAULT_SETTINGS: dict[str, Any] = {

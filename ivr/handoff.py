@@ -63,7 +63,8 @@ def book_for_call(session: Session, call: Call, *, source: str, now: datetime) -
     booking = book_callback(
         session, phone=call.callback_number or call.from_number, call_sid=call.call_sid,
         intent=call.intent, words=call.words or "", language=call.language,
-        window_start=None, window_end=None, not_digital_cue=call.not_digital_cue,
+        window_start=call.callback_window_start, window_end=call.callback_window_end,
+        not_digital_cue=call.not_digital_cue,
         source=source, now=now)
     call.callback_request_id = booking.request_id
     log.info("call %s: callback request %s (%s)", call.call_sid, booking.request_id, source)

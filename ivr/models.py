@@ -75,6 +75,8 @@ class Call(Base):
     intent_confidence: Mapped[float | None] = mapped_column(Float, default=None)
     words: Mapped[str | None] = mapped_column(Text, default=None)  # the need, exact words
     callback_number: Mapped[str | None] = mapped_column(String(32), default=None)
+    callback_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    callback_window_end: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     not_digital: Mapped[bool] = mapped_column(default=False)
     not_digital_cue: Mapped[str | None] = mapped_column(String(255), default=None)
     callback_request_id: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 MAX_CHAIN = 25
 ASK_PHASE = ".ask"
-EXPECTING = {"ask": "intent", "confirm": "yes_no", "collect_number": "yes_no"}
+EXPECTING = {"ask": "intent", "confirm": "yes_no", "collect_number": "yes_no",
+             "ask_time": "time"}
 
 
 class Urls(Protocol):

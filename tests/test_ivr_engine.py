@@ -271,3 +271,51 @@ def test_a_confirmation_is_reprompted_once_then_a_human(make_app: Any, session: 
     offers = [e.decision for e in call.events if e.step == "offer_callback"]
     assert offers == ["reprompt", "gave_up"]
     assert t.outcome.startswith("transferred:")
+
+
+def _with_time_question(app: Any) -> None:
+    """Publish the default flow with "when shall we call?" before the booking."""
+    import copy
+
+    from ivr.flow_store import create_draft, publish, published_version
+    from tests.ivr_support import OPEN
+
+    with app.extensions["db"].transaction() as s:
+        document = copy.deepcopy(published_version(s, "main").document)
+        document["steps"]["callback_number"]["next"] = "callback_time"
+        document["steps"]["callback_time"] = {
+            "type": "ask_time",
+            "prompt": {"it": "Quando preferisce essere richiamato?",
+                       "en": "When would you like us to call you back?"},
+            "reprompt": {"it": "Dica per esempio domani mattina, o prema 1 per appena possibile.",
+                         "en": "Say for example tomorrow morning, or press 1 for any time."},
+            "next": "book", "on_failure": "book"}
+        publish(s, create_draft(s, document), by="test", now=OPEN)
+
+
+def test_caller_can_say_when_to_be_called_back(make_app: Any, session: Any) -> None:
+    from zoneinfo import ZoneInfo
+
+    app = hotline(make_app)
+    _with_time_question(app)
+    t = place_call(app, [SayText("ho un problema con la bolletta"), SayText("sì"),
+                         SayText("sì"), SayText("domani pomeriggio")])
+    call = _call(session, t.call_sid)
+    assert call.outcome == "callback_booked"
+    start = call.callback_window_start.astimezone(ZoneInfo("Europe/Rome"))
+    assert (start.day, start.hour >= 12) == (25, True)  # Wednesday afternoon in Rome
+    [request] = _requests(session)
+    assert request.window_start == call.callback_window_start
+    assert "domani" in prompts_text(t)
+
+
+def test_a_time_we_cannot_understand_still_books_as_soon_as_possible(make_app: Any,
+                                                                     session: Any) -> None:
+    app = hotline(make_app)
+    _with_time_question(app)
+    t = place_call(app, [SayText("bolletta"), SayText("sì"), SayText("sì"), SayText("boh"),
+                         Silence()])
+    call = _call(session, t.call_sid)
+    assert call.outcome == "callback_booked" and call.callback_window_start is None
+    assert [e.decision for e in call.events if e.step == "callback_time"] == [
+        "reprompt", "gave_up"]

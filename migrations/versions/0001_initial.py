@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:35:40.845693
+Create Date: 2026-11-22 13:45:58.609991
 """
 from alembic import op
 import sqlalchemy as sa
@@ -214,6 +214,8 @@ def upgrade() -> None:
     sa.Column('intent_confidence', sa.Float(), nullable=True),
     sa.Column('words', sa.Text(), nullable=True),
     sa.Column('callback_number', sa.String(length=32), nullable=True),
+    sa.Column('callback_window_start', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('callback_window_end', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('not_digital', sa.Boolean(), nullable=False),
     sa.Column('not_digital_cue', sa.String(length=255), nullable=True),
     sa.Column('callback_request_id', sa.Integer(), nullable=True),
