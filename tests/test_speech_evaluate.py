@@ -9,7 +9,7 @@ import yaml
 from speech.evaluate import evaluate_cases, load_cases, main
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FLOW = ROOT / "ivr/flows/intents_default.yaml"
+DEFAULT_FLOW = ROOT / "ivr/flows/main.yaml"
 KOREAN_FLOW = ROOT / "tests/data/flows/ko_intents.yaml"
 EVAL = ROOT / "tests/data/eval"
 

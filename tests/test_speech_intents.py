@@ -12,7 +12,7 @@ import yaml
 from speech.intents import IntentClassifier, classifier_for, intents_hash
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = yaml.safe_load((ROOT / "ivr/flows/intents_default.yaml").read_text())["intents"]
+DEFAULT = yaml.safe_load((ROOT / "ivr/flows/main.yaml").read_text())["intents"]
 KOREAN = yaml.safe_load((ROOT / "tests/data/flows/ko_intents.yaml").read_text())["intents"]
 
 

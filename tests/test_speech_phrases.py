@@ -8,7 +8,7 @@ import yaml
 from speech.phrases import expected_phrases
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOW = yaml.safe_load((ROOT / "ivr/flows/intents_default.yaml").read_text())
+FLOW = yaml.safe_load((ROOT / "ivr/flows/main.yaml").read_text())
 KOREAN = yaml.safe_load((ROOT / "tests/data/flows/ko_intents.yaml").read_text())
 
 

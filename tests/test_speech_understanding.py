@@ -10,7 +10,7 @@ import yaml
 from speech.understanding import Understanding, decide, flow_languages, thresholds
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOW = {**yaml.safe_load((ROOT / "ivr/flows/intents_default.yaml").read_text()),
+FLOW = {**yaml.safe_load((ROOT / "ivr/flows/main.yaml").read_text()),
         "languages": ["it", "en"], "settings": {"confirm_below": 0.7, "reject_below": 0.3}}
 NOW = datetime(2025, 3, 13, 10, 0, tzinfo=ZoneInfo("Europe/Rome"))
 
