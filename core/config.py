@@ -73,6 +73,11 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SEED_DEMO": (False, _bool),
     "LOG_LEVEL": ("INFO", _str),
     "SPEECH_INPUT": ("auto", _str),  # ivr: "stream" | "gather" | "auto" (stream if a model)
+    "VOSK_MODEL_LANG": ("", _str),  # language of VOSK_MODEL_PATH when its name does not say
+    "VOSK_DISCOVER_PACKAGES": (True, _bool),  # also use pip-installed model packages
+    "VOSK_LOG_LEVEL": (-1, _int),
+    "CALLBACK_AGENT_NUMBER": ("", _str),  # agent-first bridge: used when an agent has no phone
+    "CALLBACKS_RECONCILE_SECONDS": (60, _int),  # 0 turns the periodic reconciler off
 }
 
 
@@ -152,5 +157,9 @@ def _validate(settings: Mapping[str, Any]) -> None:
         raise ConfigError("TWILIO_ACCOUNT_SID must look like AC followed by 32 characters")
     if sid and not settings["TWILIO_AUTH_TOKEN"]:
         raise ConfigError("TWILIO_AUTH_TOKEN is required when TWILIO_ACCOUNT_SID is set")
+    if settings["SPEECH_INPUT"] not in {"auto", "stream", "gather"}:
+        raise ConfigError("SPEECH_INPUT must be auto, stream or gather")
+    if settings["CALLBACKS_RECONCILE_SECONDS"] < 0:
+        raise ConfigError("CALLBACKS_RECONCILE_SECONDS must be 0 (off) or more")
     if not 0 < settings["PORT"] < 65536:
         raise ConfigError("PORT must be between 1 and 65535")

@@ -52,3 +52,14 @@ def test_bad_settings_stop_with_a_one_line_message_naming_the_variable(
     message = str(error.value)
     assert variable in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(("environ", "variable"), [
+    ({"SPEECH_INPUT": "telepathy"}, "SPEECH_INPUT"),
+    ({"CALLBACKS_RECONCILE_SECONDS": "-5"}, "CALLBACKS_RECONCILE_SECONDS"),
+    ({"VOSK_DISCOVER_PACKAGES": "sometimes"}, "VOSK_DISCOVER_PACKAGES"),
+])
+def test_speech_and_queue_settings_are_checked_too(environ: dict[str, str],
+                                                   variable: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        load_settings(environ=environ)
