@@ -3,7 +3,9 @@ record the outcome.
 
 A claim is atomic and is a lease. On PostgreSQL the next request is picked with
 `SELECT ... ORDER BY rank_key DESC LIMIT 1 FOR UPDATE SKIP LOCKED`, so fifty agents
-claiming at once each lock a different row without waiting on each other. SQLite has no
+claiming at once each lock a different row without waiting on each other; the claim is
+a single autocommitted UPDATE (one round trip, no BEGIN/COMMIT) reading the partial index
+`ix_callback_requests_claimable` (queued rows only, in claim order). SQLite has no
 row locks: the claim runs in a `BEGIN IMMEDIATE` transaction, which takes the database's
 write lock first, so claims are serialised. On both, the UPDATE re-checks the status
 (compare-and-set), so a row can never be handed to two agents. A lease that is not renewed
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import literal_column, select, update
 from sqlalchemy.orm import Session
 
 from callbacks import settings as queue_settings
@@ -44,12 +46,13 @@ class QueueError(Exception):
 def _claimable(now: datetime) -> Any:
     """Rows an agent may take now: queued, due, and with a number to dial.
 
-    A single status value keeps the claim on the (status, rank_key) index; due retries and
-    expired leases are turned back into "queued" by `promote_due` (run by the reconciler
-    every minute and before listing).
+    A single status value, written as a literal (not a bound parameter, which a prepared
+    plan could not match), keeps the claim on the partial index
+    `ix_callback_requests_claimable`; due retries and expired leases are turned back into
+    "queued" by `promote_due` (run by the reconciler every minute and before listing).
     """
-    return (CallbackRequest.status == QUEUED, CallbackRequest.not_before <= now,
-            CallbackRequest.needs_number.is_(False))
+    return (CallbackRequest.status == literal_column(f"'{QUEUED}'"),
+            CallbackRequest.not_before <= now, CallbackRequest.needs_number.is_(False))
 
 
 def claim_next(session: Session, agent_id: int, now: datetime,
@@ -58,15 +61,18 @@ def claim_next(session: Session, agent_id: int, now: datetime,
 
     One statement: UPDATE ... WHERE id = (SELECT id ... ORDER BY rank_key DESC LIMIT 1
     [FOR UPDATE SKIP LOCKED]) RETURNING the row. Safe with any number of agents claiming
-    at the same time on PostgreSQL and SQLite.
+    at the same time on PostgreSQL and SQLite. On PostgreSQL the statement runs in
+    autocommit mode: it is atomic on its own, and that saves the BEGIN and COMMIT round
+    trips.
     """
     if lease_minutes is None:
         lease_minutes = queue_settings.load(session).hours.lease_minutes
     session.commit()  # start the claim in a transaction of its own
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
+    sqlite = session.get_bind().dialect.name == "sqlite"
     if sqlite:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     pick = (select(CallbackRequest.id).where(*_claimable(now))
             .order_by(CallbackRequest.rank_key.desc(), CallbackRequest.id).limit(1))
     if not sqlite:

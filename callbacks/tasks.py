@@ -127,13 +127,18 @@ def place_call(attempt_id: int) -> str:
         if tries < MAX_DISPATCH_TRIES:
             return _retry_later(app, attempt_id, tries, f"{type(exc).__name__}: {exc}")
         return _give_up(app, attempt_id, f"Twilio unreachable: {type(exc).__name__}")
+    # Compare-and-set: status callbacks for this call may already be applied by a web
+    # process; a read-then-write here could put a finished attempt back to "queued".
     with db.transaction() as session:
-        attempt = session.get(CallAttempt, attempt_id)
-        assert attempt is not None
-        attempt.call_sid = attempt.call_sid or call.sid
-        if attempt.status == "requesting":
-            attempt.status = str(call.status or "queued")
-        attempt.updated_at = clock.now()
+        session.execute(
+            update(CallAttempt).where(CallAttempt.id == attempt_id,
+                                      CallAttempt.call_sid.is_(None))
+            .values(call_sid=call.sid).execution_options(synchronize_session=False))
+        session.execute(
+            update(CallAttempt).where(CallAttempt.id == attempt_id,
+                                      CallAttempt.status == "requesting")
+            .values(status=str(call.status or "queued"), updated_at=clock.now())
+            .execution_options(synchronize_session=False))
     return str(call.sid)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from localtwilio.caller import ScriptedCaller
 from localtwilio.calls import CallRecord, StatusCallbackRecord
@@ -70,14 +70,9 @@ class CallDriver:
         call.answered_by = callee.answered_by(call.machine_detection)
         call.set_status("in-progress")
         self._emit(call, "answered")
-        live = LocalCall(
-            self.transport, call.url or "", from_=call.from_, to=call.to,
-            signer=self.stand_in.signer, account_sid=call.account_sid, call_sid=call.sid,
-            direction=call.direction, method=call.method, twiml=call.twiml,
-            fallback_url=call.fallback_url,
+        live = self._answered_call(
             extra_params={"AnsweredBy": call.answered_by} if call.answered_by else None,
-            dial=self._dial_leg, recordings=self.stand_in.recordings,
-            recording_base_url=self.stand_in.base_url, hangup_after=callee.hangup_after,
+            hangup_after=callee.hangup_after,
             duplicate_webhooks=self.stand_in.duplicate_webhooks)
         call.live = live
         transcript = live.run(ScriptedCaller(callee.script))
@@ -85,6 +80,17 @@ class CallDriver:
         call.duration = transcript.duration
         call.set_status("completed")
         self._emit(call, "completed")
+
+    def _answered_call(self, **options: Any) -> LocalCall:
+        """The answered call running the app's TwiML, as Twilio runs it."""
+        call = self.call
+        return LocalCall(
+            self.transport, call.url or "", from_=call.from_, to=call.to,
+            signer=self.stand_in.signer, account_sid=call.account_sid, call_sid=call.sid,
+            direction=call.direction, method=call.method, twiml=call.twiml,
+            fallback_url=call.fallback_url, dial=self._dial_leg,
+            recordings=self.stand_in.recordings, recording_base_url=self.stand_in.base_url,
+            **options)
 
     def _dial_leg(self, target: DialTarget, dial: Dial, parent: LocalCall) -> DialOutcome:
         """Simulate the dialled party of a `<Dial><Number>`: a child call of its own."""

@@ -23,8 +23,11 @@ class Faults:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._errors: list[int] = []
         self._delays: list[float] = []
+        self.arrived = 0  # REST requests that reached the stand-in
+        self.answered = 0  # ... and that it has finished answering
         self.callbacks = StatusCallbackFaults()
 
     def fail_next(self, count: int = 1, status: int = 500) -> None:
@@ -40,8 +43,29 @@ class Faults:
             self._delays.extend([seconds] * count)
 
     def take(self) -> tuple[int | None, float]:
-        """The injected (status, delay) for the request being served now."""
-        with self._lock:
+        """The injected (status, delay) for the request being served now (counts it)."""
+        with self._changed:
             status = self._errors.pop(0) if self._errors else None
             delay = self._delays.pop(0) if self._delays else 0.0
+            self.arrived += 1
+            self._changed.notify_all()
         return status, delay
+
+    def done(self) -> None:
+        """The request counted by `take` has been answered (after any injected delay)."""
+        with self._changed:
+            self.answered += 1
+            self._changed.notify_all()
+
+    def wait_arrived(self, count: int, timeout: float) -> bool:
+        """Block until `count` REST requests have reached the stand-in; False on timeout.
+
+        Tests use it to act while a request is provably in flight (e.g. kill its client).
+        """
+        with self._changed:
+            return self._changed.wait_for(lambda: self.arrived >= count, timeout)
+
+    def wait_answered(self, count: int, timeout: float) -> bool:
+        """Block until `count` REST requests have been answered; False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.answered >= count, timeout)

@@ -18,7 +18,6 @@ from localtwilio.calls import CallRecord
 from localtwilio.driver import CallDriver
 from localtwilio.phone_directory import call_summary
 from localtwilio.phone_line import PhoneLine
-from localtwilio.runner import LocalCall
 
 if TYPE_CHECKING:
     from localtwilio.phone_directory import PhoneDirectory
@@ -68,13 +67,7 @@ class PhoneCallDriver(CallDriver):
             return
         call.set_status("in-progress")
         self._emit(call, "answered")
-        live = LocalCall(
-            self.transport, call.url or "", from_=call.from_, to=call.to,
-            signer=self.stand_in.signer, account_sid=call.account_sid, call_sid=call.sid,
-            direction=call.direction, method=call.method, twiml=call.twiml,
-            fallback_url=call.fallback_url, dial=self._dial_leg,
-            recordings=self.stand_in.recordings, recording_base_url=self.stand_in.base_url,
-            realtime=True)
+        live = self._answered_call(realtime=True)
         call.live = live
         self.directory.attach(call.sid, line)
         line.send({"type": "connected", "call_sid": call.sid, "direction": call.direction})

@@ -125,6 +125,11 @@ def create_stand_in(account_sid: str, auth_token: str, *, transport: Transport |
                                                  status))
         return None
 
+    @app.teardown_request
+    def count_answered(_exc: BaseException | None) -> None:
+        if request.path.startswith("/2010-04-01/"):
+            state.faults.done()
+
     @app.post(f"{PREFIX}/Calls.json")
     def create_call(account_sid: str) -> tuple[Response, int]:
         """Place an outbound call (Twilio: Create a Call resource)."""

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:45:58.609991
+Create Date: 2026-11-22 13:54:00.882530
 """
 from alembic import op
 import sqlalchemy as sa
