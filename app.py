@@ -123,10 +123,23 @@ def main() -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    from core.cli import prepare_database
+    from sqlalchemy.exc import OperationalError
 
-    with app.app_context():
-        prepare_database(app)
+    from core.cli import prepare_database
+    from core.privacy import mask_url
+
+    try:
+        with app.app_context():
+            prepare_database(app)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        print(f"database unreachable at {mask_url(app.config['DATABASE_URL'])}: {reason}",
+              file=sys.stderr)
+        return 3
+    queue = app.extensions["jobs"].status()
+    if not queue["ok"]:
+        log.warning("job queue unavailable (%s): callbacks wait in the database until it is back",
+                    queue.get("error", "not running"))
     port = app.config["PORT"]
     log.info("hotline listening on http://127.0.0.1:%s (public base %s)", port,
              app.config["PUBLIC_BASE_URL"])
