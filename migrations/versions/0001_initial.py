@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:54:00.882530
+Create Date: 2026-11-22 13:55:33.414079
 """
 from alembic import op
 import sqlalchemy as sa
@@ -123,6 +123,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_callback_requests_call_sid'), ['call_sid'], unique=False)
         batch_op.create_index(batch_op.f('ix_callback_requests_caller_id'), ['caller_id'], unique=False)
         batch_op.create_index('ix_callback_requests_claim', ['status', 'rank_key'], unique=False)
+        batch_op.create_index('ix_callback_requests_claimable', ['rank_key'], unique=False, postgresql_where=sa.text("status = 'queued'"), sqlite_where=sa.text("status = 'queued'"))
 
     op.create_table('digital_profile_changes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -272,6 +273,7 @@ def downgrade() -> None:
 
     op.drop_table('digital_profile_changes')
     with op.batch_alter_table('callback_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_callback_requests_claimable', postgresql_where=sa.text("status = 'queued'"), sqlite_where=sa.text("status = 'queued'"))
         batch_op.drop_index('ix_callback_requests_claim')
         batch_op.drop_index(batch_op.f('ix_callback_requests_caller_id'))
         batch_op.drop_index(batch_op.f('ix_callback_requests_call_sid'))
