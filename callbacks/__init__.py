@@ -51,13 +51,21 @@ def init_app(app: Flask, csrf: Any) -> None:
     @callbacks_cli.command("import-profiles")
     @click.argument("csv_file", type=click.File("r", encoding="utf-8"))
     def import_profiles(csv_file: Any) -> None:
-        """Import "phone,not_digital,reason" rows as an admin's decisions."""
-        from callbacks.profiles import import_csv
+        """Import "number,not_digital,reason" rows as an admin's decisions.
+
+        Refused rows are listed on stderr (the others are applied) and the exit status is 1.
+        """
+        from callbacks.profiles_csv import import_csv
 
         with current_app.extensions["db"].transaction() as session:
-            counts = import_csv(session, csv_file.read(), actor="cli",
+            result = import_csv(session, csv_file.read(), actor="cli",
                                 now=current_app.extensions["clock"].now())
-        click.echo(", ".join(f"{name} {count}" for name, count in counts.items()))
+        click.echo(f"changed {result.changed}, unchanged {result.unchanged}, "
+                   f"refused {len(result.errors)}")
+        for line, why in result.errors:
+            click.echo(f"line {line}: {why}", err=True)
+        if result.errors:
+            raise SystemExit(1)
 
     from callbacks import console  # the agent console (callbacks/console.py)
 

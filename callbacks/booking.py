@@ -13,14 +13,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from callbacks import profiles
 from callbacks import settings as queue_settings
 from callbacks.models import OPEN_STATUSES, QUEUED, CallbackRequest, Caller
 from callbacks.priority import apply_rank
-from callbacks.promise import Promise, estimate, promise_text, queue_ahead, stored_promise
+from callbacks.promise import Promise, estimate, promise_text, queue_snapshot, stored_promise
 from core.privacy import mask_phone
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,27 @@ def _join(old: str | None, new: str | None) -> str | None:
     return (f"{old} | {new}" if old else new)[-WORDS_MAX:]
 
 
+def _open_request(session: Session, call_sid: str,
+                  caller: Caller | None) -> CallbackRequest | None:
+    """The open request of this call, else the caller's oldest open one (one query)."""
+    mine = CallbackRequest.call_sid == call_sid
+    if caller is None:
+        return session.scalar(select(CallbackRequest).where(
+            mine, CallbackRequest.status.in_(OPEN_STATUSES)).limit(1))
+    return session.scalar(select(CallbackRequest).where(
+        or_(mine, CallbackRequest.caller_id == caller.id),
+        CallbackRequest.status.in_(OPEN_STATUSES))
+        .order_by(case((mine, 0), else_=1), CallbackRequest.id).limit(1))
+
+
+def _flush_other_requests(session: Session, request: CallbackRequest) -> None:
+    """Write pending changes to other requests (a re-rank) before the queue is counted;
+    the request being booked is left out of the count, so its own changes can wait."""
+    if any(isinstance(item, CallbackRequest) and item is not request
+           for item in (*session.new, *session.dirty)):
+        session.flush()
+
+
 def book_callback(session: Session, *, phone: str | None, call_sid: str, intent: str | None,
                   words: str, language: str, window_start: datetime | None,
                   window_end: datetime | None, not_digital_cue: str | None, source: str,
@@ -89,12 +110,7 @@ def book_callback(session: Session, *, phone: str | None, call_sid: str, intent:
     if window_start is not None and window_end is not None and window_end <= window_start:
         window_start = window_end = None
 
-    request = session.scalar(select(CallbackRequest).where(
-        CallbackRequest.call_sid == call_sid, CallbackRequest.status.in_(OPEN_STATUSES)))
-    if request is None and caller is not None:
-        request = session.scalar(select(CallbackRequest).where(
-            CallbackRequest.caller_id == caller.id,
-            CallbackRequest.status.in_(OPEN_STATUSES)).order_by(CallbackRequest.id))
+    request = _open_request(session, call_sid, caller)
     updated = request is not None
     if request is None:
         request = CallbackRequest(
@@ -103,11 +119,14 @@ def book_callback(session: Session, *, phone: str | None, call_sid: str, intent:
             source=source, status=QUEUED, created_at=now, updated_at=now, not_before=now,
             promised_by=now + timedelta(minutes=30), manual_boost=0.0, times_requested=1,
             asked_for_human=_asks_for_human(words, language))
+        apply_rank(request, settings.weights)  # inserted with its key: no UPDATE for it later
         session.add(request)
     else:
         if request.call_sid != call_sid:
             request.times_requested += 1
             request.words = _join(request.words, words) or ""
+            if request.source == "keypad" and source != "keypad":
+                request.source = source  # "keypad" only while every call used the keys
         request.intent = intent or request.intent
         request.call_sid = call_sid
         request.asked_for_human = request.asked_for_human or _asks_for_human(words, language)
@@ -133,9 +152,13 @@ def book_callback(session: Session, *, phone: str | None, call_sid: str, intent:
     keep_promise = updated and request.promised_by > now and request.promise_made_at is not None
     if not keep_promise:
         apply_rank(request, settings.weights)
-        ahead = queue_ahead(session, request.rank_key, now) if request.id else 0
-        the_promise = estimate(session, settings, ahead=ahead, now=now,
-                               window_start=request.window_start, window_end=request.window_end)
+        _flush_other_requests(session, request)
+        with session.no_autoflush:  # this request's key and promise go in one UPDATE below
+            ahead, agents = (queue_snapshot(session, request.rank_key, now, request.id)
+                             if request.id else (0, None))
+            the_promise = estimate(session, settings, ahead=ahead, now=now, agents=agents,
+                                   window_start=request.window_start,
+                                   window_end=request.window_end)
         request.promised_by = the_promise.promised_by
         request.promise_kind = the_promise.kind
         request.promise_minutes = the_promise.minutes

@@ -9,6 +9,7 @@ request and, when nothing changed, a 200-byte answer.
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from flask import (
     Blueprint,
     Flask,
+    Response,
     abort,
     current_app,
     flash,
@@ -25,14 +27,22 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from sqlalchemy.orm import Session
 
 from callbacks import console_queries as queries
-from callbacks import profiles, queue, tasks
+from callbacks import profiles, queue, recordings, tasks
 from callbacks import settings as queue_settings
-from callbacks.models import COMPLETED, FAILED, NO_ANSWER, RETRY_SCHEDULED, Caller
+from callbacks.models import (
+    COMPLETED,
+    FAILED,
+    NO_ANSWER,
+    RETRY_SCHEDULED,
+    CallbackRequest,
+    Caller,
+)
 from core.auth import login_required
 
 log = logging.getLogger(__name__)
@@ -226,6 +236,32 @@ def outcome(request_id: int) -> Any:
     session.commit()
     flash("console.flash.outcome_saved")
     return _back()
+
+
+@bp.route("/requests/<int:request_id>/recording.wav")
+@login_required("agent")
+def recording(request_id: int) -> Any:
+    """The caller's recorded message, fetched from Twilio with the app's credentials (the
+    browser never sees them); Range requests work, so the agent can seek."""
+    callback = _session().get(CallbackRequest, request_id)
+    url = queries.recording_for(_session(), callback) if callback is not None else None
+    if url is None:
+        abort(404)
+    config = current_app.config
+    try:
+        data, content_type = recordings.download(
+            url, config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
+            recordings.trusted_origins(config))
+    except recordings.DownloadError as exc:
+        log.warning("callback %s: recording not fetched for the console: %s", request_id, exc)
+        catalogs = current_app.extensions["i18n"]
+        text = (catalogs.get(_lang(), {}).get("console.recording_unavailable")
+                or "recording unavailable")
+        return Response(text, status=502, mimetype="text/plain")
+    response = send_file(io.BytesIO(data), mimetype=content_type, conditional=True,
+                         download_name=f"message-{request_id}.wav", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/callers/<int:caller_id>")

@@ -82,17 +82,11 @@ def _history_counts(session: Session, requests: list[CallbackRequest]) -> tuple[
 
 
 def recording_for(session: Session, request: CallbackRequest) -> str | None:
-    """The URL of the caller's recorded words for this request, if the IVR kept one."""
-    if not request.call_sid:
-        return None
-    call = session.scalar(select(Call).where(Call.call_sid == request.call_sid))
-    if call is None:
-        return None
-    for event in reversed(call.events):
-        url = (event.detail or {}).get("recording_url")
-        if url:
-            return str(url)
-    return None
+    """Twilio's URL of the caller's recorded message on this request, if they left one.
+
+    The console plays it through its own route (`console.recording`), never this URL.
+    """
+    return request.recording_url or None
 
 
 def waiting_list(session: Session, now: datetime, lang: str = "en",

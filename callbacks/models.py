@@ -27,6 +27,13 @@ STATUSES = (QUEUED, CLAIMED, DIALLING, COMPLETED, NO_ANSWER, RETRY_SCHEDULED, FA
 OPEN_STATUSES = (QUEUED, CLAIMED, DIALLING, RETRY_SCHEDULED)
 CLAIMABLE_STATUSES = (QUEUED, RETRY_SCHEDULED)
 
+# Transcription of a recorded message (CallbackRequest.transcript_status; None: no message).
+TRANSCRIPT_PENDING = "pending"
+TRANSCRIBED = "done"
+NO_MODEL = "no_model"
+TRANSCRIPT_FAILED = "failed"
+TRANSCRIPT_STATUSES = (TRANSCRIPT_PENDING, TRANSCRIBED, NO_MODEL, TRANSCRIPT_FAILED)
+
 # Where a "not digital" flag came from.
 PROFILE_SOURCES = ("import", "agent", "caller", "keypad", "rule", "admin")
 
@@ -101,6 +108,15 @@ class CallbackRequest(Base):
     intent: Mapped[str | None] = mapped_column(String(64), default=None)
     words: Mapped[str] = mapped_column(Text, default="")
     transcript: Mapped[str | None] = mapped_column(Text, default=None)
+    # The caller's recorded message (Twilio's RecordingUrl, without ".wav") and its
+    # transcription by the "speech" job (see callbacks.recordings).
+    recording_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    recording_duration: Mapped[int | None] = mapped_column(Integer, default=None)
+    transcript_confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    transcript_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    transcript_tries: Mapped[int] = mapped_column(Integer, default=0)
+    transcript_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    transcript_error: Mapped[str | None] = mapped_column(String(300), default=None)
     language: Mapped[str] = mapped_column(String(8), default="it")
     source: Mapped[str] = mapped_column(String(16), default="speech")
     asked_for_human: Mapped[bool] = mapped_column(default=False)

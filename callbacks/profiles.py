@@ -9,8 +9,6 @@ kept (the evidence phrase), never a whole transcript.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -128,12 +126,11 @@ def apply_rules(session: Session, caller: Caller, now: datetime) -> str | None:
             fired = ("repeat_call", f"called again within {rules.repeat_call_days} days "
                                     "about the same need")
     if fired is None and rules.keypad_only_enabled:
-        if (len(history) >= rules.keypad_only_min_calls
-                and all(r.source == "keypad" for r in history)):
-            fired = ("keypad_only", f"only ever used the keypad ({len(history)} calls)")
+        calls = sum(r.times_requested for r in history)  # repeat calls update one request
+        if calls >= rules.keypad_only_min_calls and all(r.source == "keypad" for r in history):
+            fired = ("keypad_only", f"only ever used the keypad ({calls} calls)")
     if fired is None and rules.asked_human_enabled:
-        asks = sum(1 for r in history
-                   if r.asked_for_human or (r.intent or "") in rules.human_intents)
+        asks = sum(_human_asks(r, rules.human_intents) for r in history)
         if asks >= rules.asked_human_times:
             fired = ("asked_human", f"asked for a person {asks} times")
     if fired is None:
@@ -143,26 +140,21 @@ def apply_rules(session: Session, caller: Caller, now: datetime) -> str | None:
     return fired[0]
 
 
-def import_csv(session: Session, text: str, *, actor: str, now: datetime) -> dict[str, int]:
-    """Import "phone,not_digital,reason" rows (header optional) as an admin's decisions.
+def _human_asks(request: CallbackRequest, human_intents: tuple[str, ...]) -> int:
+    """How many of the calls behind `request` asked for a person.
 
-    Returns counts: changed, unchanged, invalid (rows whose number is not valid).
+    A request gathers the words of every call about it (" | "-separated), so each call's
+    words are checked; the request's own flag or a human intent count at least once.
     """
-    counts = {"changed": 0, "unchanged": 0, "invalid": 0}
-    for row in csv.reader(io.StringIO(text)):
-        if not row or not row[0].strip() or row[0].strip().lower() == "phone":
-            continue
-        flag = (row[1].strip().lower() if len(row) > 1 else "true") in {"1", "true", "yes", "si"}
-        reason = row[2] if len(row) > 2 else "imported"
-        try:
-            caller = get_or_create_caller(session, row[0], now)
-        except InvalidPhone:
-            counts["invalid"] += 1
-            continue
-        changed = set_not_digital(session, caller, flag, source="import", actor=actor,
-                                  reason=reason, now=now)
-        counts["changed" if changed else "unchanged"] += 1
-    return counts
+    asked = 1 if request.asked_for_human or (request.intent or "") in human_intents else 0
+    try:
+        from speech.cues import wants_human
+    except ImportError:  # the understanding package is optional for the queue
+        return asked
+    language = request.language or "it"
+    said = sum(1 for words in (request.words or "").split(" | ")
+               if words.strip() and wants_human(words, language))
+    return max(asked, said)
 
 
 def profile(session: Session, phone: str) -> dict[str, object] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -62,22 +63,51 @@ def average_handling_minutes(session: Session, now: datetime, default: float) ->
     return sum(spans) / len(spans) if spans else default
 
 
-def queue_ahead(session: Session, rank: float, now: datetime) -> int:
-    """Requests that will be called before one with this ordering key."""
-    return int(session.scalar(select(func.count()).select_from(CallbackRequest).where(
+def _ahead_query(rank: float, now: datetime, exclude_id: int | None = None) -> Any:
+    query = select(func.count()).select_from(CallbackRequest).where(
         CallbackRequest.status.in_(CLAIMABLE_STATUSES), CallbackRequest.rank_key > rank,
-        CallbackRequest.not_before <= now)) or 0)
+        CallbackRequest.not_before <= now)
+    return query if exclude_id is None else query.where(CallbackRequest.id != exclude_id)
+
+
+def queue_ahead(session: Session, rank: float, now: datetime,
+                exclude_id: int | None = None) -> int:
+    """Requests that will be called before one with this ordering key.
+
+    `exclude_id` leaves out the request being placed (whose stored key may be stale).
+    """
+    return int(session.scalar(_ahead_query(rank, now, exclude_id)) or 0)
+
+
+def queue_snapshot(session: Session, rank: float, now: datetime,
+                   exclude_id: int | None = None) -> tuple[int, int]:
+    """(requests ahead of this key, agents available) in one round trip.
+
+    The same figures as `queue_ahead` and `agents_available`, asked together because a
+    booking webhook needs both before it can say its promise.
+    """
+    on_shift = select(func.count(func.distinct(Shift.user_id))).where(
+        Shift.starts_at <= now, Shift.ends_at > now)
+    recent = select(func.count(func.distinct(CallbackRequest.claimed_by))).where(
+        CallbackRequest.claimed_at >= now - timedelta(hours=1))
+    row = session.execute(select(_ahead_query(rank, now, exclude_id).scalar_subquery(),
+                                 on_shift.scalar_subquery(), recent.scalar_subquery())).one()
+    ahead, shift_agents, recent_agents = (int(value or 0) for value in row)
+    return ahead, shift_agents or max(1, recent_agents)
 
 
 def estimate(session: Session, settings: QueueSettings, *, ahead: int, now: datetime,
-             window_start: datetime | None = None,
-             window_end: datetime | None = None) -> Promise:
-    """The promise for a caller with `ahead` requests before them, booked at `now`."""
+             window_start: datetime | None = None, window_end: datetime | None = None,
+             agents: int | None = None) -> Promise:
+    """The promise for a caller with `ahead` requests before them, booked at `now`.
+
+    `agents` is the number of agents available, when the caller already knows it.
+    """
     hours = calling_hours(settings.hours)
     if window_start is not None and window_end is not None and window_end > now:
         start = max(window_start, now)
         return Promise("window", window_end, now, window_start=start)
-    agents = agents_available(session, now)
+    agents = agents if agents is not None else agents_available(session, now)
     handling = average_handling_minutes(session, now, settings.hours.default_handling_minutes)
     wait = timedelta(minutes=handling * (ahead / agents) + 5)
     expected = hours.add_open_time(now, wait) or now + wait  # no opening soon: plain wait

@@ -9,7 +9,9 @@ reconcile`) we:
 * recover attempts stuck in "requesting" (a worker killed during the REST call) once no
   status callback has arrived for a while: Twilio never accepted them, so they are
   placed again;
-* ask Twilio for calls whose final status callback never came, and apply it.
+* ask Twilio for calls whose final status callback never came, and apply it;
+* re-enqueue the transcription of recorded messages still "pending" past their due time
+  (see `callbacks.recordings`; the job is idempotent too).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from sqlalchemy import select
 from callbacks.models import CallAttempt
 from callbacks.outcomes import TERMINAL, apply_status
 from callbacks.queue import promote_due
+from callbacks.recordings import TRANSCRIPT_GRACE, due_for_transcription
+from callbacks.recordings import enqueue as enqueue_transcription
 from callbacks.tasks import job_id, place_call
 from core.jobs import app_job
 
@@ -37,7 +41,8 @@ SILENT_CALL = timedelta(hours=2)
 def reconcile_now(app: Flask, now: datetime) -> dict[str, int]:
     """One reconciliation pass; returns what it did, by kind."""
     db, jobs = app.extensions["db"], app.extensions["jobs"]
-    counts = {"promoted": 0, "reenqueued": 0, "recovered": 0, "refreshed": 0}
+    counts = {"promoted": 0, "reenqueued": 0, "recovered": 0, "refreshed": 0,
+              "transcriptions": 0}
     with db.transaction() as session:
         counts["promoted"] = promote_due(session, now)
         stuck = session.scalars(select(CallAttempt).where(
@@ -57,9 +62,13 @@ def reconcile_now(app: Flask, now: datetime) -> dict[str, int]:
             CallAttempt.updated_at < now - SILENT_CALL)).all()
         for attempt in silent:
             counts["refreshed"] += _refresh(app, session, attempt, now)
+        untranscribed = due_for_transcription(session, now - TRANSCRIPT_GRACE)
     for attempt_id in dict.fromkeys(pending):
         jobs.enqueue(place_call, attempt_id, queue="calls", job_id=job_id(attempt_id))
         counts["reenqueued"] += 1
+    for request_id in untranscribed:
+        enqueue_transcription(jobs, request_id)
+        counts["transcriptions"] += 1
     if any(counts.values()):
         log.info("reconciled callbacks: %s", counts)
     return counts

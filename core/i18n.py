@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, g, request, session
 
 LANGUAGES = ("it", "en")
-PACKAGES = ("core", "callbacks", "ivr", "speech")
+PACKAGES = ("core", "callbacks", "ivr", "speech", "localtwilio")
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -72,10 +72,11 @@ class CallEngine(FlowWalker):
                     current_step=flow.start, attempts=0, path=[], started_at=self.now)
         call.not_digital = handoff.is_not_digital(self.session, number)
         self.session.add(call)
-        self.session.flush()
         log.info("call %s from %s: flow %s v%s lang=%s not_digital=%s", call_sid,
                  mask_phone(number), flow.key, picked.number, call.language, call.not_digital)
-        event = CallEvent(call_id=call.id, step=START, attempt=0, created_at=self.now)
+        # linked through the relationship, not call.id: no flush here, so the call is
+        # inserted once with its first step instead of inserted and then updated
+        event = CallEvent(call=call, step=START, attempt=0, created_at=self.now)
         self.session.add(event)
         verbs = self._enter(call, flow, flow.start)
         return self._finish(event, "start", verbs)
@@ -216,10 +217,14 @@ class CallEngine(FlowWalker):
                 return "transferred", [Hangup()]
             return f"dial_{status or 'unknown'}", self._enter(call, flow, step["on_no_answer"])
         if kind == "record":
-            if (event.detail or {}).get("RecordingUrl") and call.callback_request_id is None:
-                self._recover_need(call)
-                handoff.book_for_call(self.session, call, source="voicemail", now=self.now)
-                call.outcome = "message"
+            detail = event.detail or {}
+            if detail.get("RecordingUrl"):
+                if call.callback_request_id is None:
+                    self._recover_need(call)
+                    handoff.book_for_call(self.session, call, source="voicemail", now=self.now)
+                    call.outcome = "message"
+                handoff.attach_recording(self.session, call, str(detail["RecordingUrl"]),
+                                         detail.get("RecordingDuration"), now=self.now)
             return "recorded", self._enter(call, flow, step["next"])
         expecting = "phone" if asking else EXPECTING[kind]
         words, digits = (event.words or "").strip(), (event.digits or "").strip()

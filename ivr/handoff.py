@@ -69,3 +69,19 @@ def book_for_call(session: Session, call: Call, *, source: str, now: datetime) -
     call.callback_request_id = booking.request_id
     log.info("call %s: callback request %s (%s)", call.call_sid, booking.request_id, source)
     return booking.promise(call.language)
+
+
+def attach_recording(session: Session, call: Call, recording_url: str,
+                     duration: str | int | None, *, now: datetime) -> None:
+    """Keep the caller's recorded message on the call's callback request; it is transcribed
+    by a "speech" job once the webhook's transaction commits."""
+    from flask import current_app
+
+    from callbacks.recordings import attach_recording as attach
+
+    if call.callback_request_id is None:
+        return
+    text = str(duration or "")
+    seconds = int(text) if text.isdigit() else None
+    attach(session, call.callback_request_id, recording_url, seconds, now,
+           current_app.extensions["jobs"])

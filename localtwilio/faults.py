@@ -8,6 +8,7 @@ from dataclasses import dataclass
 ERROR_CODES = {500: 20500, 503: 20503, 429: 20429}
 ERROR_MESSAGES = {500: "Internal Server Error", 503: "Service Unavailable",
                   429: "Too Many Requests"}
+HOLD_LIMIT = 120.0  # a held request is answered after this long even if nobody releases it
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Faults:
         self._changed = threading.Condition(self._lock)
         self._errors: list[int] = []
         self._delays: list[float] = []
+        self._holds: list[threading.Event] = []
         self.arrived = 0  # REST requests that reached the stand-in
         self.answered = 0  # ... and that it has finished answering
         self.callbacks = StatusCallbackFaults()
@@ -42,14 +44,23 @@ class Faults:
         with self._lock:
             self._delays.extend([seconds] * count)
 
-    def take(self) -> tuple[int | None, float]:
-        """The injected (status, delay) for the request being served now (counts it)."""
+    def hold_next(self) -> threading.Event:
+        """Keep the next REST request waiting until the returned event is set (at most
+        HOLD_LIMIT seconds): a test can act while that request is provably in flight."""
+        gate = threading.Event()
+        with self._lock:
+            self._holds.append(gate)
+        return gate
+
+    def take(self) -> tuple[int | None, float, threading.Event | None]:
+        """The injected (status, delay, hold) for the request being served now (counts it)."""
         with self._changed:
             status = self._errors.pop(0) if self._errors else None
             delay = self._delays.pop(0) if self._delays else 0.0
+            hold = self._holds.pop(0) if self._holds else None
             self.arrived += 1
             self._changed.notify_all()
-        return status, delay
+        return status, delay, hold
 
     def done(self) -> None:
         """The request counted by `take` has been answered (after any injected delay)."""

@@ -7,14 +7,20 @@ Mounted by `init_app(app, csrf)` when LOCAL_TELEPHONY is on (the embedded defaul
   is the page (`PhoneLine`). The call runs the app's TwiML as Twilio does: signed webhooks
   to the public URL, and the microphone into the app's own `/media-stream`;
 - `/local-twilio/...`: the REST stand-in (`create_stand_in`), with the app's Twilio client
-  pointed at it, so outbound calls ("Call now") ring a page that registered their number.
+  pointed at it, so outbound calls ("Call now") ring a page that registered their number,
+  and so does a `<Dial><Number>` in their TwiML (`phone_bridge`). "Call now" is agent
+  first: the agent's leg rings the agent's number (their own, else CALLBACK_AGENT_NUMBER,
+  which defaults here to LOCAL_AGENT_NUMBER); with no page registered for it the
+  stand-in's simulated callee answers, and its TwiML then dials the caller's page.
 
 Socket protocol, JSON text frames. Page -> server: `register {number}`, `dial {from, to}`,
 `answer`, `decline`, `played {id}`, `audio {payload: base64 8 kHz mu-law, 20 ms}`,
 `digits {digits}`, `say {text}`, `hangup`. Server -> page: `registered {number}`,
 `incoming {call_sid, from, to}`, `connected {call_sid, direction}`, `prompt {id, text,
 language, audio}`, `listening {kind, inputs, language}`, `recognised {text, digits,
-confidence, reason}`, `ended {outcome, transferred_to, duration}`, `error {message}`.
+confidence, reason}`, `bridged {to}` (this page's call dialled another page, which
+answered), `remote {text}` (words the other page typed while bridged), `ended {outcome,
+transferred_to, duration}`, `error {message}`.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, render_template, url_for
+from flask import Blueprint, Flask, current_app, g, render_template, url_for
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -36,6 +42,8 @@ from localtwilio.rest import create_stand_in
 
 log = logging.getLogger(__name__)
 STAND_IN_PREFIX = "/local-twilio"
+LOCAL_AGENT_NUMBER = "+390000000001"  # agents without a phone: the stand-in's simulated callee
+SCRIPT_TEXT_PREFIX = "phone.js."  # catalog keys the page's script needs
 bp = Blueprint("phone", __name__, url_prefix="/phone", template_folder="templates",
                static_folder="static/phone", static_url_path="/static")
 sock = Sock()
@@ -52,7 +60,16 @@ def page() -> str:
     config = current_app.config
     return render_template("phone/phone.html", hotline=config["TWILIO_CALLER_ID"],
                            socket_path=urlsplit(url_for("phone.socket")).path,
-                           worklet=url_for("phone.static", filename="mic-worklet.js"))
+                           worklet=url_for("phone.static", filename="mic-worklet.js"),
+                           page_text=script_text(current_app.extensions["i18n"],
+                                                 g.get("lang") or "it"))
+
+
+def script_text(catalogs: dict[str, dict[str, str]], lang: str) -> dict[str, str]:
+    """The page script's words in `lang` ("phone.js.ready" -> "ready"), English as fallback."""
+    english, chosen = catalogs["en"], catalogs.get(lang, {})
+    return {key[len(SCRIPT_TEXT_PREFIX):]: chosen.get(key) or text
+            for key, text in english.items() if key.startswith(SCRIPT_TEXT_PREFIX)}
 
 
 @sock.route("/socket", bp=bp)
@@ -146,6 +163,11 @@ def init_app(app: Flask, csrf: Any = None) -> None:
     if csrf is not None:
         csrf.exempt(bp)
     _mount_stand_in(app, directory)
-    app.config.setdefault("CONSOLE_LINKS", []).append(("phone.page", "Phone", "agent"))
+    app.config.setdefault("CONSOLE_LINKS", []).append(("phone.page", "nav.phone", "agent"))
+    if not app.config.get("CALLBACK_AGENT_NUMBER"):
+        # "Call now" (agent first) rings the agent before the caller: an agent with no
+        # phone number of their own gets this one, answered by the stand-in's simulated
+        # callee, or by a /phone page registered with it.
+        app.config["CALLBACK_AGENT_NUMBER"] = LOCAL_AGENT_NUMBER
     log.info("local phone on %s/phone (Twilio REST stand-in at %s)",
              app.config["PUBLIC_BASE_URL"], STAND_IN_PREFIX)

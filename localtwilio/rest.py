@@ -20,7 +20,7 @@ from localtwilio.callee import CalleeBook
 from localtwilio.calls import FINAL_STATUSES, CallRecord, StatusCallbackRecord
 from localtwilio.dialing import new_call_sid
 from localtwilio.driver import CallDriver
-from localtwilio.faults import ERROR_CODES, ERROR_MESSAGES, Faults
+from localtwilio.faults import ERROR_CODES, ERROR_MESSAGES, HOLD_LIMIT, Faults
 from localtwilio.recordings import RecordingStore
 from localtwilio.signing import Signer
 from localtwilio.transport import Transport
@@ -43,6 +43,8 @@ class StandIn:
         self.callees = CalleeBook()
         self.faults = Faults()
         self.recordings = RecordingStore()
+        # Twilio's "Enforce HTTP Auth on Media URLs" account setting (off by default there)
+        self.recordings_need_auth = False
         self.calls: dict[str, CallRecord] = {}
         self.callbacks: list[StatusCallbackRecord] = []
         self._threads: list[threading.Thread] = []
@@ -117,7 +119,9 @@ def create_stand_in(account_sid: str, auth_token: str, *, transport: Transport |
     def inject_faults() -> Response | None:
         if not request.path.startswith("/2010-04-01/"):
             return None
-        status, delay = state.faults.take()
+        status, delay, hold = state.faults.take()
+        if hold is not None:
+            hold.wait(HOLD_LIMIT)
         if delay:
             time.sleep(delay)
         if status is not None:
@@ -171,6 +175,8 @@ def create_stand_in(account_sid: str, auth_token: str, *, transport: Transport |
     @app.get(f"{PREFIX}/Recordings/<recording_sid>")
     def recording_media(account_sid: str, recording_sid: str) -> Response:
         """The recording's audio as WAV (Twilio serves .wav with or without the suffix)."""
+        if state.recordings_need_auth:
+            _check_auth(state, account_sid)
         recording = state.recordings.get(recording_sid.removesuffix(".wav"))
         if recording is None:
             abort(404)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
+from sqlalchemy import select
 
+from callbacks.models import CallbackRequest
 from speech.models import discover_packages
 from tests.audio import telephone_ulaw
 from tests.browser import Browser, LiveServer, fake_microphone_args
@@ -144,5 +146,68 @@ def test_an_outbound_call_rings_the_page_which_answers_and_hears_the_prompt(
         assert call.status == "completed"
         assert "(2)" in phone.inner_text("#turns li.caller")
         browser.screenshot(phone, "phone-incoming-call-ended")
+    finally:
+        live.stop()
+
+
+def _book_by_typing(page: Page, need: str) -> None:
+    """At the first listening type the need, then key 1 (yes) until the call has ended."""
+    typed = False
+    for _ in range(6):
+        page.wait_for_function(
+            "() => { const p = document.getElementById('phone');"
+            " return p.dataset.state === 'ended' || !!p.dataset.listening; }", timeout=30_000)
+        if _state(page) == "ended":
+            return
+        if not typed:
+            page.fill("#say", need)
+            page.click("#say-send")
+            typed = True
+        else:
+            page.click(".keypad .key[data-key='1']")
+        page.wait_for_function(
+            "() => { const p = document.getElementById('phone');"
+            " return p.dataset.state === 'ended' || !p.dataset.listening; }", timeout=30_000)
+    raise AssertionError("the call did not end")
+
+
+@pytest.mark.browser
+def test_call_now_in_the_console_rings_the_callers_phone_page(
+        database_url: str, make_browser: Callable[..., Browser]) -> None:
+    live = start_phone_server(database_url)
+    try:
+        browser = make_browser()
+        phone = browser.new_page()  # the caller, in a context of their own
+        phone.goto(live.url("/phone"))
+        phone.wait_for_function(
+            "() => document.getElementById('phone').dataset.socketOpen === '1'")
+        phone.fill("#to", live.app.config["TWILIO_CALLER_ID"])
+        phone.fill("#from", "+393331234567")
+        phone.click("#call")
+        _book_by_typing(phone, "ho un problema con la bolletta")
+        assert phone.get_attribute("#phone", "data-outcome") == "hangup"
+
+        agent = live.add_user("anna", role="agent")
+        console = browser.new_page()  # the agent, in a second context
+        browser.login(console, live, agent, next_path="/console")
+        console.goto(live.url("/console"))
+        console.locator("tr[data-request]", has_text="+393331234567").wait_for()
+        console.click("#take-next")
+        console.click("form[action*='/call'] button[data-shortcut=c]")
+
+        phone.wait_for_selector("#incoming:not([hidden])", timeout=20_000)
+        assert phone.inner_text("#incoming-from") == live.app.config["TWILIO_CALLER_ID"]
+        browser.screenshot(phone, "phone-call-now-rings-the-caller")
+        phone.click("#answer")
+        phone.wait_for_function(
+            "() => { const p = document.getElementById('phone');"
+            " return p.dataset.state === 'in-call' && p.dataset.direction === 'outbound-dial'; }")
+        assert not phone.is_disabled("#hangup")
+        phone.click("#hangup")
+        phone.wait_for_function("() => document.getElementById('phone').dataset.state === 'ended'")
+        live.app.extensions["localtwilio.stand_in"].wait_idle(30)
+        with live.app.extensions["db"].transaction() as session:
+            request = session.scalar(select(CallbackRequest))
+            assert request is not None and request.status == "completed"
     finally:
         live.stop()

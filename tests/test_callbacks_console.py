@@ -290,20 +290,26 @@ def test_caller_page_shows_each_step_in_the_callers_words(console_app: Flask) ->
                     flow_version=version, current_step="done", intent="billing",
                     started_at=TUESDAY_10 - timedelta(minutes=21))
         call.events = [
-            CallEvent(step="need", attempt=0, words="ho un problema con la bolletta",
-                      detail={"recording_url": "/recordings/RE1.wav"}),
+            CallEvent(step="need", attempt=0, words="ho un problema con la bolletta"),
             CallEvent(step="confirm", attempt=0, digits="1"),
         ]
         session.add(call)
+        request = session.get(CallbackRequest, request_id)
+        assert request is not None
+        request.recording_url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"
+        request.transcript_status, request.transcript = "done", "sono Maria, richiamatemi"
+        request.transcript_confidence = 0.81
     caller_id = request_row(console_app, request_id).caller_id
     client = console_app.test_client()
     login(client)
     html = client.get(f"/console/callers/{caller_id}").get_data(as_text=True)
     assert "ho un problema con la bolletta" in html
     assert "keyed 1" in html
-    assert '<audio controls preload="none" src="/recordings/RE1.wav"' in html
+    player = f'<audio controls preload="none" src="/console/requests/{request_id}/recording.wav"'
+    assert player in html and "sono Maria, richiamatemi" in html and "81%" in html
     queue_html = client.get("/console").get_data(as_text=True)
-    assert 'src="/recordings/RE1.wav"' in queue_html  # the need is playable in the list
+    assert player in queue_html  # the message is playable in the list, through the console
+    assert "api.twilio.com" not in html + queue_html
     assert console_app.test_client().get(f"/console/callers/{caller_id}").status_code == 302
     assert client.get("/console/callers/999999").status_code == 404
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from callbacks.models import CallbackRequest
 from core.clock import FrozenClock
+from core.users import create_user
 from ivr.flow_store import import_default_flows, import_file
 from ivr.models import Call
 from speech.models import discover_packages
@@ -222,3 +224,33 @@ def test_a_declined_outbound_call_is_busy(phone_server: Callable[..., LiveServer
     live.app.extensions["localtwilio.stand_in"].wait_idle(10)
     assert client.calls(created.sid).fetch().status == "busy"
     page.close()
+
+
+@pytest.mark.parametrize("accept, words, script_ready, nav", [
+    ("it-IT,it;q=0.9", ("Chiama il servizio clienti", "Rispondi", "Trascrizione"),
+     "Pronto", "Telefono locale"),
+    ("en-GB,en;q=0.9", ("Call the hotline", "Answer", "Transcript"), "Ready", "Local phone"),
+])
+def test_the_page_and_its_nav_link_follow_the_users_language(
+        make_app: Callable[..., Flask], accept: str, words: tuple[str, ...],
+        script_ready: str, nav: str) -> None:
+    app = make_app(LOCAL_TELEPHONY=True)
+    with app.extensions["db"].transaction() as session:
+        create_user(session, "anna", "correct-horse-battery", "agent")
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
+    html = client.get("/phone").get_data(as_text=True)
+    for text in words:
+        assert f">{text}<" in html
+    script_text = re.search(r'<script type="application/json" id="phone-text">(.*?)</script>',
+                            html, re.S)
+    assert script_text is not None
+    words_for_script = json.loads(script_text.group(1))
+    assert words_for_script["ready"] == script_ready
+    assert words_for_script["outcome.no-answer"] and "phone.js.ready" not in html
+    token = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert token is not None
+    client.post("/login", data={"username": "anna", "password": "correct-horse-battery",
+                                "csrf_token": token.group(1)})
+    page = client.get("/phone").get_data(as_text=True)
+    assert f'href="/phone">{nav}</a>' in page

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:55:33.414079
+Create Date: 2026-11-22 13:57:41.065434
 """
 from alembic import op
 import sqlalchemy as sa
@@ -90,6 +90,13 @@ def upgrade() -> None:
     sa.Column('intent', sa.String(length=64), nullable=True),
     sa.Column('words', sa.Text(), nullable=False),
     sa.Column('transcript', sa.Text(), nullable=True),
+    sa.Column('recording_url', sa.String(length=500), nullable=True),
+    sa.Column('recording_duration', sa.Integer(), nullable=True),
+    sa.Column('transcript_confidence', sa.Float(), nullable=True),
+    sa.Column('transcript_status', sa.String(length=16), nullable=True),
+    sa.Column('transcript_tries', sa.Integer(), nullable=False),
+    sa.Column('transcript_due_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('transcript_error', sa.String(length=300), nullable=True),
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('source', sa.String(length=16), nullable=False),
     sa.Column('asked_for_human', sa.Boolean(), nullable=False),

@@ -2,22 +2,9 @@
 (() => {
   "use strict";
   const root = document.getElementById("phone");
-  const it = root.dataset.lang === "it";
-  const T = it ? {
-    ready: "Pronto", calling: "Chiamata in corso…", connected: "In linea", listening: "La ascolto: parli pure",
-    keys: "Scriva o usi la tastiera", ended: "Chiamata terminata", ringing: "Squilla!", mic: "Microfono acceso",
-    micOff: "Microfono spento", micDenied: "Microfono non disponibile: scriva o usi la tastiera",
-    you: "lei", hotline: "servizio", heard: "riconosciuto", offline: "Connessione persa, riprovo…",
-    outcomes: {"hangup": "riagganciato", "completed": "completata", "error": "errore", "busy": "rifiutata",
-               "no-answer": "nessuna risposta", "decline": "rifiutata", "canceled": "annullata"},
-  } : {
-    ready: "Ready", calling: "Calling…", connected: "Connected", listening: "Listening: go ahead and speak",
-    keys: "Type or use the keypad", ended: "Call ended", ringing: "Ringing!", mic: "Microphone on",
-    micOff: "Microphone off", micDenied: "No microphone: type or use the keypad",
-    you: "you", hotline: "hotline", heard: "recognised", offline: "Connection lost, retrying…",
-    outcomes: {"hangup": "hung up", "completed": "completed", "error": "error", "busy": "declined",
-               "no-answer": "no answer", "decline": "declined", "canceled": "canceled"},
-  };
+  // The words come from the translation catalogs (localtwilio/translations), by the page.
+  const T = JSON.parse(document.getElementById("phone-text").textContent);
+  const outcomeText = (outcome) => T["outcome." + outcome] || outcome || "";
   const $ = (id) => document.getElementById(id);
   const status = $("status"), turns = $("turns");
   let ws = null, ctx = null, mic = null, listening = null, playing = false, inCall = false;
@@ -108,7 +95,13 @@
   // ---------------------------------------------------------------- the socket
   const handlers = {
     registered() {},
-    connected(m) { setInCall(true); setState("in-call"); root.dataset.callSid = m.call_sid; say(T.connected); },
+    connected(m) {
+      setInCall(true);
+      setState("in-call");
+      root.dataset.callSid = m.call_sid;
+      root.dataset.direction = m.direction || "";
+      say(m.direction === "outbound-dial" ? T.talking : T.connected);
+    },
     prompt(m) {
       listening = null;
       root.dataset.listening = "";
@@ -135,11 +128,13 @@
       setInCall(false);
       setState("ended");
       const outcome = (m.outcome || "").startsWith("transferred:") ? "→ " + m.outcome.slice(12)
-        : (T.outcomes[m.outcome] || m.outcome || "");
+        : outcomeText(m.outcome);
       root.dataset.outcome = m.outcome || "";
       say(T.ended + (outcome ? ": " + outcome : ""));
       addTurn("system", T.ended + (outcome ? " (" + outcome + ")" : ""));
     },
+    bridged(m) { say(T.bridged + " " + m.to); },
+    remote(m) { addTurn("remote", m.text, T.other); },
     error(m) { say(m.message); },
   };
   function connect() {

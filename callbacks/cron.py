@@ -1,0 +1,20 @@
+"""`rq cron` configuration: the reconciler runs every minute, whatever Redis forgot.
+
+Production runs `rq cron callbacks/cron.py --url "$REDIS_URL"` beside the workers. The cron
+process holds the schedule itself, so a Redis restart or flush cannot lose it (the
+self-rescheduling chain started by the web processes can be lost that way, and this is
+what brings it back). Like any `rq cron` config file it reads its settings when loaded.
+"""
+
+from __future__ import annotations
+
+from rq import cron
+
+from callbacks.reconcile import reconcile
+from core.config import load_settings
+
+_settings = load_settings()
+if _settings["CALLBACKS_RECONCILE_SECONDS"] > 0:
+    cron.register(reconcile, f"{_settings['RQ_QUEUE_PREFIX']}-default",
+                  interval=_settings["CALLBACKS_RECONCILE_SECONDS"],
+                  name="callbacks-reconcile", job_timeout=300)
