@@ -44,6 +44,7 @@ from callbacks.models import (
     Caller,
 )
 from core.auth import login_required
+from ivr.labels import intent_label
 
 log = logging.getLogger(__name__)
 
@@ -300,5 +301,11 @@ def not_digital(caller_id: int) -> Any:
 def init_app(app: Flask) -> None:
     """Register the console blueprint and its navigation link."""
     app.register_blueprint(bp)
+
+    @app.template_filter("intent_label")
+    def intent_label_filter(intent: str | None) -> str:
+        """An intent's label from the published flows, in the agent's language."""
+        return intent_label(_session(), intent, g.get("lang") or "it")
+
     app.config.setdefault("CONSOLE_LINKS", [])
     app.config["CONSOLE_LINKS"].append(("console.queue", "nav.queue", "agent"))

@@ -15,6 +15,7 @@ from callbacks.models import CallAttempt
 from callbacks.outcomes import apply_status, callee_result, is_machine
 from callbacks.urls import public_url, signature_is_valid
 from core.models import User
+from ivr.labels import intent_label
 
 bp = Blueprint("callbacks_twilio", __name__, url_prefix="/callbacks/twilio")
 log = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ def bridge(attempt_id: int) -> Response:
     agent_lang = attempt.request.language
     return _xml(twiml.agent_bridge(
         caller_number=callback.phone or "", caller_id=current_app.config["TWILIO_CALLER_ID"],
-        need=callback.intent, agent_lang=agent_lang, ring_timeout=attempt.ring_timeout,
+        need=intent_label(session, callback.intent, agent_lang), agent_lang=agent_lang,
+        ring_timeout=attempt.ring_timeout,
         action_url=public_url(current_app, "callbacks_twilio.dial_result",
                               attempt_id=attempt_id)))
 
@@ -98,7 +100,7 @@ def announce(attempt_id: int) -> Response:
         session.commit()
     return _xml(twiml.caller_announce(
         agent_number=agent_number, caller_id=current_app.config["TWILIO_CALLER_ID"],
-        need=attempt.request.intent, lang=lang,
+        need=intent_label(session, attempt.request.intent, lang), lang=lang,
         action_url=public_url(current_app, "callbacks_twilio.dial_result",
                               attempt_id=attempt_id)))
 
