@@ -76,6 +76,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "VOSK_MODEL_LANG": ("", _str),  # language of VOSK_MODEL_PATH when its name does not say
     "VOSK_DISCOVER_PACKAGES": (True, _bool),  # also use pip-installed model packages
     "VOSK_LOG_LEVEL": (-1, _int),
+    "TTS_CACHE_DIR": ("", _str),  # speech.tts barge-in prompt cache; "" -> the temp directory
     "CALLBACK_AGENT_NUMBER": ("", _str),  # agent-first bridge: used when an agent has no phone
     "CALLBACKS_RECONCILE_SECONDS": (60, _int),  # 0 turns the periodic reconciler off
 }

@@ -65,10 +65,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # No pre-ping: it costs a round trip on every checkout (every webhook). A connection the
-    # server dropped fails its request once; SQLAlchemy then invalidates the whole pool, so
-    # the next requests reconnect. Recycling keeps connections from outliving idle timeouts.
-    kwargs.setdefault("pool_pre_ping", False)
+    # Pre-ping costs a local round trip per checkout (well under a millisecond), and without
+    # it the first webhook after a database restart fails: a caller would hear the apology.
+    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)

@@ -29,7 +29,14 @@ from sqlalchemy.orm import Session
 
 from core.auth import login_required
 from ivr import validation, versions
-from ivr.admin_forms import FormError, apply_form, problems_by_field
+from ivr.admin_edits import step_fields, step_types
+from ivr.admin_forms import (
+    KEYPAD_DIGITS,
+    FormError,
+    anchor_after,
+    apply_form,
+    problems_by_field,
+)
 from ivr.admin_models import FlowTestCase
 from ivr.flow_store import publish as publish_version
 from ivr.flowdoc import FlowError
@@ -80,7 +87,9 @@ def _editor(flow: Flow, document: dict[str, Any], problems: list[validation.Prob
         published=versions.published(_session(), flow), problems=problems,
         by_field=problems_by_field(problems), lang=g.get("lang", "en"),
         yaml_text=yaml_text if yaml_text is not None else versions.canonical_yaml(document),
-        tab=request.args.get("tab", "form") if yaml_text is None else "yaml"), status
+        tab=request.args.get("tab", "form") if yaml_text is None else "yaml",
+        step_types=step_types(), step_fields=step_fields, keypad_digits=KEYPAD_DIGITS,
+        entered=request.form if status != 200 else {}), status
 
 
 @bp.get("/flows")
@@ -102,7 +111,8 @@ def editor(key: str) -> Any:
     return _editor(flow, document, check(document))
 
 
-def _save(flow: Flow, document: dict[str, Any], note: str, yaml_text: str | None) -> Any:
+def _save(flow: Flow, document: dict[str, Any], note: str, yaml_text: str | None,
+          anchor: str | None = None) -> Any:
     try:
         versions.save_draft(_session(), flow, document, note=note)
     except FlowError as exc:
@@ -115,8 +125,9 @@ def _save(flow: Flow, document: dict[str, Any], note: str, yaml_text: str | None
         return _editor(flow, document, [problem], yaml_text, 422)
     _session().commit()
     flash("admin.saved")
-    return redirect(url_for("admin.editor", key=flow.key,
+    return redirect(url_for("admin.editor", key=flow.key, _anchor=anchor,
                             tab="yaml" if yaml_text is not None else "form"), code=303)
+
 
 
 @bp.post("/flows/<key>/form")
@@ -128,8 +139,8 @@ def save_form(key: str) -> Any:
     try:
         document = apply_form(current, request.form)
     except FormError as exc:
-        return _editor(flow, current, exc.problems, None, 422)
-    return _save(flow, document, f"edited by {_who()}", None)
+        return _editor(flow, exc.document or current, exc.problems, None, 422)
+    return _save(flow, document, f"edited by {_who()}", None, anchor_after(request.form, document))
 
 
 @bp.post("/flows/<key>/yaml")

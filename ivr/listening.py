@@ -5,6 +5,10 @@ starts, and hands the finished `Utterance` to `StoreUtterance`, which keeps it o
 step in the database. Twilio then posts the <Connect action> URL and the engine carries on
 from what was stored, in whichever web process gets that request. Both run on the socket's
 worker thread, without a request: they open their own database transaction.
+
+With the flow setting `barge_in`, the TwiML skips the question's `<Say>` and the listen
+plan carries the question synthesised by `speech.tts` (slower for callers flagged not
+digital), which the socket plays over the stream and clears when the caller speaks.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from flask import Flask
 
 from ivr.engine import Answer, CallEngine, EngineOptions, UnknownCall
 from ivr.flow_store import flow_doc_by_id
+from ivr.flowdoc import FlowDoc
 from ivr.models import Call
+from ivr.walker import question_text
+from speech import tts
 from speech.media_stream import ListenPlan
 from speech.phrases import expected_phrases
 from speech.recognizer import ListenSettings, Utterance
@@ -24,6 +31,13 @@ log = logging.getLogger(__name__)
 
 NOT_DIGITAL_PATIENCE = 1.7
 """How much longer we wait for callers flagged as not digital (pauses, slower speech)."""
+
+
+def _attempt(parameters: dict[str, str]) -> int:
+    try:
+        return int(parameters.get("attempt", "0"))
+    except ValueError:
+        return 0
 
 
 class _NoUrls:
@@ -53,6 +67,9 @@ class FlowListenPlans:
                 raise UnknownCall(call_sid)
             flow = flow_doc_by_id(session, call.flow_version_id)
             lang, not_digital = call.language, call.not_digital
+            question = (question_text(call, flow, parameters.get("step", ""),
+                                      _attempt(parameters))
+                        if flow.settings.get("barge_in") and parameters.get("step") else None)
         listen_timeout = float(flow.settings["listen_timeout"])
         phrases = expected_phrases(flow.document, lang, expecting)
         settings = ListenSettings(
@@ -61,7 +78,22 @@ class FlowListenPlans:
             max_digits=15 if expecting == "phone" else 1,
             digit_timeout_seconds=5.0 if expecting == "phone" else 3.0,
             max_seconds=30.0 if expecting == "phone" or not_digital else 20.0)
-        return ListenPlan(lang=lang, phrases=phrases or None, settings=settings)
+        prompt = None
+        if question:
+            prompt = self._prompt(flow, lang, question, not_digital)
+        return ListenPlan(lang=lang, phrases=phrases or None, settings=settings,
+                          prompt_ulaw=prompt)
+
+    def _prompt(self, flow: FlowDoc, lang: str, text: str, not_digital: bool) -> bytes | None:
+        """The question as stream audio (barge-in); None (silence) if synthesis fails."""
+        settings = flow.settings
+        rate = settings["not_digital"].get("prosody_rate") if not_digital else None
+        try:
+            return tts.prompt_ulaw(text, settings["say_language"].get(lang, lang), rate,
+                                   cache_dir=self.app.config.get("TTS_CACHE_DIR"))
+        except tts.SynthesisError:
+            log.exception("barge-in prompt synthesis failed; listening without a prompt")
+            return None
 
 
 class StoreUtterance:
@@ -73,10 +105,7 @@ class StoreUtterance:
     def __call__(self, call_sid: str, parameters: dict[str, str], utterance: Utterance) -> None:
         """Store the utterance under (call, step, attempt) from the stream's parameters."""
         step = parameters.get("step", "")
-        try:
-            attempt = int(parameters.get("attempt", "0"))
-        except ValueError:
-            attempt = 0
+        attempt = _attempt(parameters)
         given = Answer(words=utterance.text or None, digits=utterance.digits or None,
                        asr_confidence=utterance.confidence if utterance.text else None,
                        source="dtmf" if utterance.reason == "dtmf" else "vosk",

@@ -37,6 +37,7 @@ class Listen:
     finish_on_key: str = "#"
     stream_url: str = ""
     parameters: Mapping[str, str] = field(default_factory=dict)
+    barge_in: bool = False  # stream mode: the prompts are played over the stream, not <Say>
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,9 @@ def _gather(response: VoiceResponse, item: Listen) -> None:
 
 
 def _stream(response: VoiceResponse, item: Listen) -> None:
-    for prompt in item.prompts:
-        _say(response, prompt)
+    if not item.barge_in:  # with barge-in the listen plan plays the prompts (speech.tts)
+        for prompt in item.prompts:
+            _say(response, prompt)
     connect = Connect(action=item.action, method="POST")
     stream = connect.stream(url=item.stream_url)
     for name, value in item.parameters.items():

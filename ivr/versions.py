@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from ivr.flow_store import checksum, create_draft, publish
 from ivr.flowdoc import check_document
@@ -97,6 +98,7 @@ def save_draft(session: Session, flow: Flow, document: dict[str, Any],
     if draft is None:
         return create_draft(session, document, note=note)
     draft.document = document
+    flag_modified(draft, "document")  # equal dicts in another step order are still a change
     draft.checksum = checksum(document)
     if note:
         draft.note = note[:255]

@@ -157,10 +157,7 @@ class FlowWalker:
         name, asking = split_step(step_key)
         step = flow.step(name)
         expecting = "phone" if asking else EXPECTING[step["type"]]
-        key = ("ask_" if asking else "") + ("prompt" if attempt == 0 else "reprompt")
-        number = spell((call.from_number or "")[-3:])
-        text = flow.text(name, key, call.language, label=flow.label(call.intent, call.language),
-                         number=number)
+        text = question_text(call, flow, step_key, attempt)
         call.current_step, call.attempts = step_key, attempt
         slow = flow.settings["not_digital"] if call.not_digital else {}
         timeout = int(slow.get("listen_timeout") or flow.settings["listen_timeout"])
@@ -170,7 +167,8 @@ class FlowWalker:
         if mode == "stream":
             verbs.append(Listen(action, [prompt], mode="stream", stream_url=self.urls.stream(),
                                 parameters={"call": call.call_sid, "step": step_key,
-                                            "attempt": str(attempt), "expecting": expecting}))
+                                            "attempt": str(attempt), "expecting": expecting},
+                                barge_in=bool(flow.settings.get("barge_in"))))
         else:
             hints = flow.memo(("hints", call.language, expecting), lambda: self.understanding
                               .phrases(flow.document, call.language, expecting)[:80])
@@ -178,6 +176,15 @@ class FlowWalker:
                                 language=prompt.language, hints=hints,
                                 num_digits=None if asking else 1))
         return verbs
+
+
+def question_text(call: Call, flow: FlowDoc, step_key: str, attempt: int) -> str:
+    """The words of the question a listening step asks (its prompt or reprompt)."""
+    name, asking = split_step(step_key)
+    key = ("ask_" if asking else "") + ("prompt" if attempt == 0 else "reprompt")
+    number = spell((call.from_number or "")[-3:])
+    return flow.text(name, key, call.language, label=flow.label(call.intent, call.language),
+                     number=number)
 
 
 def split_step(step_key: str) -> tuple[str, bool]:

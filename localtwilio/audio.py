@@ -1,8 +1,8 @@
 """Caller audio for the stand-in: text or files turned into 8 kHz mu-law telephone audio.
 
-Speech is synthesised with espeak-ng and resampled with sox, the same tools the test
-suite uses; files are converted with sox. Results are cached in the temp directory by
-content, because synthesis dominates the cost of a simulated call.
+Speech is synthesised by `speech.tts` (espeak-ng and sox, the same tools the test suite
+and the app's barge-in prompts use); files are converted with sox. Results are cached in
+the temp directory by content, because synthesis dominates the cost of a simulated call.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import subprocess
 import tempfile
 import wave
 from pathlib import Path
+
+from speech import tts
 
 SAMPLE_RATE = 8000
 FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law: what Twilio sends in each media message
@@ -47,11 +49,10 @@ def _to_ulaw_args(out: Path) -> list[str]:
 
 def speak_ulaw(text: str, voice: str = "it", speed: int = 150, trail_seconds: float = 0.8) -> bytes:
     """`text` spoken by espeak-ng as raw 8 kHz mu-law, with a little trailing silence."""
-    def build(tmp: Path, out: Path) -> None:
-        wav = tmp / "espeak.wav"
-        _run("espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text)
-        _run("sox", "-R", str(wav), *_to_ulaw_args(out), "pad", "0.2", str(trail_seconds))
-    return _cached(f"speak|{text}|{voice}|{speed}|{trail_seconds}", ".ulaw", build)
+    try:
+        return tts.speak_ulaw(text, voice, speed, lead_seconds=0.2, trail_seconds=trail_seconds)
+    except tts.SynthesisError as exc:
+        raise AudioError(str(exc)) from exc
 
 
 def file_ulaw(path: Path) -> bytes:

@@ -4,7 +4,9 @@ Functions here take the running `LocalCall` and return the next document to fetc
 (`Goto`) or None to go on with the next verb, following Twilio's documented behaviour:
 a Gather with no input falls through to the next verb (unless actionOnEmptyResult), an
 empty Record does too, and a Connect/Stream continues with its action when the server
-closes the socket.
+closes the socket. Audio the server plays over a stream takes its real duration and can be
+cut off by `clear` (see localtwilio.stream); a caller with a `hear_stream(kind, audio)`
+method (the phone page) hears it.
 """
 
 from __future__ import annotations
@@ -151,6 +153,7 @@ def _open_stream(call: LocalCall, verb: Connect | Start) -> MediaStreamClient | 
     client = MediaStreamClient(verb.stream, account_sid=call.account_sid,
                                call_sid=call.call_sid, signer=call.signer,
                                realtime=call.realtime)
+    client.listener = getattr(call.caller, "hear_stream", None)  # a page plays the audio
     try:
         client.open()
     except (OSError, websocket.WebSocketException) as exc:
@@ -214,8 +217,10 @@ def connect(call: LocalCall, verb: Connect, doc_url: str) -> Goto | None:
 def _collect(call: LocalCall, client: MediaStreamClient) -> None:
     call.transcript.stream_events.extend(client.received)
     if client.audio_from_server:
-        ms = len(client.audio_from_server) // 8
-        call.add_turn("app", f"[streamed audio {ms} ms]", None, "Stream")
+        ms, played = len(client.audio_from_server) // 8, len(client.audio_played) // 8
+        text = (f"[streamed audio {ms} ms]" if not client.clear_times
+                else f"[streamed audio {played} of {ms} ms, cut off by clear]")
+        call.add_turn("app", text, None, "Stream")
 
 
 def start_fork(call: LocalCall, verb: Start) -> None:

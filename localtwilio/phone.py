@@ -17,9 +17,12 @@ Socket protocol, JSON text frames. Page -> server: `register {number}`, `dial {f
 `answer`, `decline`, `played {id}`, `audio {payload: base64 8 kHz mu-law, 20 ms}`,
 `digits {digits}`, `say {text}`, `hangup`. Server -> page: `registered {number}`,
 `incoming {call_sid, from, to}`, `connected {call_sid, direction}`, `prompt {id, text,
-language, audio}`, `listening {kind, inputs, language}`, `recognised {text, digits,
-confidence, reason}`, `bridged {to}` (this page's call dialled another page, which
-answered), `remote {text}` (words the other page typed while bridged), `ended {outcome,
+language, audio}`, `listening {kind, inputs, language}`, `partial {text}` (the words
+recognised so far, live), `recognised {text, digits, confidence, reason}`, `stream_audio
+{audio}` (a question the app plays over the Media Stream with barge-in: base64 8 kHz
+mu-law, to play at once, microphone open), `stream_clear` (the app cleared it: stop
+playing), `bridged {to}` (this page's call dialled another page, which answered),
+`remote {text}` (words the other page typed while bridged), `ended {outcome,
 transferred_to, duration}`, `error {message}`.
 """
 
@@ -152,6 +155,9 @@ def _mount_stand_in(app: Flask, directory: PhoneDirectory) -> None:
 def init_app(app: Flask, csrf: Any = None) -> None:
     """Register the phone page and socket, relay recognition results, mount the stand-in.
 
+    Final results reach the page through the wrapped `speech.result_sink`, partial ones
+    through `speech.partial_sink` (set here unless the app already has one).
+
     Call it after the ivr package (it wraps the speech result sink ivr installs).
     """
     directory = PhoneDirectory(_hotline(app))
@@ -159,6 +165,7 @@ def init_app(app: Flask, csrf: Any = None) -> None:
     sink = app.extensions.get("speech.result_sink")
     if sink is not None:
         app.extensions["speech.result_sink"] = directory.wrap_sink(sink)
+    app.extensions.setdefault("speech.partial_sink", directory.partial)
     app.register_blueprint(bp)
     if csrf is not None:
         csrf.exempt(bp)

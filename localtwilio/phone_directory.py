@@ -132,6 +132,13 @@ class PhoneDirectory:
                    "confidence": round(float(getattr(utterance, "confidence", 0.0)), 3),
                    "reason": getattr(utterance, "reason", "")})
 
+    def partial(self, call_sid: str, text: str) -> None:
+        """Partial sink: show the words recognised so far on the page on `call_sid`."""
+        with self._lock:
+            line = self._by_call.get(call_sid)
+        if line is not None:
+            line.send({"type": "partial", "text": text})
+
     def wrap_sink(self, sink: Callable[..., None]) -> Callable[..., None]:
         """A result sink that stores as before, then shows the result on the caller's page."""
         def observed(call_sid: str, parameters: dict[str, str], utterance: Any) -> None:

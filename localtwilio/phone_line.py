@@ -6,7 +6,8 @@ spoken by espeak-ng as 8 kHz mu-law) and whose input comes from it: microphone f
 (`Press`: DTMF on a stream, Digits on a Gather), typed words (`SayText`) and hang-up.
 Prompts block until the page says they have been played, as a real call takes the time to
 say them; microphone audio heard while a prompt plays is dropped (Twilio does not listen
-during `<Say>` either).
+during `<Say>` either). Questions the app plays over the Media Stream (barge-in) are
+relayed to the page as `stream_audio` while the microphone keeps streaming.
 
 The page protocol (JSON text frames) is described in localtwilio/phone.py.
 """
@@ -33,6 +34,7 @@ from localtwilio.caller import (
     SayText,
     Silence,
 )
+from speech.tts import espeak_voice
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +43,6 @@ MIC_GAP_SECONDS = 0.5  # no microphone frame for this long: the line carries sil
 GATHER_WAIT_SECONDS = 12.0  # a Gather/Record with no key or words in this time: silence
 PROMPT_SLACK_SECONDS = 5.0  # a page that never confirms playback is not waited for forever
 _DIGITS = set("0123456789*#")
-
-
-def espeak_voice(language: str | None) -> str:
-    """The espeak-ng voice for a Twilio language tag ("it-IT" -> "it", "en-US" -> "en-us")."""
-    tag = (language or "it").lower()
-    primary = tag.split("-")[0]
-    if primary == "en":
-        return "en-us" if tag.endswith("us") else "en-gb"
-    return primary or "it"
 
 
 class PhoneLine(InteractiveCaller):
@@ -125,6 +118,18 @@ class PhoneLine(InteractiveCaller):
                 self.inbox.put(message)
                 return
             # microphone frames during a prompt are not listened to
+
+    def hear_stream(self, kind: str, audio: bytes) -> None:
+        """Audio the app plays over a Media Stream (barge-in): played by the page at once.
+
+        Called by the stream client when a chunk starts playing ("media") or the app
+        cleared it ("clear"); the microphone stays open meanwhile, so the caller can talk
+        over the question as on a real phone.
+        """
+        if kind == "media" and audio:
+            self.send({"type": "stream_audio", "audio": base64.b64encode(audio).decode("ascii")})
+        elif kind == "clear":
+            self.send({"type": "stream_clear"})
 
     # ------------------------------------------------------------ from the page
     def _on_input(self, listening: Listening) -> CallerAction:

@@ -3,6 +3,13 @@
 Sends `connected`, `start`, `media` (base64 mu-law, 20 ms frames), `dtmf`, `mark` echoes
 and `stop`, as described in Twilio's "Media Streams - WebSocket Messages"; receives the
 server's `media`, `mark` and `clear` messages on a reader thread.
+
+Outbound audio is played as Twilio plays it: queued in order, each `media` message taking
+its own duration, and a `mark` is echoed only when the audio queued before it has finished
+playing (at once if nothing is queued). `clear` drops the audio not yet played and echoes
+the marks still pending, as Twilio does. Playback time is the stream's clock: wall time
+for a real-time stream, otherwise the amount of caller audio sent so far (so a test that
+streams faster than real time still has the caller talk "during" a prompt).
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import websocket
@@ -23,6 +32,9 @@ from localtwilio.twiml import Stream
 
 log = logging.getLogger(__name__)
 FRAME_SECONDS = FRAME_BYTES / 8000
+SAMPLE_RATE = 8000
+PLAYBACK_TICK = 0.02  # a real-time stream advances playback this often
+Listener = Callable[[str, bytes], None]  # ("media", audio) when it starts playing, ("clear", b"")
 
 
 def _tracks(track: str) -> list[str]:
@@ -41,8 +53,16 @@ class MediaStreamClient:
         self.stream_sid = "MZ" + uuid.uuid4().hex
         self.signer, self.realtime, self.timeout = signer, realtime, timeout
         self.received: list[dict[str, Any]] = []  # server messages, media payloads included
-        self.audio_from_server = bytearray()
+        self.audio_from_server = bytearray()  # every outbound audio byte received
+        self.audio_played = bytearray()  # what the caller has heard (played before any clear)
         self.echoed_marks: list[str] = []
+        self.mark_times: dict[str, float] = {}  # mark name -> stream time it was echoed
+        self.clear_times: list[float] = []  # stream times of `clear` messages
+        self.listener: Listener | None = None
+        self._queue: deque[tuple[str, Any]] = deque()  # ("media", bytes) | ("mark", name)
+        self._head_started: float | None = None  # stream time the head of the queue began
+        self._head_done = 0  # bytes of the head media already played
+        self._play_lock = threading.Lock()
         self.closed = threading.Event()
         self._ws: websocket.WebSocket | None = None
         self._lock = threading.Lock()
@@ -83,6 +103,9 @@ class MediaStreamClient:
         }})
         threading.Thread(target=self._read, name=f"stream-{self.stream_sid}",
                          daemon=True).start()
+        if self.realtime:
+            threading.Thread(target=self._play_loop, name=f"play-{self.stream_sid}",
+                             daemon=True).start()
 
     def send_audio(self, ulaw: bytes) -> None:
         """Send caller audio as media frames; stops early if the server closes."""
@@ -94,6 +117,7 @@ class MediaStreamClient:
                 "track": "inbound", "chunk": str(self._chunk),
                 "timestamp": str((self._chunk - 1) * 20),
                 "payload": base64.b64encode(frame).decode("ascii")}})
+            self._advance()
             if self.realtime:
                 delay = self._started_at + self._chunk * FRAME_SECONDS - time.monotonic()
                 if delay > 0:
@@ -159,11 +183,83 @@ class MediaStreamClient:
         self.received.append(message)
         event = message.get("event")
         if event == "media":
-            payload = message.get("media", {}).get("payload", "")
-            self.audio_from_server.extend(base64.b64decode(payload))
+            payload = base64.b64decode(message.get("media", {}).get("payload", ""))
+            self.audio_from_server.extend(payload)
+            self._enqueue("media", payload)
         elif event == "mark":
-            name = str(message.get("mark", {}).get("name", ""))
-            self.echoed_marks.append(name)  # audio is "played" at once in this stand-in
-            self._send("mark", {"mark": {"name": name}})
+            self._enqueue("mark", str(message.get("mark", {}).get("name", "")))
         elif event == "clear":
-            self.audio_from_server.clear()
+            self._clear()
+
+    # ------------------------------------------------------------ playback
+    @property
+    def clock(self) -> float:
+        """Stream time in seconds: wall time if real-time, else caller audio sent so far."""
+        if self.realtime:
+            return time.monotonic() - self._started_at
+        return self._chunk * FRAME_SECONDS
+
+    @property
+    def playing(self) -> bool:
+        """True while outbound audio is queued and not yet played."""
+        with self._play_lock:
+            return any(kind == "media" for kind, _ in self._queue)
+
+    def _enqueue(self, kind: str, item: Any) -> None:
+        self._advance()  # audio that finished before this message arrived is done
+        with self._play_lock:
+            if not self._queue:
+                self._head_started, self._head_done = self.clock, 0
+            self._queue.append((kind, item))
+        self._advance()
+
+    def _advance(self) -> None:
+        """Play queued audio up to the stream clock; echo marks whose audio has played."""
+        echoes: list[str] = []
+        started: list[bytes] = []
+        with self._play_lock:
+            now = self.clock
+            while self._queue and self._head_started is not None:
+                kind, item = self._queue[0]
+                if kind == "mark":
+                    self._queue.popleft()
+                    echoes.append(item)
+                    self.mark_times[item] = now
+                    continue
+                due = min(len(item), int((now - self._head_started) * SAMPLE_RATE))
+                if due > self._head_done:
+                    if self._head_done == 0:
+                        started.append(item)
+                    self.audio_played.extend(item[self._head_done:due])
+                    self._head_done = due
+                if due < len(item):
+                    break
+                self._queue.popleft()
+                self._head_started += len(item) / SAMPLE_RATE
+                self._head_done = 0
+        if self.listener is not None:
+            for audio in started:
+                self.listener("media", audio)
+        for name in echoes:
+            self.echoed_marks.append(name)
+            self._send("mark", {"mark": {"name": name}})
+
+    def _clear(self) -> None:
+        """`clear`: drop the audio not yet played; pending marks are echoed at once."""
+        self._advance()
+        with self._play_lock:
+            self.clear_times.append(self.clock)
+            pending = [item for kind, item in self._queue if kind == "mark"]
+            self._queue.clear()
+            self._head_started, self._head_done = None, 0
+            for name in pending:
+                self.mark_times[name] = self.clock
+        if self.listener is not None:
+            self.listener("clear", b"")
+        for name in pending:
+            self.echoed_marks.append(name)
+            self._send("mark", {"mark": {"name": name}})
+
+    def _play_loop(self) -> None:
+        while not self.closed.wait(PLAYBACK_TICK):
+            self._advance()

@@ -170,6 +170,11 @@ class StreamSession:
         """True once the answer is known (or the stream ended)."""
         return self.result is not None
 
+    @property
+    def partial_text(self) -> str:
+        """The words recognised so far while listening ("" before start or nothing yet)."""
+        return self._recognizer.partial_text if self._recognizer is not None else ""
+
     def handle(self, event: Event) -> list[str]:
         """Apply one event; return the messages to send back to Twilio."""
         if self.done:

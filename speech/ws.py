@@ -15,6 +15,12 @@ move the call on itself, e.g. with a REST redirect, when the sink is called.) Wh
 for comes from `app.extensions["speech.listen_plan"]`, called at `start` with the call sid
 and the stream's `customParameters`.
 
+Live transcript: if `app.extensions["speech.partial_sink"]` is set, it is called with
+(call_sid, words so far) from the worker thread whenever the partial result changes, at
+most every PARTIAL_INTERVAL seconds (a change held back is sent with the next event after
+the interval). It is for display only (the local phone page); the final text still goes
+to the result sink. A failing partial sink is logged and never ends the stream.
+
 Threads: the route's own thread only receives and parses frames and puts events on a
 queue; a worker thread per stream runs the recogniser (Vosk decoding blocks for
 milliseconds to tens of milliseconds per 100 ms chunk; cffi releases the GIL, so streams
@@ -29,6 +35,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from flask import Blueprint, Flask, current_app
@@ -47,10 +54,35 @@ from speech.recognizer import Utterance
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ListenPlan", "ListenPlanProvider", "ResultSink", "init_app"]
+__all__ = ["ListenPlan", "ListenPlanProvider", "PartialSink", "ResultSink", "init_app"]
 
 ListenPlanProvider = Callable[[str, dict[str, str]], ListenPlan]      # (call_sid, customParameters)
 ResultSink = Callable[[str, dict[str, str], Utterance], None]         # called once per stream
+PartialSink = Callable[[str, str], None]                              # (call_sid, words so far)
+PARTIAL_INTERVAL = 0.25  # seconds between two partial reports of one stream
+
+
+class PartialReporter:
+    """Hands changed partial texts to a PartialSink, at most once per `interval` seconds."""
+
+    def __init__(self, sink: PartialSink | None, interval: float = PARTIAL_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.sink, self.interval, self.clock = sink, interval, clock
+        self._sent = ""
+        self._at = -float("inf")
+
+    def update(self, call_sid: str, text: str) -> None:
+        """Report `text` if it is new, not empty, and the last report is old enough."""
+        if self.sink is None or not text or text == self._sent:
+            return
+        now = self.clock()
+        if now - self._at < self.interval:
+            return
+        self._sent, self._at = text, now
+        try:
+            self.sink(call_sid, text)
+        except Exception:
+            log.exception("call %s: partial sink failed", call_sid)
 
 
 def init_app(app: Flask, path: str = "/media-stream") -> None:
@@ -71,8 +103,9 @@ def media_stream(ws) -> None:
         log.error("media stream refused: app.extensions[%s] is not set", exc)
         return
     session = StreamSession(plan_provider, registry)
+    partials = PartialReporter(app.extensions.get("speech.partial_sink"))
     inbox: queue.Queue[Event | None] = queue.Queue()
-    worker = threading.Thread(target=_work, args=(app, ws, session, inbox, sink),
+    worker = threading.Thread(target=_work, args=(app, ws, session, inbox, sink, partials),
                               name="media-stream", daemon=True)
     worker.start()
     try:
@@ -94,7 +127,7 @@ def media_stream(ws) -> None:
 
 
 def _work(app: Flask, ws, session: StreamSession, inbox: queue.Queue[Event | None],
-          sink: ResultSink) -> None:
+          sink: ResultSink, partials: PartialReporter) -> None:
     """Worker thread: run the session until it has an answer, report it, close the socket."""
     while not session.done:
         event = inbox.get()
@@ -112,6 +145,8 @@ def _work(app: Flask, ws, session: StreamSession, inbox: queue.Queue[Event | Non
                 ws.send(reply)
             except ConnectionClosed:
                 break
+        if session.start is not None and not session.done:
+            partials.update(session.start.call_sid, session.partial_text)
     start, result = session.start, session.result
     if start is not None and result is not None:
         log.info("call %s: listening ended reason=%s", start.call_sid, result.reason)

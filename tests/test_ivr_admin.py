@@ -302,3 +302,120 @@ def test_the_gate_runs_korean_recordings_through_vosk(make_app: Any, tmp_path: P
     accuracy = [re.findall(r"<td>(\d+)%</td>", row)[0] for row in figures.groups()]
     assert accuracy[0] == "100" and int(accuracy[1]) < 100, accuracy
     assert "does worse" in review
+
+
+# ---------------------------------------------------------------- steps and intents in the form
+def _field(html: str, field_id: str, tag: str = "label") -> str:
+    found = re.search(rf'<{tag}[^>]* id="{re.escape(field_id)}".*?</{tag}>', html, re.S)
+    assert found is not None, field_id
+    return found.group(0)
+
+
+def test_the_form_offers_new_steps_of_every_schema_type_and_every_route_field(
+        make_app: Any) -> None:
+    from ivr.admin_edits import step_types
+    from ivr.flowdoc import TARGET_KEYS
+
+    app = admin_app(make_app)
+    html = logged_in(app).get("/admin/flows/main").get_data(as_text=True)
+    new_step = re.search(r'<fieldset class="card" id="new-step">.*?</fieldset>', html, re.S)
+    assert new_step is not None
+    for step_type in step_types():
+        assert f'<option value="{step_type}"' in new_step.group(0)
+    for key in TARGET_KEYS:
+        assert f'name="new_step.{key}"' in new_step.group(0)
+    book = _field(html, "f-steps--book", "section")  # a `book` step: next, then the others
+    for key in TARGET_KEYS:
+        assert f'name="steps.book.{key}"' in book
+    assert 'name="op" value="remove_step:book"' in book
+    assert 'name="steps.book.key" value="book"' in book
+    assert 'name="steps.ask_need.keypad.9"' in html
+    assert html.index('id="save-top"') < html.index('name="op"')  # Enter saves, never edits
+
+
+def test_adding_a_step_saves_a_draft_and_opens_at_the_step(make_app: Any) -> None:
+    app = admin_app(make_app)
+    client = logged_in(app)
+    answer = client.post("/admin/flows/main/form", data={
+        "op": "add_step", "new_step.key": "survey", "new_step.type": "say",
+        "new_step.prompt.it": "Grazie.", "new_step.prompt.en": "Thanks.",
+        "new_step.next": "goodbye"})
+    assert answer.status_code == 303
+    assert answer.headers["Location"].endswith("#f-steps--survey")
+    draft = versions_of(app)[-1]
+    assert draft.status == "draft"
+    assert draft.document["steps"]["survey"] == {
+        "type": "say", "prompt": {"it": "Grazie.", "en": "Thanks."}, "next": "goodbye"}
+    html = client.get("/admin/flows/main").get_data(as_text=True)
+    assert "No path leads to this step" in _field(html, "f-steps--survey", "section")
+    assert client.post("/admin/flows/main/form",
+                       data={"steps.book.next": "survey"}).status_code == 303
+    html = client.get("/admin/flows/main").get_data(as_text=True)
+    assert "No path leads" not in _field(html, "f-steps--survey", "section")
+
+
+def test_a_refused_new_step_keeps_what_was_typed_and_says_why_by_the_field(
+        make_app: Any) -> None:
+    app = admin_app(make_app)
+    answer = logged_in(app).post("/admin/flows/main/form", data={
+        "op": "add_step", "new_step.key": "survey", "new_step.type": "say",
+        "new_step.prompt.en": "Thanks.", "new_step.next": ""})
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert "This step type needs this field" in _field(html, "f-new_step--next")
+    assert 'name="new_step.prompt.en" rows="2">Thanks.</textarea>' in html
+    assert len(versions_of(app)) == 1
+
+
+def test_removing_a_step_others_route_to_is_refused_next_to_it(make_app: Any) -> None:
+    app = admin_app(make_app)
+    client = logged_in(app)
+    answer = client.post("/admin/flows/main/form", data={"op": "remove_step:goodbye"})
+    assert answer.status_code == 422
+    step = _field(answer.get_data(as_text=True), "f-steps--goodbye", "section")
+    assert "still the target of steps.book.next, steps.leave_message.next" in step
+    answer = client.post("/admin/flows/main/form", data={"op": "remove_step:welcome"})
+    assert "is the start step" in _field(answer.get_data(as_text=True), "f-steps--welcome",
+                                         "section")
+    assert len(versions_of(app)) == 1
+    answer = client.post("/admin/flows/main/form", data={
+        "op": "remove_step:documents_online", "steps.route_need.routes.documents": "human"})
+    assert answer.status_code == 303
+    assert "documents_online" not in versions_of(app)[-1].document["steps"]
+
+
+def test_renaming_and_moving_steps_from_the_form(make_app: Any) -> None:
+    app = admin_app(make_app)
+    client = logged_in(app)
+    assert client.post("/admin/flows/main/form",
+                       data={"steps.goodbye.key": "farewell"}).status_code == 303
+    document = versions_of(app)[-1].document
+    assert document["steps"]["book"]["next"] == "farewell" and "goodbye" not in document["steps"]
+    answer = client.post("/admin/flows/main/form", data={"op": "move_up:farewell"})
+    assert answer.headers["Location"].endswith("#f-steps--farewell")
+    order = list(versions_of(app)[-1].document["steps"])
+    assert order.index("farewell") == len(order) - 2
+    answer = client.post("/admin/flows/main/form", data={"steps.book.key": "farewell"})
+    assert answer.status_code == 422
+    assert "already a step" in _field(answer.get_data(as_text=True), "f-steps--book--key")
+
+
+def test_intents_are_added_with_examples_and_deleted_from_the_form(make_app: Any) -> None:
+    app = admin_app(make_app)
+    client = logged_in(app)
+    answer = client.post("/admin/flows/main/form", data={
+        "new_intent": "moving", "new_intent.label.it": "il trasloco",
+        "new_intent.label.en": "your move",
+        "new_intent.examples.it": "devo traslocare\ncambio casa",
+        "new_intent.examples.en": "I am moving house"})
+    assert answer.status_code == 303
+    intent = versions_of(app)[-1].document["intents"]["moving"]
+    assert intent["examples"] == {"it": ["devo traslocare", "cambio casa"],
+                                  "en": ["I am moving house"]}
+    answer = client.post("/admin/flows/main/form", data={"intents.outage.delete": "yes"})
+    assert answer.status_code == 422
+    assert "steps.route_need.routes.outage" in _field(answer.get_data(as_text=True),
+                                                      "intent-outage", "details")
+    assert client.post("/admin/flows/main/form",
+                       data={"intents.moving.delete": "yes"}).status_code == 303
+    assert "moving" not in versions_of(app)[-1].document["intents"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from twilio.twiml.voice_response import Connect, Gather, Start, VoiceResponse
 
 from localtwilio import HangUp, LocalCall, PlayAudio, Press, RequestsTransport, SayText, Signer
 from localtwilio.server import serve_in_thread
+from localtwilio.stream import MediaStreamClient
+from localtwilio.twiml import Stream
 from tests.test_localtwilio_runner import tone_wav
 
 TOKEN = "stream-test-token"
@@ -34,7 +37,7 @@ def make_media_app() -> Flask:
 
     @app.before_request
     def check_signature() -> None:
-        if request.path in {"/media", "/media-wait", "/fork"}:
+        if request.path in {"/media", "/media-wait", "/media-play", "/fork"}:
             app.config["HANDSHAKE_OK"].append(validator.validate(
                 request.url.replace("http://", "ws://"), {},
                 request.headers.get("X-Twilio-Signature", "")))
@@ -85,6 +88,25 @@ def make_media_app() -> Flask:
             message = json.loads(ws.receive())
             app.config["MESSAGES"].append(message)
             if message["event"] == "stop":
+                return
+
+    @sock.route("/media-play")
+    def media_play(ws: Any) -> None:
+        """Play 1 s (or 2 s with ?seconds=2) then a mark; `clear` when the caller presses 1."""
+        while True:
+            message = json.loads(ws.receive())
+            app.config["MESSAGES"].append(message)
+            sid = message.get("streamSid")
+            if message["event"] == "start":
+                seconds = int(message["start"]["customParameters"].get("seconds", "1"))
+                for _ in range(seconds):
+                    ws.send(json.dumps({"event": "media", "streamSid": sid, "media": {
+                        "payload": base64.b64encode(b"\x00" * 8000).decode()}}))
+                ws.send(json.dumps({"event": "mark", "streamSid": sid,
+                                    "mark": {"name": "prompt"}}))
+            elif message["event"] == "dtmf":
+                ws.send(json.dumps({"event": "clear", "streamSid": sid}))
+            elif message["event"] in ("mark", "stop"):
                 return
 
     @app.post("/fork-voice")
@@ -202,3 +224,54 @@ def test_start_stream_forks_the_callers_audio_while_the_document_goes_on(
     assert events[0:2] == ["connected", "start"] and events[-1] == "stop"
     assert events.count("media") == 20
     assert transcript.prompts == ["Mi dica.", "Grazie, arrivederci."]
+
+
+def _playing_client(base_url: str, seconds: int = 1, realtime: bool = False
+                    ) -> MediaStreamClient:
+    """A stream to /media-play, returned once the server's audio has arrived."""
+    stream = Stream(url=base_url.replace("http://", "ws://") + "/media-play",
+                    parameters={"seconds": str(seconds)})
+    client = MediaStreamClient(stream, account_sid="AC" + "5" * 32, call_sid="CA" + "6" * 32,
+                               signer=Signer(TOKEN), realtime=realtime)
+    client.open()
+    deadline = time.monotonic() + 10
+    while not any(m["event"] == "mark" for m in client.received):
+        assert time.monotonic() < deadline, "the server's audio never arrived"
+        time.sleep(0.01)
+    return client
+
+
+def test_a_mark_is_echoed_when_the_audio_before_it_has_played_not_on_arrival(
+        media_app: tuple[Flask, str]) -> None:
+    _, base_url = media_app
+    client = _playing_client(base_url)
+    assert client.echoed_marks == [] and client.playing
+    client.send_silence(0.6)  # the stream clock moves with the caller's audio
+    assert client.echoed_marks == [] and len(client.audio_played) == 4800
+    client.send_silence(0.6)
+    assert client.echoed_marks == ["prompt"] and not client.playing
+    assert client.mark_times["prompt"] == pytest.approx(1.0, abs=0.021)
+    assert len(client.audio_played) == 8000
+    assert client.closed.wait(5)  # the server ends the stream when the mark comes back
+
+
+def test_clear_drops_the_unplayed_audio_and_echoes_the_pending_mark(
+        media_app: tuple[Flask, str]) -> None:
+    _, base_url = media_app
+    client = _playing_client(base_url, seconds=2)
+    client.send_silence(0.5)
+    client.send_dtmf("1")  # the test server answers a key with `clear`
+    assert client.closed.wait(5)
+    assert client.clear_times == [pytest.approx(0.5, abs=0.021)]
+    assert client.echoed_marks == ["prompt"] and not client.playing
+    assert len(client.audio_played) == 4000 and len(client.audio_from_server) == 16000
+    assert client.mark_times["prompt"] == pytest.approx(0.5, abs=0.021)
+
+
+def test_a_real_time_stream_plays_on_the_wall_clock_without_caller_audio(
+        media_app: tuple[Flask, str]) -> None:
+    _, base_url = media_app
+    client = _playing_client(base_url, realtime=True)
+    assert client.closed.wait(5)
+    assert client.echoed_marks == ["prompt"] and len(client.audio_played) == 8000
+    assert client.mark_times["prompt"] >= 1.0

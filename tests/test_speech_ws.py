@@ -199,3 +199,49 @@ def test_missing_model_reports_an_error_result_so_the_flow_can_use_the_keypad(tm
     assert calls.results[stream.call_sid][1].reason == "error"
     status = registry.status()["it"]
     assert status["ok"] is False and "does not exist" in status["error"]
+
+
+class Partials:
+    """A partial sink recording (call_sid, text, whether the result was known yet)."""
+
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+        self.seen: list[tuple[str, str, bool]] = []
+
+    def __call__(self, call_sid: str, text: str) -> None:
+        self.seen.append((call_sid, text, call_sid in self.calls.results))
+
+
+def test_partial_words_reach_the_partial_sink_before_the_result(registry, calls):
+    app = make_app(registry, calls)
+    partials = Partials(calls)
+    app.extensions["speech.partial_sink"] = partials
+    with serve(app) as address:
+        stream = TwilioStream(address)
+        stream.start()
+        stream.play(telephone_ulaw("상담원 연결", trail_seconds=3.0), realtime=True)
+        stream.wait_closed()
+    assert wait_for_result(calls, stream.call_sid).text == "상담원 연결"
+    assert partials.seen, "no partial result was reported"
+    assert all(sid == stream.call_sid and not done for sid, _, done in partials.seen)
+    texts = [text for _, text, _ in partials.seen]
+    assert len(set(texts)) == len(texts)  # only changes are reported
+    assert "상담원" in texts[-1]
+
+
+def test_partial_reports_are_rate_limited_and_a_failing_sink_is_survived(caplog):
+    now = [0.0]
+    got: list[str] = []
+
+    def sink(call_sid: str, text: str) -> None:
+        got.append(text)
+        if text == "c":
+            raise RuntimeError("page gone")
+
+    reporter = ws.PartialReporter(sink, interval=0.25, clock=lambda: now[0])
+    for at, text in [(0.0, "a"), (0.1, "b"), (0.2, "b"), (0.3, "b"), (0.35, "c"),
+                     (0.6, ""), (0.7, "c"), (0.8, "d"), (1.0, "d")]:
+        now[0] = at
+        reporter.update("CA1", text)
+    assert got == ["a", "b", "c", "d"]
+    assert "partial sink failed" in caplog.text
