@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from core.clock import FrozenClock
 from ivr.flow_store import create_draft, import_default_flows, publish
+from ivr.models import FlowVersion
 from tests.ivr_support import OPEN
 
 pytest_plugins = ("tests.browser",)
@@ -135,3 +137,54 @@ def test_analytics_page_draws_its_charts(make_live_server: Any, browser: Any) ->
     browser.screenshot(page, "admin-analytics")
     row.locator("button").click()
     assert "Example added to the draft" in page.inner_text(".flash")
+
+
+@pytest.mark.browser
+def test_a_step_is_added_routed_to_published_and_removed_in_the_form(make_live_server: Any,
+                                                                     browser: Any) -> None:
+    live = admin_server(make_live_server)
+    page = browser.new_page()
+    browser.login(page, live, live.add_user("ada", role="admin"), "/admin/flows/main")
+    # add a `say` step from the keyboard: the type hides the fields it does not use
+    page.focus("input[name='new_step.key']")
+    page.keyboard.type("survey")
+    page.keyboard.press("Tab")
+    page.keyboard.press("End")  # the last type in the list
+    assert page.input_value("#new-step-type") == "ask_time"
+    page.select_option("#new-step-type", "say")
+    assert page.locator("#new-step [data-types='route']").is_hidden()
+    assert page.locator("select[name='new_step.on_yes']").is_hidden()
+    page.fill("textarea[name='new_step.prompt.it']", "Grazie, a presto.")
+    page.fill("textarea[name='new_step.prompt.en']", "Thanks, talk soon.")
+    page.select_option("select[name='new_step.next']", "goodbye")
+    browser.screenshot(page, "admin-step-new")
+    page.focus("#add-step")
+    page.keyboard.press("Enter")
+    assert "Draft saved." in page.inner_text(".flash")
+    survey = page.locator("#f-steps--survey")
+    assert "No path leads to this step" in survey.inner_text()
+    # route to it, save: validation passes
+    page.select_option("select[name='steps.route_need.routes.payment']", "survey")
+    page.click("#save-top")
+    assert "No path leads" not in page.inner_text("#f-steps--survey")
+    assert page.locator("#problems li.problem.error").count() == 0
+    assert "0 errors" in page.inner_text("#problems-title")
+    browser.screenshot(page, "admin-step-routed")
+    page.click("text=Review and publish")
+    page.click("#publish")
+    assert "Published." in page.inner_text(".flash")
+    with live.app.extensions["db"].transaction() as session:
+        live_doc = session.scalar(select(FlowVersion).where(FlowVersion.status == "published"))
+        assert live_doc is not None and live_doc.document["steps"]["survey"]["next"] == "goodbye"
+    # removing it while routed to is refused, with the field that still leads there
+    page.goto(live.url("/admin/flows/main"))
+    page.click("button[value='remove_step:survey']")
+    refusal = page.inner_text("#f-steps--survey")
+    assert "still the target of steps.route_need.routes.payment" in refusal
+    browser.screenshot(page, "admin-step-remove-refused")
+    page.select_option("select[name='steps.route_need.routes.payment']", "")
+    page.click("button[value='remove_step:survey']")
+    assert "Draft saved." in page.inner_text(".flash")
+    assert page.locator("#f-steps--survey").count() == 0
+    assert "survey" not in page.inner_text("select[name='steps.book.next']")
+    browser.screenshot(page, "admin-step-removed")

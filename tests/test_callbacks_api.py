@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from callbacks.models import CallbackRequest
 from core.clock import FrozenClock
 from core.users import create_user, issue_token
 from tests.test_callbacks_support import TUESDAY_10, book
@@ -116,3 +117,17 @@ def test_openapi_describes_the_callback_routes(api):
     _, client, _ = api
     paths = client.get("/api/openapi.json").get_json()["paths"]
     assert "/api/callbacks/claim" in paths and "/api/callers/{number}/digital-profile" in paths
+
+
+def test_a_recorded_message_shows_its_transcript_state_but_never_the_twilio_url(api):
+    app, client, tokens = api
+    with app.extensions["db"].transaction() as session:
+        request = session.query(CallbackRequest).filter_by(phone="+393331000001").one()
+        request.recording_url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"
+        request.recording_duration = 12
+        request.transcript_status = "pending"
+        request_id = request.id
+    reply = client.get(f"/api/callbacks/{request_id}", headers=tokens["anna"]).get_json()
+    assert reply["has_recording"] is True and reply["recording_duration"] == 12
+    assert reply["transcript_status"] == "pending" and reply["transcript"] is None
+    assert "api.twilio.com" not in str(reply)

@@ -15,13 +15,14 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from core.clock import FrozenClock
 from ivr.flow_store import import_default_flows, import_file
 from ivr.models import Call
 from localtwilio import HangUp, LocalCall, RequestsTransport, SayText, Signer, Silence
 from localtwilio.server import serve_in_thread
 from speech import tts
 from tests.conftest import TWILIO_TOKEN
-from tests.ivr_support import CALLER, OPEN, signed_post, twiml
+from tests.ivr_support import OPEN, signed_post, twiml
 
 KO_FLOW = Path(__file__).parent / "data" / "flows" / "ko_flow.yaml"
 BARGE_HOTLINE = "+820000000077"
@@ -46,7 +47,6 @@ def barge_flow(path: Path, barge_in: bool = True) -> Path:
 
 
 def _app(make_app: Any, tmp_path: Path, barge_in: bool, **config: Any) -> Any:
-    from core.clock import FrozenClock
     app = make_app(CLOCK=FrozenClock(OPEN), SPEECH_INPUT="stream",
                    TTS_CACHE_DIR=str(tmp_path / "tts"), **config)
     with app.extensions["db"].transaction() as session:

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -254,3 +255,49 @@ def test_the_page_and_its_nav_link_follow_the_users_language(
                                 "csrf_token": token.group(1)})
     page = client.get("/phone").get_data(as_text=True)
     assert f'href="/phone">{nav}</a>' in page
+
+
+def _speak_into_the_microphone(page: PhonePage, ulaw: bytes) -> None:
+    for frame in frames(ulaw):  # 20 ms frames, as the page's worklet posts them
+        page.send(type="audio", payload=base64.b64encode(frame).decode("ascii"))
+
+
+@pytest.mark.slow
+def test_the_page_sees_the_words_live_before_the_final_result(
+        phone_server: Callable[..., LiveServer]) -> None:
+    live = phone_server(VOSK_MODEL_PATHS={"ko": str(discover_packages()["ko"])})
+    page = PhonePage(live)
+    page.send(type="dial", to=KO_HOTLINE, **{"from": "+821012345678"})
+    assert page.expect("listening")["kind"] == "stream"
+    _speak_into_the_microphone(page, telephone_ulaw("청구서 문의", trail_seconds=3.0))
+    recognised = page.expect("recognised", timeout=30)
+    partials = [m["text"] for m in page.seen if m["type"] == "partial"]
+    page.send(type="hangup")
+    page.close()
+    assert recognised["reason"] == "speech" and recognised["text"]
+    assert partials, "no live words before the final result"
+    assert all(text for text in partials) and len(set(partials)) == len(partials)
+    assert set(partials[-1].split()) & set(recognised["text"].split()), (partials, recognised)
+
+
+@pytest.mark.slow
+def test_with_barge_in_the_page_hears_the_question_on_the_stream_and_can_cut_it_off(
+        phone_server: Callable[..., LiveServer], tmp_path: Path) -> None:
+    from tests.test_ivr_barge_in import BARGE_HOTLINE, barge_flow
+
+    live = phone_server(VOSK_MODEL_PATHS={"ko": str(discover_packages()["ko"])},
+                        TTS_CACHE_DIR=str(tmp_path / "tts"))
+    with live.app.extensions["db"].transaction() as session:
+        import_file(session, barge_flow(tmp_path / "ko_barge.yaml"))
+    live.app.extensions["speech"].get("ko")
+    page = PhonePage(live)
+    page.send(type="dial", to=BARGE_HOTLINE, **{"from": "+821012345678"})
+    page.expect("stream_audio")  # the question, played over the Media Stream
+    _speak_into_the_microphone(page, telephone_ulaw("환불", trail_seconds=3.0))
+    page.expect("stream_clear")  # the app cut the question off
+    recognised = page.expect("recognised", timeout=30)
+    page.send(type="hangup")
+    page.close()
+    assert recognised["text"] == "환불"
+    prompts = [m["text"] for m in page.seen if m["type"] == "prompt"]
+    assert "무엇을 도와드릴까요?" not in prompts  # not said with <Say>

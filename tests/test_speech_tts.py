@@ -73,8 +73,10 @@ def test_concurrent_threads_and_processes_get_the_same_complete_audio(tmp_path: 
     queue = context.Queue()
     processes = [context.Process(target=_speak_in_process, args=(str(tmp_path), queue))
                  for _ in range(3)]
-    for worker in [*threads, *processes]:
-        worker.start()
+    for process in processes:
+        process.start()
+    for thread in threads:
+        thread.start()
     for thread in threads:
         thread.join()
     results.extend(queue.get(timeout=60) for _ in processes)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:57:41.065434
+Create Date: 2026-11-22 14:13:59.909314
 """
 from alembic import op
 import sqlalchemy as sa

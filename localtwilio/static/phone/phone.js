@@ -8,6 +8,8 @@
   const $ = (id) => document.getElementById(id);
   const status = $("status"), turns = $("turns");
   let ws = null, ctx = null, mic = null, listening = null, playing = false, inCall = false;
+  let partialItem = null;  // the live transcript line, replaced by the final text
+  let streamAt = 0, streamSources = [];  // barge-in audio from the Media Stream
 
   function setState(state) { root.dataset.state = state; }
   function say(text) { status.textContent = text; }
@@ -21,6 +23,16 @@
     li.append(tag, document.createTextNode(text));
     turns.append(li);
     li.scrollIntoView({block: "nearest"});
+    return li;
+  }
+  function showPartial(text) {
+    if (!partialItem) { partialItem = addTurn("partial", text, T.heard + " …"); return; }
+    partialItem.lastChild.textContent = text;
+    partialItem.scrollIntoView({block: "nearest"});
+  }
+  function dropPartial() {
+    if (partialItem) partialItem.remove();
+    partialItem = null;
   }
   function setInCall(value) {
     inCall = value;
@@ -28,7 +40,7 @@
     $("call").disabled = value;
     $("say").disabled = !value;
     $("say-send").disabled = !value;
-    if (!value) { listening = null; root.dataset.listening = ""; }
+    if (!value) { listening = null; root.dataset.listening = ""; dropPartial(); stopStream(); }
   }
 
   // ---------------------------------------------------------------- audio
@@ -63,6 +75,30 @@
     playing = true;
     setTimeout(finish, bytes.length / 8 + 1500);  // a muted or stalled output never blocks the call
     source.start();
+  }
+  // Barge-in: the app plays its question over the stream; the microphone stays open and a
+  // `stream_clear` (the caller started talking) stops whatever is still to be heard.
+  function playStream(message) {
+    if (!ctx || !message.audio) return;
+    const bytes = atob(message.audio);
+    const buffer = ctx.createBuffer(1, bytes.length, 8000);
+    const data = buffer.getChannelData(0);
+    for (let i = 0; i < bytes.length; i++) data[i] = ulawToLinear(bytes.charCodeAt(i));
+    const source = ctx.createBufferSource();
+    source.buffer = buffer;
+    source.connect(ctx.destination);
+    streamAt = Math.max(streamAt, ctx.currentTime);
+    source.start(streamAt);
+    streamAt += buffer.duration;
+    streamSources.push(source);
+    source.onended = () => { streamSources = streamSources.filter((s) => s !== source); };
+    root.dataset.streamAudio = "playing";
+  }
+  function stopStream() {
+    streamSources.forEach((source) => { try { source.stop(); } catch (error) { /* not started */ } });
+    streamSources = [];
+    streamAt = 0;
+    root.dataset.streamAudio = "";
   }
   async function ensureMic() {
     if (mic) return;
@@ -113,7 +149,11 @@
       root.dataset.listening = m.kind;
       if (m.kind === "stream") { say(T.listening); ensureMic(); } else { say(T.keys); }
     },
+    partial(m) { if (m.text) showPartial(m.text); },
+    stream_audio(m) { playStream(m); },
+    stream_clear() { stopStream(); root.dataset.streamAudio = "cleared"; },
     recognised(m) {
+      dropPartial();
       const text = m.text || (m.digits ? "(" + m.digits + ")" : "…");
       addTurn("recognised", text, T.heard + (m.text ? " " + Math.round(m.confidence * 100) + "%" : ""));
     },
