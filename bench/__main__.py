@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
     for name in names:
         print(f"\n=== bench.{name} ===", flush=True)
         module = importlib.import_module(f"bench.{name}")
-        result = module.main([]) if name != "claims" else module.main()
+        result = module.main([])
         failed += 1 if result else 0
     return 1 if failed else 0
 

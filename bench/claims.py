@@ -140,7 +140,7 @@ def run(url: str, agents: int, requests: int, processes: int) -> dict[str, float
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     """Create a scratch database, run the benchmark, print the figures, drop the database."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--agents", type=int, default=50)
@@ -149,7 +149,7 @@ def main() -> None:
                         help="OS processes the agents are spread over (like web workers)")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES,
                         help="an admin URL on the server; a scratch database is made beside it")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     name = f"bench_claims_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -164,7 +164,8 @@ def main() -> None:
         admin.dispose()
     for key, value in figures.items():
         print(f"{key:>20}: {value}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
