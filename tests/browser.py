@@ -1,8 +1,6 @@
 """Browser-test harness: the real app on a real port, driven by a real headless Chromium.
 
-Use it from a test module with
-
-    pytest_plugins = ("tests.browser",)
+tests/conftest.py loads it as a plugin, so every test module can use its fixtures:
 
     @pytest.mark.browser
     def test_something(live_server, browser):

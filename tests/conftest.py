@@ -33,6 +33,10 @@ TWILIO_SID = "AC" + "1" * 32
 TWILIO_TOKEN = "test-auth-token"
 PUBLIC_BASE_URL = "http://hotline.test"
 
+# The browser harness (live server, headless Chromium) as a plugin, so its asserts are
+# rewritten and every test file can use its fixtures.
+pytest_plugins = ("tests.browser",)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: real audio / real Vosk recognition")

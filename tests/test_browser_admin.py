@@ -15,8 +15,6 @@ from ivr.flow_store import create_draft, import_default_flows, publish
 from ivr.models import FlowVersion
 from tests.ivr_support import OPEN
 
-pytest_plugins = ("tests.browser",)
-
 
 def admin_server(make_live_server: Any, **overrides: Any) -> Any:
     live = make_live_server(CLOCK=FrozenClock(OPEN), **overrides)

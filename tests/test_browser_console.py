@@ -27,7 +27,6 @@ from tests.conftest import TWILIO_SID, TWILIO_TOKEN
 if TYPE_CHECKING:
     from tests.browser import Browser, LiveServer, LoginDetails
 
-pytest_plugins = ("tests.browser",)
 pytestmark = pytest.mark.browser
 
 TUESDAY_10 = datetime(2025, 3, 11, 9, 0, tzinfo=UTC)  # 10:00 in Rome: calling hours

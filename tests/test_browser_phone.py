@@ -22,7 +22,6 @@ from tests.audio import telephone_ulaw
 from tests.browser import Browser, LiveServer, fake_microphone_args
 from tests.test_localtwilio_phone import KO_HOTLINE, start_phone_server
 
-pytest_plugins = ("tests.browser",)
 CALLER = "+821012345678"
 
 
