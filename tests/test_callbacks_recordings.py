@@ -5,6 +5,7 @@ with the real Korean Vosk model and the agent console plays it through the app."
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -111,6 +112,17 @@ def _agent_client(app: Flask) -> Any:
 
 
 @pytest.mark.slow
+def _heard_alike(transcript: str | None, fresh: Any) -> bool:
+    """Is the stored transcript what Vosk hears in these bytes? Free-form Vosk is not exactly
+    repeatable on the same audio (a word or two changes between runs), so compare with
+    each of a fresh run's alternatives: most characters in order must agree (text from other
+    audio scores under 0.2 on these phrases)."""
+    if not transcript:
+        return False
+    return any(difflib.SequenceMatcher(None, transcript, text).ratio() >= 0.5
+               for text, _ in fresh.alternatives)
+
+
 def test_korean_message_is_transcribed_by_vosk_and_played_in_the_console(
         make_app: Any, stand_in: tuple[StandIn, str], tmp_path: Path) -> None:
     state, base_url = stand_in
@@ -130,7 +142,7 @@ def test_korean_message_is_transcribed_by_vosk_and_played_in_the_console(
     # comes out as other words, and Vosk's confidence varies a little from run to run
     expected = transcribe_recording(recording.wav, "audio/x-wav", "ko", app.extensions["speech"])
     assert request.transcript_status == "done" and request.transcript
-    assert request.transcript in {text for text, _ in expected.alternatives}
+    assert _heard_alike(request.transcript, expected)
     assert request.transcript_confidence is not None and 0 < request.transcript_confidence <= 1
     assert request.transcript_tries == 1 and request.transcript_error is None
 
@@ -216,7 +228,7 @@ def test_rq_worker_transcribes_once_and_retries_a_failed_download(
     done = _request(rq_app)
     expected = transcribe_recording(wav, "audio/x-wav", "ko", rq_app.extensions["speech"])
     assert done.transcript_status == "done"
-    assert done.transcript in {text for text, _ in expected.alternatives}
+    assert _heard_alike(done.transcript, expected)
     assert done.transcript_tries == 2 and state.faults.arrived == 2
 
     # a duplicate job (or the reconciler's) changes nothing
