@@ -14,6 +14,14 @@ from flask_wtf.csrf import CSRFProtect
 
 from core.config import ConfigError, load_settings
 
+# One BLAS/OpenMP thread per request thread. A web process serves many calls at once from its
+# own threads; native pools that also fan out each small computation (the intent classifier)
+# only make those threads fight over the cores - measured, it halved the CPU per webhook
+# (bench/webhooks.py). It must be set before numpy/scipy load, hence here; an operator's own
+# setting wins.
+for _pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_pool, "1")
+
 log = logging.getLogger("hotline")
 csrf = CSRFProtect()
 
