@@ -94,11 +94,23 @@ def _coerce(cls: type, values: dict[str, Any]) -> Any:
     return replace(base, **clean)
 
 
+_CACHE_KEY = "callbacks.settings"
+
+
 def load(session: Session) -> QueueSettings:
-    """The current settings: defaults overridden by what an admin saved."""
+    """The current settings: defaults overridden by what an admin saved.
+
+    Read once per session (one web request or job), since a booking needs them several
+    times; a change saved elsewhere is seen by the next request.
+    """
+    cached: QueueSettings | None = session.info.get(_CACHE_KEY)
+    if cached is not None:
+        return cached
     rows = {row.key: json.loads(row.value) for row in session.scalars(select(CallbackSetting))}
     parts = {name: _coerce(cls, rows.get(name, {})) for name, cls in SECTIONS.items()}
-    return QueueSettings(**parts)
+    settings = QueueSettings(**parts)
+    session.info[_CACHE_KEY] = settings
+    return settings
 
 
 def as_dict(settings: QueueSettings) -> dict[str, Any]:
@@ -125,6 +137,7 @@ def save(session: Session, section: str, values: dict[str, Any], now: datetime) 
     row.value = json.dumps(merged)
     row.updated_at = now
     session.flush()
+    session.info.pop(_CACHE_KEY, None)
     settings = load(session)
     if section == "weights":
         from callbacks.priority import rerank_open_requests
