@@ -46,28 +46,32 @@ def _say(response: VoiceResponse, text: str, lang: str) -> None:
     response.say(text, language=VOICES.get(lang, "en-GB"))
 
 
+def _say_then_dial(text: str, lang: str, *, number: str, caller_id: str, timeout: int,
+                   action_url: str) -> VoiceResponse:
+    response = VoiceResponse()
+    _say(response, text, lang)
+    dial = Dial(caller_id=caller_id, timeout=timeout, action=action_url, method="POST")
+    dial.number(number)
+    response.append(dial)
+    return response
+
+
 def agent_bridge(*, caller_number: str, caller_id: str, need: str | None, agent_lang: str,
                  ring_timeout: int, action_url: str) -> VoiceResponse:
     """The agent answered: tell them who they are calling, then dial the caller."""
-    response = VoiceResponse()
     words = _text(agent_lang)
-    _say(response, words["agent_intro"].format(need=need or words["need"]), agent_lang)
-    dial = Dial(caller_id=caller_id, timeout=ring_timeout, action=action_url, method="POST")
-    dial.number(caller_number)
-    response.append(dial)
-    return response
+    return _say_then_dial(words["agent_intro"].format(need=need or words["need"]), agent_lang,
+                          number=caller_number, caller_id=caller_id, timeout=ring_timeout,
+                          action_url=action_url)
 
 
 def caller_announce(*, agent_number: str, caller_id: str, need: str | None, lang: str,
                     action_url: str, agent_timeout: int = 30) -> VoiceResponse:
     """The caller answered: say who is calling and why, then connect the agent."""
-    response = VoiceResponse()
     words = _text(lang)
-    _say(response, words["announce"].format(need=need or words["need"]), lang)
-    dial = Dial(caller_id=caller_id, timeout=agent_timeout, action=action_url, method="POST")
-    dial.number(agent_number)
-    response.append(dial)
-    return response
+    return _say_then_dial(words["announce"].format(need=need or words["need"]), lang,
+                          number=agent_number, caller_id=caller_id, timeout=agent_timeout,
+                          action_url=action_url)
 
 
 def machine_message(lang: str) -> VoiceResponse:
