@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, current_app, request, url_for
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from core.db import retry_on_disconnect
 from ivr import security
 from ivr.engine import Answer, CallEngine, EngineOptions
 from ivr.rescue import rescue_twiml
@@ -77,11 +78,15 @@ def _run(action: Any) -> Any:
     """Run an engine action in the request's session and commit; a concurrent duplicate
     webhook that lost the race is run again and then finds the stored answer."""
     session = current_app.extensions["db"].session
+
+    def transaction() -> Any:
+        result = action(_engine())
+        session.commit()
+        return result
+
     for attempt in range(2):
         try:
-            result = action(_engine())
-            session.commit()
-            return result
+            return retry_on_disconnect(transaction, session)
         except IntegrityError:
             session.rollback()
             if attempt:
