@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from callbacks import profiles
@@ -35,12 +35,17 @@ WORDS_MAX = 2000
 class Booking:
     """The result of a booking: the request's id and the promise made to the caller."""
 
-    request_id: int
+    request: CallbackRequest
     updated: bool
     needs_number: bool
     not_digital: bool
     the_promise: Promise
     timezone: str = "Europe/Rome"
+
+    @property
+    def request_id(self) -> int | None:
+        """The request's id (None while a deferred booking is not yet written)."""
+        return self.request.id
 
     def promise(self, lang: str) -> str:
         """The sentence to say to the caller ("La richiameremo entro circa 30 minuti.")."""
@@ -71,23 +76,32 @@ def _join(old: str | None, new: str | None) -> str | None:
     return (f"{old} | {new}" if old else new)[-WORDS_MAX:]
 
 
-def _open_request(session: Session, call_sid: str,
-                  caller: Caller | None) -> CallbackRequest | None:
-    """The open request of this call, else the caller's oldest open one (one query)."""
+def _requests_of(session: Session, call_sid: str,
+                 caller: Caller | None) -> tuple[CallbackRequest | None, list[CallbackRequest]]:
+    """(the request to update, the caller's history) in one query.
+
+    The request to update is this call's open one, else the caller's oldest open one; the
+    history is every request of the caller, oldest first (the inference rules read it).
+    """
     mine = CallbackRequest.call_sid == call_sid
-    if caller is None:
-        return session.scalar(select(CallbackRequest).where(
+    if caller is None or caller.id is None:  # no profile yet: no history either
+        open_mine = session.scalar(select(CallbackRequest).where(
             mine, CallbackRequest.status.in_(OPEN_STATUSES)).limit(1))
-    return session.scalar(select(CallbackRequest).where(
-        or_(mine, CallbackRequest.caller_id == caller.id),
-        CallbackRequest.status.in_(OPEN_STATUSES))
-        .order_by(case((mine, 0), else_=1), CallbackRequest.id).limit(1))
+        return open_mine, []
+    rows = list(session.scalars(select(CallbackRequest).where(
+        or_(CallbackRequest.caller_id == caller.id,
+            mine & CallbackRequest.status.in_(OPEN_STATUSES)))
+        .order_by(CallbackRequest.created_at, CallbackRequest.id)))
+    open_rows = [r for r in rows if r.status in OPEN_STATUSES]
+    request = next((r for r in open_rows if r.call_sid == call_sid), None) \
+        or min(open_rows, key=lambda r: r.id, default=None)
+    return request, [r for r in rows if r.caller_id == caller.id]
 
 
-def _flush_other_requests(session: Session, request: CallbackRequest) -> None:
-    """Write pending changes to other requests (a re-rank) before the queue is counted;
-    the request being booked is left out of the count, so its own changes can wait."""
-    if any(isinstance(item, CallbackRequest) and item is not request
+def _write_pending_queue_changes(session: Session) -> None:
+    """Write queue rows changed earlier in this transaction (a booking, a re-rank) before
+    a booking reads callers and requests with autoflush off."""
+    if any(isinstance(item, CallbackRequest | Caller)
            for item in (*session.new, *session.dirty)):
         session.flush()
 
@@ -95,22 +109,41 @@ def _flush_other_requests(session: Session, request: CallbackRequest) -> None:
 def book_callback(session: Session, *, phone: str | None, call_sid: str, intent: str | None,
                   words: str, language: str, window_start: datetime | None,
                   window_end: datetime | None, not_digital_cue: str | None, source: str,
-                  now: datetime) -> Booking:
+                  now: datetime, flush: bool = True) -> Booking:
     """Book (or update) the caller's callback request and return the promise to make.
 
     `not_digital_cue` is the caller's own evidence ("non ho internet") or None; `source`
-    is how the caller spoke to us ("speech", "keypad", ...). The session is flushed, not
-    committed: the caller's transaction decides.
+    is how the caller spoke to us ("speech", "keypad", ...). Nothing is committed: the
+    caller's transaction decides. With `flush` the request is written before returning
+    (its id is known); without, it is written by the session's next flush, so a webhook
+    writes its call and the request in one go (a booking reads the queue in 4 statements
+    and writes nothing until then).
     """
+    _write_pending_queue_changes(session)
+    with session.no_autoflush:
+        booking = _book(session, phone=phone, call_sid=call_sid, intent=intent, words=words,
+                        language=language, window_start=window_start, window_end=window_end,
+                        not_digital_cue=not_digital_cue, source=source, now=now)
+    if flush:
+        session.flush()
+    log.info("callback %s %s for %s (call %s)", booking.request.id or "(new)",
+             "updated" if booking.updated else "booked", mask_phone(booking.request.phone),
+             call_sid)
+    return booking
+
+
+def _book(session: Session, *, phone: str | None, call_sid: str, intent: str | None,
+          words: str, language: str, window_start: datetime | None, window_end: datetime | None,
+          not_digital_cue: str | None, source: str, now: datetime) -> Booking:
     settings = queue_settings.load(session)
     number, problem = _number(phone)
     caller: Caller | None = None
     if number is not None:
-        caller = profiles.get_or_create_caller(session, number, now, language)
+        caller = profiles.find_or_add_caller(session, number, now, language)
     if window_start is not None and window_end is not None and window_end <= window_start:
         window_start = window_end = None
 
-    request = _open_request(session, call_sid, caller)
+    request, history = _requests_of(session, call_sid, caller)
     updated = request is not None
     if request is None:
         request = CallbackRequest(
@@ -118,9 +151,9 @@ def book_callback(session: Session, *, phone: str | None, call_sid: str, intent:
             call_sid=call_sid, intent=intent, words=words[-WORDS_MAX:], language=language,
             source=source, status=QUEUED, created_at=now, updated_at=now, not_before=now,
             promised_by=now + timedelta(minutes=30), manual_boost=0.0, times_requested=1,
-            asked_for_human=_asks_for_human(words, language))
-        apply_rank(request, settings.weights)  # inserted with its key: no UPDATE for it later
+            asked_for_human=_asks_for_human(words, language), not_digital=False)
         session.add(request)
+        history.append(request)
     else:
         if request.call_sid != call_sid:
             request.times_requested += 1
@@ -132,19 +165,21 @@ def book_callback(session: Session, *, phone: str | None, call_sid: str, intent:
         request.asked_for_human = request.asked_for_human or _asks_for_human(words, language)
         request.updated_at = now
         if number is not None:
+            request.caller = caller
             request.phone, request.needs_number, request.number_problem = number, False, None
     if window_start is not None and window_end is not None:
         request.window_start, request.window_end = window_start, window_end
         request.not_before = max(window_start, now)
-    session.flush()
 
     if caller is not None:
+        open_requests = [r for r in history if r.status in OPEN_STATUSES]
         if not_digital_cue:
             profiles.set_not_digital(session, caller, True,
                                      source="keypad" if source == "keypad" else "caller",
-                                     actor="caller", reason=not_digital_cue, now=now)
+                                     actor="caller", reason=not_digital_cue, now=now,
+                                     open_requests=open_requests)
         else:
-            profiles.apply_rules(session, caller, now)
+            profiles.apply_rules(session, caller, now, history=history)
         request.not_digital = caller.not_digital
     elif not_digital_cue:
         request.not_digital = True  # no profile to keep it in, but serve this request first
@@ -152,22 +187,19 @@ def book_callback(session: Session, *, phone: str | None, call_sid: str, intent:
     keep_promise = updated and request.promised_by > now and request.promise_made_at is not None
     if not keep_promise:
         apply_rank(request, settings.weights)
-        _flush_other_requests(session, request)
-        with session.no_autoflush:  # this request's key and promise go in one UPDATE below
-            ahead, agents = (queue_snapshot(session, request.rank_key, now, request.id)
-                             if request.id else (0, None))
-            the_promise = estimate(session, settings, ahead=ahead, now=now, agents=agents,
-                                   window_start=request.window_start,
-                                   window_end=request.window_end)
+        if any(isinstance(item, CallbackRequest) and item is not request
+               for item in (*session.new, *session.dirty)):
+            session.flush()  # the caller's other requests, re-ranked: count them as they are
+        ahead, agents = queue_snapshot(session, request.rank_key, now, request.id)
+        the_promise = estimate(session, settings, ahead=ahead, now=now, agents=agents,
+                               window_start=request.window_start,
+                               window_end=request.window_end)
         request.promised_by = the_promise.promised_by
         request.promise_kind = the_promise.kind
         request.promise_minutes = the_promise.minutes
         request.promise_made_at = now
     apply_rank(request, settings.weights)
-    session.flush()
-    log.info("callback %s %s for %s (call %s)", request.id, "updated" if updated else "booked",
-             mask_phone(number), call_sid)
-    return Booking(request.id, updated, request.needs_number, request.not_digital,
+    return Booking(request, updated, request.needs_number, request.not_digital,
                    stored_promise(request), settings.hours.timezone)
 
 

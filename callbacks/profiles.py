@@ -68,6 +68,20 @@ def get_or_create_caller(session: Session, phone: str, now: datetime,
     return caller
 
 
+def find_or_add_caller(session: Session, number: str, now: datetime,
+                       language: str | None = None) -> Caller:
+    """The caller with this E.164 number, or a new one added to the session (written at
+    its next flush, so a booking writes caller and request together)."""
+    caller = session.scalar(select(Caller).where(Caller.phone == number))
+    if caller is None:
+        caller = Caller(phone=number, language=language, created_at=now, not_digital=False,
+                        decided_by_person=False)
+        session.add(caller)
+    elif language and not caller.language:
+        caller.language = language
+    return caller
+
+
 def is_not_digital(session: Session, phone: str | None) -> bool:
     """Whether the caller at this number is known to be not digital (for the flow engine)."""
     if not phone:
@@ -77,10 +91,13 @@ def is_not_digital(session: Session, phone: str | None) -> bool:
 
 
 def set_not_digital(session: Session, caller: Caller, value: bool, *, source: str,
-                    actor: str, reason: str, now: datetime) -> bool:
+                    actor: str, reason: str, now: datetime,
+                    open_requests: list[CallbackRequest] | None = None) -> bool:
     """Set or remove the flag, keeping an audit row; returns whether anything changed.
 
     Rules never override a person's decision; open requests are re-ranked at once.
+    A booking that already holds the caller's `open_requests` passes them: they are not
+    read again and nothing is flushed (the booking writes everything in one go).
     """
     if source not in PROFILE_SOURCES:
         raise ValueError(f"source must be one of {', '.join(PROFILE_SOURCES)}")
@@ -99,22 +116,31 @@ def set_not_digital(session: Session, caller: Caller, value: bool, *, source: st
     if source in PERSON_SOURCES:
         caller.decided_by_person = True
     weights = queue_settings.load(session).weights
-    for request in session.scalars(select(CallbackRequest).where(
-            CallbackRequest.caller_id == caller.id,
-            CallbackRequest.status.in_(OPEN_STATUSES))):
+    requests = open_requests if open_requests is not None else session.scalars(
+        select(CallbackRequest).where(CallbackRequest.caller_id == caller.id,
+                                      CallbackRequest.status.in_(OPEN_STATUSES)))
+    for request in requests:
         request.not_digital = value
         apply_rank(request, weights)
-    session.flush()
+    if open_requests is None:
+        session.flush()
     return True
 
 
-def apply_rules(session: Session, caller: Caller, now: datetime) -> str | None:
-    """Infer "not digital" from the caller's history; returns the rule that fired, if any."""
+def apply_rules(session: Session, caller: Caller, now: datetime,
+                history: list[CallbackRequest] | None = None) -> str | None:
+    """Infer "not digital" from the caller's history; returns the rule that fired, if any.
+
+    `history` is every request of the caller, oldest first, when the caller (a booking)
+    already has it; it is read otherwise.
+    """
     if caller.not_digital or caller.decided_by_person:
         return None
     rules = queue_settings.load(session).rules
-    history = list(session.scalars(select(CallbackRequest).where(
-        CallbackRequest.caller_id == caller.id).order_by(CallbackRequest.created_at)))
+    given = history is not None
+    if history is None:
+        history = list(session.scalars(select(CallbackRequest).where(
+            CallbackRequest.caller_id == caller.id).order_by(CallbackRequest.created_at)))
     fired: tuple[str, str] | None = None
     if rules.repeat_call_enabled:
         since = now - timedelta(days=rules.repeat_call_days)
@@ -136,7 +162,9 @@ def apply_rules(session: Session, caller: Caller, now: datetime) -> str | None:
     if fired is None:
         return None
     set_not_digital(session, caller, True, source="rule", actor=f"rule:{fired[0]}",
-                    reason=fired[1], now=now)
+                    reason=fired[1], now=now,
+                    open_requests=[r for r in history if r.status in OPEN_STATUSES]
+                    if given else None)
     return fired[0]
 
 

@@ -16,7 +16,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import aliased
 
 from core.privacy import mask_phone
 from ivr import handoff
@@ -32,6 +33,16 @@ log = logging.getLogger(__name__)
 START, STATUS = "_start", "_status"
 ENDED_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 __all__ = ["Answer", "CallEngine", "EngineOptions", "NoFlow", "UnknownCall", "Urls"]
+
+
+_EVENT = aliased(CallEvent, name="step_event")
+# Built once: an aliased join is costly to construct, and this runs on every answer webhook.
+_CALL_AT_STEP = (
+    select(Call, FlowVersion.checksum, _EVENT)
+    .join(FlowVersion, Call.flow_version_id == FlowVersion.id)
+    .outerjoin(_EVENT, (_EVENT.call_id == Call.id) & (_EVENT.step == bindparam("step"))
+               & (_EVENT.attempt == bindparam("attempt")))
+    .where(Call.call_sid == bindparam("call_sid")).with_for_update(of=Call))
 
 
 class UnknownCall(LookupError):
@@ -83,10 +94,9 @@ class CallEngine(FlowWalker):
 
     def answer(self, call_sid: str, step: str, attempt: int, given: Answer) -> str:
         """A listening step's answer (Gather/Connect/Dial/Record action): decide and reply."""
-        call = self._find(call_sid, lock=True)
+        call, event = self._find_at(call_sid, step, attempt)
         if call is None:
             raise UnknownCall(call_sid)
-        event = self._event(call, step, attempt)
         if event is not None and event.response is not None:
             return event.response  # Twilio retried: same answer, no second step
         if call.state == "ended":
@@ -127,10 +137,9 @@ class CallEngine(FlowWalker):
     def store_utterance(self, call_sid: str, step: str, attempt: int, given: Answer,
                         reason: str) -> None:
         """The speech socket's result for a step, kept until Twilio posts the action URL."""
-        call = self._find(call_sid, lock=True)
+        call, event = self._find_at(call_sid, step, attempt)
         if call is None:
             raise UnknownCall(call_sid)
-        event = self._event(call, step, attempt)
         if event is not None and (event.response is not None or event.source is not None):
             return
         if event is None:
@@ -159,9 +168,22 @@ class CallEngine(FlowWalker):
         self._digests[row[0].id] = row[1]
         return row[0]
 
-    def _event(self, call: Call, step: str, attempt: int) -> CallEvent | None:
-        return self.session.scalar(select(CallEvent).where(
-            CallEvent.call_id == call.id, CallEvent.step == step, CallEvent.attempt == attempt))
+    def _find_at(self, call_sid: str, step: str,
+                 attempt: int) -> tuple[Call | None, CallEvent | None]:
+        """The call, row-locked, and its event for (step, attempt) if there is one: one query.
+
+        The event is read in the statement's snapshot, which PostgreSQL takes before the
+        lock is granted, so a duplicate webhook that waited on the lock may not see the
+        event its twin just committed. It sees the call its twin moved on instead, which
+        `answer` treats as stale (replaying the stored TwiML), and an event inserted twice
+        hits the (call, step, attempt) unique key, which `ivr.views` runs again.
+        """
+        row = self.session.execute(_CALL_AT_STEP, {"call_sid": call_sid, "step": step,
+                                                   "attempt": attempt}).first()
+        if row is None:
+            return None, None
+        self._digests[row[0].id] = row[1]
+        return row[0], row[2]
 
     def _replay(self, call: Call) -> str:
         """The last TwiML we gave this call (what Twilio should be doing now)."""
@@ -275,7 +297,7 @@ class CallEngine(FlowWalker):
             if intent is None:
                 return self._failed(call, flow, event)
             event.intent, event.confidence, event.source = intent, 1.0, "dtmf"
-            call.intent, call.intent_confidence = intent, 1.0
+            call.intent, call.intent_confidence, call.need_source = intent, 1.0, "keypad"
             call.words = call.words or f"[{digits[:1]}] {flow.label(intent, call.language)}"
             return "keypad", self._enter(call, flow, step["next"])
         if not words or result is None:
@@ -288,6 +310,7 @@ class CallEngine(FlowWalker):
             return self._failed(call, flow, event)
         call.words = words
         call.intent, call.intent_confidence = result.intent, result.confidence
+        call.need_source = "speech"
         if verdict == "confirm" and step.get("confirm") and not call.not_digital:
             return "confirm", self._enter(call, flow, step["confirm"])
         return "accept", self._enter(call, flow, step["next"])

@@ -51,12 +51,15 @@ def is_not_digital(session: Session, phone: str | None) -> bool:
     return bool(profile_flag(session, phone))
 
 
-def book_for_call(session: Session, call: Call, *, source: str, now: datetime) -> str:
+def book_for_call(session: Session, call: Call, *, source: str, now: datetime,
+                  defer_write: bool = False) -> str:
     """Book (or update) the callback for this call; returns the promise to say.
 
     The number is the one the caller confirmed, else their caller id (None: the request
     is kept and flagged as needing a number). Idempotent per call: booking again updates
-    the same request.
+    the same request. `defer_write` leaves the request to the session's next flush (the
+    webhook's commit writes it with the call, in one go), for callers that do not need
+    `call.callback_request_id` before then.
     """
     from callbacks.booking import book_callback
 
@@ -65,9 +68,12 @@ def book_for_call(session: Session, call: Call, *, source: str, now: datetime) -
         intent=call.intent, words=call.words or "", language=call.language,
         window_start=call.callback_window_start, window_end=call.callback_window_end,
         not_digital_cue=call.not_digital_cue,
-        source=source, now=now)
-    call.callback_request_id = booking.request_id
-    log.info("call %s: callback request %s (%s)", call.call_sid, booking.request_id, source)
+        source=source, now=now, flush=not defer_write)
+    call.callback_request = booking.request
+    if booking.request.id is not None:
+        call.callback_request_id = booking.request.id
+    log.info("call %s: callback request %s (%s)", call.call_sid,
+             booking.request.id or "(new)", source)
     return booking.promise(call.language)
 
 

@@ -74,6 +74,7 @@ class Call(Base):
     intent: Mapped[str | None] = mapped_column(String(64), default=None)
     intent_confidence: Mapped[float | None] = mapped_column(Float, default=None)
     words: Mapped[str | None] = mapped_column(Text, default=None)  # the need, exact words
+    need_source: Mapped[str | None] = mapped_column(String(16), default=None)  # speech|keypad
     callback_number: Mapped[str | None] = mapped_column(String(32), default=None)
     callback_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     callback_window_end: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -84,6 +85,10 @@ class Call(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     flow_version: Mapped[FlowVersion] = relationship()
+    # No foreign key (the queue may purge requests; the call's record stays), but linked so
+    # a booking is written in the webhook's one flush: request first, then this call.
+    callback_request: Mapped[Any] = relationship(
+        "CallbackRequest", primaryjoin="foreign(Call.callback_request_id) == CallbackRequest.id")
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan")
 

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import handoff
 from ivr.flowdoc import FlowDoc
 from ivr.hours import is_open
-from ivr.models import Call, CallEvent
+from ivr.models import Call
 from ivr.twiml import Hangup, Listen, RecordMessage, Speak, Transfer, Verb
 from speech.understanding import Understanding
 
@@ -87,8 +86,9 @@ class FlowWalker:
                 name = (step["not_digital"] if call.not_digital and "not_digital" in step
                         else routes.get(call.intent or "", routes["default"]))
             elif kind == "book":
-                source = "keypad" if self._keyed_need(call) else "speech"
-                promise = handoff.book_for_call(self.session, call, source=source, now=self.now)
+                source = "keypad" if call.need_source == "keypad" else "speech"
+                promise = handoff.book_for_call(self.session, call, source=source, now=self.now,
+                                                defer_write=True)
                 call.outcome = "callback_booked"
                 verbs.append(self._speak(call, flow, flow.text(
                     name, "prompt", call.language, promise=promise,
@@ -131,11 +131,6 @@ class FlowWalker:
         call.outcome = call.outcome or outcome
         verbs.append(Hangup())
         return verbs
-
-    def _keyed_need(self, call: Call) -> bool:
-        return self.session.scalar(select(CallEvent.id).where(
-            CallEvent.call_id == call.id, CallEvent.source == "dtmf",
-            CallEvent.intent.is_not(None)).limit(1)) is not None
 
     # ------------------------------------------------------------------ listening
     def _mode(self, lang: str, flow: FlowDoc) -> str:
