@@ -8,12 +8,14 @@ status callback), following the TwiML it gets back, every request signed like Tw
 it. Between webhooks a caller "thinks" (listens and talks) for about `--think` seconds, as
 on a real call; `--think 0` measures saturation instead. Loops are bounded (calls per
 thread, answers per call); nothing leaves 127.0.0.1. Prints p50/p95/p99 per webhook kind
-and the throughput.
+as the callers saw them (connect to last byte), the server's own time per request from
+gunicorn's access log, the throughput, and the CPU both sides used per webhook.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import random
 import shutil
@@ -29,6 +31,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from twilio.request_validator import RequestValidator
@@ -97,27 +100,37 @@ class Caller(threading.Thread):
         super().__init__(daemon=True)
         self.base, self.calls, self.index = base_url, calls, index
         self.think_seconds = think
-        self.http = requests.Session()
+        address = urlsplit(base_url)
+        self.host, self.port = address.hostname or "127.0.0.1", address.port or 80
         self.validator = RequestValidator(TOKEN)
         self.timings: dict[str, list[float]] = {}
         self.errors = 0
         self.failures: list[str] = []
 
     def post(self, kind: str, path: str, form: dict[str, str]) -> str:
+        # http.client, a new connection per webhook as Twilio opens them: `requests` cost
+        # the simulated callers as much CPU as the server, on the same two cores
         url = self.base + path
-        headers = {"X-Twilio-Signature": self.validator.compute_signature(url, form)}
+        headers = {"X-Twilio-Signature": self.validator.compute_signature(url, form),
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        body = urlencode(form)
         started = time.perf_counter()
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
-            reply = self.http.post(url, data=form, headers=headers, timeout=30)
-        except requests.RequestException as exc:
+            connection.request("POST", path, body, headers)
+            reply = connection.getresponse()
+            text = reply.read().decode("utf-8")
+        except (OSError, http.client.HTTPException) as exc:
             self.errors += 1
             self.failures.append(f"{kind}: {type(exc).__name__}: {exc}")
             return ""
+        finally:
+            connection.close()
         self.timings.setdefault(kind, []).append(time.perf_counter() - started)
-        if reply.status_code not in (200, 204):
+        if reply.status not in (200, 204):
             self.errors += 1
-            self.failures.append(f"{kind}: HTTP {reply.status_code}")
-        return reply.text
+            self.failures.append(f"{kind}: HTTP {reply.status}")
+        return text
 
     def run(self) -> None:
         if self.think_seconds:  # calls arrive spread out, not all in the same millisecond
@@ -177,6 +190,16 @@ def _percentiles(values: list[float]) -> str:
             f"p99={cuts[98] * 1000:6.1f} ms")
 
 
+def _server_times(access_log: str) -> list[float]:
+    """Seconds per measured webhook from gunicorn's access log lines ("<path> <µs>")."""
+    times = []
+    for line in access_log.splitlines():
+        path, _, micros = line.rpartition(" ")
+        if path.startswith("/voice/") and micros.isdigit():
+            times.append(int(micros) / 1e6)
+    return times
+
+
 def _cpu_seconds(group: int) -> float:
     """User+system CPU seconds used so far by every process of a process group (Linux)."""
     total = 0
@@ -213,11 +236,15 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
     url, drop = database if database else (f"sqlite:///{scratch / 'bench.sqlite3'}", None)
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     process = None
+    access_log = scratch / "access.log"
     try:
         env = _prepare(url, base_url)
         process = subprocess.Popen(
             [gunicorn, "-w", str(workers), "-k", "gthread", "--threads", str(threads),
-             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "app:create_app()"],
+             "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+             # the server's own time per request, to tell it apart from the callers'
+             "--access-logfile", str(access_log), "--access-logformat", "%(U)s %(D)s",
+             "app:create_app()"],
             cwd=ROOT, env=env, start_new_session=True)
         _wait_until_up(base_url, process)
         warm = [Caller(base_url, 3, 900 + i) for i in range(workers * 2)]
@@ -227,13 +254,17 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
             caller.join()
         callers = [Caller(base_url, calls, i, think) for i in range(concurrency)]
         cpu_before = _cpu_seconds(process.pid)
-        started = time.perf_counter()
+        access_log.write_text("")  # keep only the measured calls
+        started, callers_cpu = time.perf_counter(), time.process_time()
         for caller in callers:
             caller.start()
         for caller in callers:
             caller.join()
         elapsed = time.perf_counter() - started
+        callers_cpu = time.process_time() - callers_cpu
         cpu = _cpu_seconds(process.pid) - cpu_before
+        time.sleep(0.5)  # let gunicorn write its last log lines
+        server = _server_times(access_log.read_text())
     finally:
         if process is not None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -255,10 +286,14 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
     for kind in ("incoming", "answer", "status"):
         print(f"  {kind:9s} {_percentiles(timings[kind])}")
     print(f"  {'all':9s} {_percentiles(everything)}")
+    if server:
+        print(f"  server's own time (gunicorn, request read to response written): "
+              f"{_percentiles(server)}")
     print(f"  throughput {len(everything) / elapsed:7.1f} webhooks/s, "
           f"{concurrency * calls / elapsed:6.1f} calls/s; errors {errors}")
     print(f"  server CPU {cpu / len(everything) * 1000:.1f} ms per webhook "
-          f"(gunicorn processes, user+system; load average {os.getloadavg()[0]:.1f})")
+          f"(gunicorn processes, user+system; load average {os.getloadavg()[0]:.1f}); "
+          f"callers' CPU {callers_cpu / len(everything) * 1000:.1f} ms per webhook")
     return 1 if errors else 0
 
 
