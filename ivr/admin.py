@@ -32,6 +32,7 @@ from ivr import validation, versions
 from ivr.admin_edits import step_fields, step_types
 from ivr.admin_forms import (
     KEYPAD_DIGITS,
+    STEP_DEFAULTS,
     FormError,
     anchor_after,
     apply_form,
@@ -39,7 +40,8 @@ from ivr.admin_forms import (
 )
 from ivr.admin_models import FlowTestCase
 from ivr.flow_store import publish as publish_version
-from ivr.flowdoc import FlowError
+from ivr.flowdoc import DEFAULT_SETTINGS, FlowError
+from ivr.form_fields import SHOWN, bounds, choices
 from ivr.gate import GateResult, run_gate
 from ivr.models import Flow, FlowVersion
 
@@ -89,7 +91,8 @@ def _editor(flow: Flow, document: dict[str, Any], problems: list[validation.Prob
         yaml_text=yaml_text if yaml_text is not None else versions.canonical_yaml(document),
         tab=request.args.get("tab", "form") if yaml_text is None else "yaml",
         step_types=step_types(), step_fields=step_fields, keypad_digits=KEYPAD_DIGITS,
-        entered=request.form if status != 200 else {}), status
+        bounds=bounds, choices=choices, defaults=DEFAULT_SETTINGS, step_defaults=STEP_DEFAULTS,
+        shown=SHOWN, entered=request.form if status != 200 else {}), status
 
 
 @bp.get("/flows")

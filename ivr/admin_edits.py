@@ -6,7 +6,7 @@ that other steps still route to cannot be removed, and the refusal lists them. W
 step type needs comes from the flow schema (ivr/flow_schema.json): its `type` enum and the
 fields each type requires; `OPTIONAL_TARGETS` adds the route fields the engine reads when a
 type has them (the schema allows every route field on every step, so the editor offers the
-rest too, folded away).
+rest too, folded away); `STEP_OPTIONS` the type's own settings (a transfer's ring time).
 """
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ OPTIONAL_TARGETS: dict[str, tuple[str, ...]] = {
     "route": ("not_digital",),
 }
 """Route fields a step type may have beyond the ones the schema requires."""
+STEP_OPTIONS: dict[str, tuple[str, ...]] = {
+    "say": ("digital_only",),
+    "transfer": ("number", "timeout"),
+    "record": ("max_length",),
+}
+"""A step type's own settings, offered only where the engine reads them (ivr.walker)."""
 FIXED_FIELDS: dict[str, dict[str, Any]] = {"ask": {"expecting": "intent"}}
 """Fields a new step of a type gets without asking (the schema allows only one value)."""
 
@@ -54,6 +60,7 @@ class StepFields:
     other_targets: tuple[str, ...]  # route fields the schema allows but the type rarely needs
     required: frozenset[str]
     routes: bool  # routes {intent: step, default: step}
+    options: tuple[str, ...] = ()  # the type's own settings (STEP_OPTIONS)
 
 
 def step_types() -> list[str]:
@@ -69,14 +76,15 @@ def _required(step_type: str) -> frozenset[str]:
 
 
 def step_fields(step_type: str) -> StepFields:
-    """What a step of `step_type` has: its prompts, its route fields, whether it routes."""
+    """What a step of `step_type` has: prompts, route fields, whether it routes, settings."""
     required = _required(step_type)
     targets = [k for k in TARGET_KEYS if k in required]
     targets += [k for k in OPTIONAL_TARGETS.get(step_type, ()) if k not in targets]
     return StepFields(texts=tuple(k for k in TEXT_KEYS if k in required),
                       targets=tuple(targets),
                       other_targets=tuple(k for k in TARGET_KEYS if k not in targets),
-                      required=required, routes="routes" in required)
+                      required=required, routes="routes" in required,
+                      options=STEP_OPTIONS.get(step_type, ()))
 
 
 def human_step(document: Mapping[str, Any]) -> str:

@@ -8,6 +8,13 @@ come the structural edits (`ivr.admin_edits`): the button pressed (`op`: "add_st
 "remove_step:<name>", "move_up:<name>", "move_down:<name>"), a filled-in new step
 (`new_step.*`) or intent (`new_intent*`), renamed step keys (`steps.<name>.key`) and
 deleted intents (`intents.<name>.delete`).
+
+An emptied optional field (a number, a phone number, a text) is removed from the document,
+so the default applies again. Numbers out of the schema's range, and phone numbers that are
+not real numbers, are problems at their field. A checkbox ("settings.barge_in",
+"steps.<name>.digital_only") comes with a hidden marker "<field>.shown": an unchecked box
+is absent from a posted form, so the marker alone turns the setting off, while a form with
+neither leaves it as it was.
 """
 
 from __future__ import annotations
@@ -15,19 +22,40 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from ivr import admin_edits
 from ivr.admin_edits import EditRefused
-from ivr.flowdoc import TARGET_KEYS, TEXT_KEYS
+from ivr.flowdoc import DEFAULT_SETTINGS, TARGET_KEYS, TEXT_KEYS
+from ivr.form_fields import (
+    bad,
+    bounds,
+    choices,
+    items,
+    lines,
+    put,
+    put_flag,
+    read_number,
+    read_phone,
+)
 from ivr.hours import WEEKDAYS
 from ivr.validation import Problem
 
-FLOAT_SETTINGS = ("confirm_below", "reject_below")
+FLOAT_SETTINGS = ("confirm_below", "reject_below", "asr_reject_below")
 INT_SETTINGS = ("listen_timeout",)
-TEXT_SETTINGS = ("timezone", "transfer_number", "human_step")
+TEXT_SETTINGS = ("timezone", "human_step")
+PHONE_SETTINGS = ("transfer_number",)
+CHOICE_SETTINGS = ("speech_input",)
+FLAG_SETTINGS = ("barge_in",)
+LANGUAGE_SETTINGS = ("say_language", "voice")
+"""Settings that are {language: text}, one field per flow language ("settings.voice.it")."""
 SLOW_SETTINGS = {"listen_timeout": int, "pause_seconds": int, "prosody_rate": str}
+STEP_NUMBERS = ("timeout", "max_length")
+STEP_DEFAULTS = {"timeout": 30, "max_length": 90}
+"""What ivr.walker uses when a transfer has no `timeout` or a record step no `max_length`."""
 KEYPAD_DIGITS = tuple("123456789")
+COUNTRY = re.compile(r"[A-Z]{2}")
 
 
 class FormError(ValueError):
@@ -42,64 +70,103 @@ class FormError(ValueError):
         self.document = document
 
 
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _items(text: str) -> list[str]:
-    return [item.strip() for item in re.split(r"[,\n]", text) if item.strip()]
-
-
-def _bad(field: str, it: str, en: str) -> Problem:
-    return Problem(field.replace(".", "/"), "form", {"it": it, "en": en})
-
-
-def _number(form: Mapping[str, str], field: str, kind: type, problems: list[Problem]) -> Any:
-    raw = form[field].strip().replace(",", ".")
-    try:
-        return kind(raw)
-    except ValueError:
-        problems.append(_bad(field, f"{raw!r} non è un numero", f"{raw!r} is not a number"))
-        return None
-
-
 def _settings(doc: dict[str, Any], form: Mapping[str, str], problems: list[Problem]) -> None:
     settings = doc.setdefault("settings", {})
     numeric: list[tuple[str, type]] = [(n, float) for n in FLOAT_SETTINGS]
     numeric += [(n, int) for n in INT_SETTINGS]
     for name, kind in numeric:
         field = f"settings.{name}"
-        if field in form and form[field].strip():
-            value = _number(form, field, kind, problems)
-            if value is not None:
-                settings[name] = value
+        put(settings, name, form, field, partial(read_number, field=field, kind=kind,
+                                                  problems=problems,
+                                                  limits=bounds("settings", name)))
     for name in TEXT_SETTINGS:
-        if f"settings.{name}" in form:
-            value = form[f"settings.{name}"].strip()
-            if value:
-                settings[name] = value
-            else:
-                settings.pop(name, None)
+        put(settings, name, form, f"settings.{name}")
+    for name in PHONE_SETTINGS:
+        field = f"settings.{name}"
+        put(settings, name, form, field, partial(read_phone, field=field, problems=problems))
+    for name in FLAG_SETTINGS:
+        put_flag(settings, name, form, f"settings.{name}")
     if "settings.holidays" in form:
         settings["holidays"] = form["settings.holidays"].strip().upper() or None
     if "settings.extra_closed_days" in form:
-        days = _items(form["settings.extra_closed_days"])
+        days = items(form["settings.extra_closed_days"])
         if days:
             settings["extra_closed_days"] = days
         else:
             settings.pop("extra_closed_days", None)
     if any(f"settings.opening_hours.{day}" in form for day in WEEKDAYS):
-        hours = {day: _items(form.get(f"settings.opening_hours.{day}", "")) for day in WEEKDAYS}
+        hours = {day: items(form.get(f"settings.opening_hours.{day}", "")) for day in WEEKDAYS}
         settings["opening_hours"] = {day: spans for day, spans in hours.items() if spans}
     slow = settings.setdefault("not_digital", {})
     for name, kind in SLOW_SETTINGS.items():
         field = f"settings.not_digital.{name}"
-        if field in form and form[field].strip():
-            value = form[field].strip() if kind is str else _number(form, field, kind, problems)
-            if value is not None:
-                slow[name] = value
+        put(slow, name, form, field, None if kind is str else partial(
+            read_number, field=field, kind=kind, problems=problems,
+            limits=bounds("settings", "not_digital", name)))
     if not slow:
         settings.pop("not_digital")
+    _speech_settings(doc, settings, form, problems)
+
+
+def _change(settings: dict[str, Any], name: str, value: Any) -> None:
+    """Write a setting only if it differs from what applies now (its value or the default)."""
+    if value != settings.get(name, DEFAULT_SETTINGS.get(name)):
+        settings[name] = value
+
+
+def _speech_settings(doc: dict[str, Any], settings: dict[str, Any], form: Mapping[str, str],
+                     problems: list[Problem]) -> None:
+    """How the flow listens and speaks: recogniser, voices, language by caller's country."""
+    for name in CHOICE_SETTINGS:
+        field = f"settings.{name}"
+        if field in form:
+            value = form[field].strip()
+            allowed = choices("settings", name)
+            if value in allowed:
+                _change(settings, name, value)
+            else:
+                problems.append(bad(field, f"Scegliere fra {', '.join(allowed)}",
+                                     f"Choose one of {', '.join(allowed)}"))
+    for name in LANGUAGE_SETTINGS:
+        table = dict(settings.get(name, DEFAULT_SETTINGS[name]))
+        for lang in doc["languages"]:
+            put(table, lang, form, f"settings.{name}.{lang}")
+        _change(settings, name, table)
+    field = "settings.language_by_country"
+    if field in form:
+        countries: dict[str, str] = {}
+        wrong: list[str] = []
+        for item in items(form[field]):
+            country, colon, lang = (part.strip() for part in item.partition(":"))
+            if colon and COUNTRY.fullmatch(country.upper()) and lang.lower() in doc["languages"]:
+                countries[country.upper()] = lang.lower()
+            else:
+                wrong.append(item)
+        if wrong:
+            languages = ", ".join(doc["languages"])
+            problems.append(bad(field, f"Non valido: {'; '.join(wrong)}. Scrivere PAESE: "
+                                 f"lingua, con una lingua del flusso ({languages})",
+                                 f"Not valid: {'; '.join(wrong)}. Write COUNTRY: language, "
+                                 f"with a language of the flow ({languages})"))
+        else:
+            _change(settings, "language_by_country", countries)
+
+
+def _general(doc: dict[str, Any], form: Mapping[str, str], problems: list[Problem]) -> None:
+    """The flow's name, note, languages, start step and the numbers it answers."""
+    if "languages" in form:
+        doc["languages"] = items(form["languages"])
+    for key in ("default_language", "start", "name"):
+        if form.get(key, "").strip():
+            doc[key] = form[key].strip()
+    put(doc, "note", form, "note")
+    if "numbers" in form:
+        typed = items(form["numbers"])
+        numbers = [n for n in (read_phone(raw, "numbers", problems) for raw in typed) if n]
+        if numbers and len(numbers) == len(typed):
+            doc["numbers"] = list(dict.fromkeys(numbers))
+        elif not typed:
+            doc.pop("numbers", None)
 
 
 def _intents(doc: dict[str, Any], form: Mapping[str, str]) -> None:
@@ -115,11 +182,11 @@ def _intents(doc: dict[str, Any], form: Mapping[str, str]) -> None:
                     if not spec["label"][lang]:
                         del spec["label"][lang]
                 else:
-                    values = _lines(form[field]) if part == "examples" else _items(form[field])
+                    values = lines(form[field]) if part == "examples" else items(form[field])
                     spec.setdefault(part, {})[lang] = values
 
 
-def _steps(doc: dict[str, Any], form: Mapping[str, str]) -> None:
+def _steps(doc: dict[str, Any], form: Mapping[str, str], problems: list[Problem]) -> None:
     for name, step in doc["steps"].items():
         for key in TEXT_KEYS:
             for lang in doc["languages"]:
@@ -153,6 +220,19 @@ def _steps(doc: dict[str, Any], form: Mapping[str, str]) -> None:
                 step["keypad"] = keypad
             else:
                 step.pop("keypad", None)
+        _step_options(name, step, form, problems)
+
+
+def _step_options(name: str, step: dict[str, Any], form: Mapping[str, str],
+                  problems: list[Problem]) -> None:
+    """A step's own settings (admin_edits.STEP_OPTIONS): ring time, number, length, flag."""
+    for key in STEP_NUMBERS:
+        field = f"steps.{name}.{key}"
+        put(step, key, form, field, partial(read_number, field=field, kind=int, problems=problems,
+                                             limits=bounds("step", key)))
+    field = f"steps.{name}.number"
+    put(step, "number", form, field, partial(read_phone, field=field, problems=problems))
+    put_flag(step, "digital_only", form, f"steps.{name}.digital_only")
 
 
 def _new_step(doc: dict[str, Any], form: Mapping[str, str]) -> dict[str, Any]:
@@ -171,7 +251,7 @@ def _new_intent(doc: dict[str, Any], form: Mapping[str, str]) -> dict[str, Any]:
     return admin_edits.add_intent(
         doc, form.get("new_intent", "").strip().lower(),
         {lang: form.get(f"new_intent.label.{lang}", "") for lang in languages},
-        {lang: _lines(form.get(f"new_intent.examples.{lang}", "")) for lang in languages})
+        {lang: lines(form.get(f"new_intent.examples.{lang}", "")) for lang in languages})
 
 
 def _structure(doc: dict[str, Any], form: Mapping[str, str],
@@ -210,14 +290,10 @@ def apply_form(document: Mapping[str, Any], form: Mapping[str, str]) -> dict[str
     """
     doc: dict[str, Any] = copy.deepcopy(dict(document))
     problems: list[Problem] = []
-    if "languages" in form:
-        doc["languages"] = _items(form["languages"])
-    for key in ("default_language", "start", "name"):
-        if form.get(key, "").strip():
-            doc[key] = form[key].strip()
+    _general(doc, form, problems)
     _settings(doc, form, problems)
     _intents(doc, form)
-    _steps(doc, form)
+    _steps(doc, form, problems)
     doc = _structure(doc, form, problems)
     if problems:
         raise FormError(problems, doc)

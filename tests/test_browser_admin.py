@@ -39,12 +39,21 @@ def test_the_editor_shows_errors_next_to_the_field_then_saves(make_live_server: 
     page.fill("textarea[name='intents.billing.examples.en']",
               page.input_value("textarea[name='intents.billing.examples.en']")
               + "\nmy statement looks odd")
+    page.fill("input[name='steps.human.timeout']", "45")
+    page.check("input[name='settings.barge_in']")
     page.click("#flow-form button[type=submit]")
     assert "Draft saved." in page.inner_text(".flash")
     assert "Editing draft v2" in page.inner_text(".status")
     assert "my statement looks odd" in page.input_value(
         "textarea[name='intents.billing.examples.en']")
+    assert page.input_value("input[name='steps.human.timeout']") == "45"
+    assert page.is_checked("input[name='settings.barge_in']")
     browser.screenshot(page, "admin-editor-saved")
+    page.uncheck("input[name='settings.barge_in']")  # an unticked box is not posted at all
+    page.click("#flow-form button[type=submit]")
+    assert "Draft saved." in page.inner_text(".flash")
+    assert not page.is_checked("input[name='settings.barge_in']")
+    assert page.input_value("input[name='steps.human.timeout']") == "45"
 
 
 @pytest.mark.browser

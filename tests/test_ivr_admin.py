@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -419,3 +420,109 @@ def test_intents_are_added_with_examples_and_deleted_from_the_form(make_app: Any
     assert client.post("/admin/flows/main/form",
                        data={"intents.moving.delete": "yes"}).status_code == 303
     assert "moving" not in versions_of(app)[-1].document["intents"]
+
+
+# ---------------------------------------------------------------- every schema field in the form
+class _PostedFields(HTMLParser):
+    """What a browser posts for one form: inputs, ticked boxes, selected options, textareas."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id, self.inside = form_id, False
+        self.fields: dict[str, str] = {}
+        self.select: list[Any] | None = None  # name, selected value, first value
+        self.textarea: list[str] | None = None  # name, text
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        elif not self.inside:
+            return
+        elif tag == "option" and self.select is not None:
+            if self.select[2] is None:
+                self.select[2] = a.get("value")
+            if "selected" in a:
+                self.select[1] = a.get("value")
+        elif tag == "input" and a.get("type") not in ("submit", "button") and (
+                a.get("type") != "checkbox" or "checked" in a):
+            self.fields[str(a["name"])] = a.get("value") or ""
+        elif tag == "select":
+            self.select = [a["name"], None, None]
+        elif tag == "textarea":
+            self.textarea = [str(a["name"]), ""]
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea is not None:
+            self.textarea[1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self.select is not None:
+            self.fields[self.select[0]] = self.select[1] or self.select[2] or ""
+            self.select = None
+        elif tag == "textarea" and self.textarea is not None:
+            self.fields[self.textarea[0]] = self.textarea[1]
+            self.textarea = None
+
+
+def posted_fields(html: str, form_id: str = "flow-form") -> dict[str, str]:
+    """The fields of the editor's form as a browser would post them unchanged."""
+    parser = _PostedFields(form_id)
+    parser.feed(html)
+    return parser.fields
+
+
+def test_the_form_as_shown_saves_the_same_document_then_a_ring_time_and_barge_in(
+        make_app: Any) -> None:
+    app = admin_app(make_app)
+    app.config["WTF_CSRF_ENABLED"] = True  # post the form as rendered, its token included
+    client = logged_in(app)
+    html = client.get("/admin/flows/main").get_data(as_text=True)
+    human, book = _field(html, "f-steps--human", "section"), _field(html, "f-steps--book",
+                                                                    "section")
+    assert 'name="steps.human.timeout"' in human and 'name="steps.human.number"' in human
+    assert "timeout" not in book and "max_length" not in book and "digital_only" not in book
+    assert "5–120 s" in _field(html, "f-steps--human--timeout")
+    assert 'name="steps.leave_message.max_length"' in html
+    assert 'name="steps.documents_online.digital_only"' in html
+    form = posted_fields(html)
+    assert form["csrf_token"] and form["steps.human.timeout"] == "30"
+    assert "settings.barge_in" not in form and "settings.barge_in.shown" in form
+    assert client.post("/admin/flows/main/form", data=form).status_code == 303
+    [live, draft] = versions_of(app)
+    assert draft.status == "draft" and draft.document == live.document
+    form.update({"steps.human.timeout": "45", "settings.barge_in": "yes"})
+    assert client.post("/admin/flows/main/form", data=form).status_code == 303
+    document = versions_of(app)[-1].document
+    assert document["steps"]["human"]["timeout"] == 45
+    assert document["settings"]["barge_in"] is True
+    form = posted_fields(client.get("/admin/flows/main").get_data(as_text=True))
+    assert (form["steps.human.timeout"], form["settings.barge_in"]) == ("45", "yes")
+    del form["settings.barge_in"]  # unticked: a browser leaves it out, the marker stays
+    assert client.post("/admin/flows/main/form", data=form).status_code == 303
+    document = versions_of(app)[-1].document
+    assert "barge_in" not in document["settings"]
+    assert document["steps"]["human"]["timeout"] == 45
+    assert len(versions_of(app)) == 2
+
+
+def test_bad_values_are_refused_next_to_their_fields_keeping_what_was_typed(
+        make_app: Any) -> None:
+    app = admin_app(make_app)
+    client = logged_in(app)
+    answer = client.post("/admin/flows/main/form", data={
+        "steps.human.timeout": "500", "settings.transfer_number": "call Anna"})
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    field = _field(html, "f-steps--human--timeout")
+    assert "500 is out of range: 5 to 120" in field and 'value="500"' in field
+    assert "is not a valid phone number" in _field(html, "f-settings--transfer_number")
+    # a value the form lets through still meets the schema when the draft is saved
+    answer = client.post("/admin/flows/main/form",
+                         data={"settings.not_digital.prosody_rate": "fast"})
+    assert answer.status_code == 422
+    assert 'data-path="settings/not_digital/prosody_rate"' in _field(
+        answer.get_data(as_text=True), "f-settings--not_digital--prosody_rate")
+    assert len(versions_of(app)) == 1
