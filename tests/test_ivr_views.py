@@ -189,3 +189,49 @@ def test_without_a_published_flow_the_caller_still_reaches_a_human(make_app: Any
     client = make_app().test_client()  # no flows seeded
     root = twiml(signed_post(client, "/voice/incoming", START).data)
     assert root.find("Dial/Number").text == "+390299999999"
+
+
+def test_one_caller_on_two_lines_at_once_gets_one_callback(make_app: Any,
+                                                          session: Any) -> None:
+    """Two calls from the same new number book at the same moment: both callers hear a
+    promise (the loser of the race on the new caller's row is run again) and the queue holds
+    one request for them, asked twice."""
+    import threading
+
+    app = hotline(make_app)
+    client = app.test_client()
+    forms = [{**START, "CallSid": f"CA{n}" + "b" * 31} for n in (1, 2)]
+    actions = []
+    for form in forms:
+        reply = twiml(signed_post(client, "/voice/incoming", form).data)
+        for _ in range(4):  # the need, then "yes" until the number is asked
+            action = reply.find("Gather").get("action")  # type: ignore[union-attr]
+            if "/callback_number/" in action:
+                break
+            words = "ho un problema con la bolletta" if "/ask_need/" in action else "sì"
+            reply = twiml(signed_post(client, action.split("hotline.test", 1)[1],
+                                      {**form, "SpeechResult": words, "Confidence": "0.9"}).data)
+        actions.append(action.split("hotline.test", 1)[1])
+    replies: list[Any] = []
+    barrier = threading.Barrier(2)
+
+    def confirm(form: dict[str, str], path: str) -> None:
+        own = app.test_client()
+        barrier.wait()
+        replies.append(signed_post(own, path, {**form, "Digits": "1"}))
+
+    threads = [threading.Thread(target=confirm, args=pair) for pair in zip(forms, actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in replies] == [200, 200]
+    for reply in replies:
+        text = reply.get_data(as_text=True)
+        assert "richiameremo" in text.lower() and "problema tecnico" not in text
+    requests = list(session.scalars(select(CallbackRequest)))
+    assert len(requests) == 1
+    assert requests[0].times_requested == 2
+    assert requests[0].phone == CALLER
+    calls = list(session.scalars(select(Call)))
+    assert {c.callback_request_id for c in calls} == {requests[0].id}
