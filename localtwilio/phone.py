@@ -22,8 +22,13 @@ recognised so far, live), `recognised {text, digits, confidence, reason}`, `stre
 {audio}` (a question the app plays over the Media Stream with barge-in: base64 8 kHz
 mu-law, to play at once, microphone open), `stream_clear` (the app cleared it: stop
 playing), `bridged {to}` (this page's call dialled another page, which answered),
-`remote {text}` (words the other page typed while bridged), `ended {outcome,
-transferred_to, duration}`, `error {message}`.
+`remote {text}` (words the other page typed while bridged), `remote_audio {audio}` (the
+other page's microphone while bridged: one frame of base64 8 kHz mu-law, to play at once),
+`ended {outcome, transferred_to, duration}`, `error {message}`.
+
+While bridged (`bridged` on the page that dialled, `connected` with direction
+`outbound-dial` on the page that answered) a page streams its microphone as `audio` frames
+whether or not the app listens; the bridge relays them (`localtwilio.phone_bridge`).
 """
 
 from __future__ import annotations

@@ -6,15 +6,20 @@ page gets `incoming`, and its answer decides Twilio's DialCallStatus: decline ->
 answer within the Dial's timeout -> no-answer, answer -> the two parties are bridged and
 the Dial ends `completed` when one of them hangs up.
 
-The bridge carries no audio: typed words (`say`) are relayed to the other side as `remote`
+Between two pages the bridge carries voice both ways: each page's microphone frames
+(`audio`, 8 kHz mu-law) are checked (`relayable_audio`) and sent to the other page as
+`remote_audio`, which it plays at once; typed words (`say`) are relayed as `remote`
 messages. The far side of the bridge is either another page (an agent who opened /phone
 registered with their own number: their hang-up ends it) or the stand-in's simulated
-callee, who "talks" for its `talk_seconds` (real seconds here: a page is live) and then
-hangs up.
+callee, who hears nothing and says nothing, "talks" for its `talk_seconds` (real seconds
+here: a page is live) and then hangs up.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import logging
 import queue
 import time
 from dataclasses import dataclass
@@ -29,7 +34,11 @@ if TYPE_CHECKING:
     from localtwilio.runner import LocalCall
     from localtwilio.twiml import Dial, DialTarget
 
+log = logging.getLogger(__name__)
 REFUSALS = {"decline": "busy", "canceled": "canceled", "no-answer": "no-answer"}
+MAX_AUDIO_FRAME_BYTES = 8000  # one second of 8 kHz mu-law: pages send 160 bytes (20 ms)
+_MAX_AUDIO_FRAME_CHARS = 4 * -(-MAX_AUDIO_FRAME_BYTES // 3)  # its base64 length
+IDLE_POLL_SECONDS = 0.01  # the bridge's wait when neither side has sent anything
 
 
 @dataclass(frozen=True)
@@ -66,11 +75,8 @@ def wait_for_answer(line: PhoneLine, seconds: float, far: PhoneLine | None = Non
             return "no-answer"
         if far is not None and far.closed.is_set():
             return "canceled"
-        if far is not None and not far.inbox.empty():
-            held = far.inbox.get_nowait()  # the far page's audio is not heard while ringing
-            if held.get("type") == "hangup":
-                far.inbox.put(held)
-                return "canceled"
+        if far is not None and _far_hung_up(far):
+            return "canceled"
         message = next_message(line, 0.05)
         kind = (message or {}).get("type")
         if kind == "answer":
@@ -80,10 +86,58 @@ def wait_for_answer(line: PhoneLine, seconds: float, far: PhoneLine | None = Non
     return "no-answer"
 
 
+def _far_hung_up(far: PhoneLine) -> bool:
+    """Whether the far page hung up; the rest of what it sent while ringing is not heard."""
+    while True:
+        try:
+            held = far.inbox.get_nowait()
+        except queue.Empty:
+            return False
+        if held.get("type") == "hangup":
+            far.inbox.put(held)  # for the far side's call to act on
+            return True
+
+
+def relayable_audio(message: dict[str, Any]) -> str | None:
+    """The base64 mu-law of an `audio` message worth relaying (None: empty, junk, too long)."""
+    payload = message.get("payload")
+    if not isinstance(payload, str) or not payload or len(payload) > _MAX_AUDIO_FRAME_CHARS:
+        return None
+    try:
+        ulaw = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not ulaw or len(ulaw) > MAX_AUDIO_FRAME_BYTES:
+        return None
+    return base64.b64encode(ulaw).decode("ascii")
+
+
+def _drain(line: PhoneLine) -> list[dict[str, Any]]:
+    """Everything `line`'s page has sent so far, without waiting."""
+    messages: list[dict[str, Any]] = []
+    while True:
+        try:
+            messages.append(line.inbox.get_nowait())
+        except queue.Empty:
+            return messages
+
+
 def bridge(callee: PhoneLine, far: PhoneLine | None, far_talk_seconds: float) -> BridgeEnd:
-    """Hold the bridged conversation until one side hangs up; relay typed words."""
+    """Hold the bridged conversation until one side hangs up; relay voice and typed words.
+
+    Each side's queue is emptied on every turn, so a microphone streaming 50 frames a
+    second never falls behind while the other side is quiet.
+    """
     started = time.monotonic()
-    deadline = None if far is not None else started + far_talk_seconds
+    try:
+        return _hold(callee, far, started, None if far is not None else started + far_talk_seconds)
+    finally:
+        if far is not None:
+            _drop_audio(far)
+
+
+def _hold(callee: PhoneLine, far: PhoneLine | None, started: float,
+          deadline: float | None) -> BridgeEnd:
     while True:
         if callee.closed.is_set():
             return BridgeEnd(True, _since(started))
@@ -91,15 +145,40 @@ def bridge(callee: PhoneLine, far: PhoneLine | None, far_talk_seconds: float) ->
             return BridgeEnd(False, _since(started))
         if deadline is not None and time.monotonic() >= deadline:
             return BridgeEnd(False, _since(started))
+        heard = False
         for source, target, is_callee in ((callee, far, True), (far, callee, False)):
-            message = next_message(source, 0.05) if source is not None else None
-            kind = (message or {}).get("type")
-            if kind == "hangup":
-                return BridgeEnd(is_callee, _since(started))
-            if kind == "say" and message and target is not None:
-                text = str(message.get("text", "")).strip()[:500]
-                if text:
-                    target.send({"type": "remote", "text": text})
+            if source is None:  # the simulated callee: nothing to hear
+                continue
+            for message in _drain(source):
+                heard = True
+                if message.get("type") == "hangup":
+                    return BridgeEnd(is_callee, _since(started))
+                if target is not None:
+                    _relay(message, source, target)
+        if not heard:
+            time.sleep(IDLE_POLL_SECONDS)
+
+
+def _relay(message: dict[str, Any], source: PhoneLine, target: PhoneLine) -> None:
+    """Pass one message of a bridged page to the other page: voice or typed words."""
+    kind = message.get("type")
+    if kind == "audio":
+        audio = relayable_audio(message)
+        if audio is None:
+            log.debug("dropped a junk audio frame on call %s", source.call_sid)
+        else:
+            target.send({"type": "remote_audio", "audio": audio})
+    elif kind == "say":
+        text = str(message.get("text", "")).strip()[:500]
+        if text:
+            target.send({"type": "remote", "text": text})
+
+
+def _drop_audio(line: PhoneLine) -> None:
+    """The bridge is over: the far page's queued microphone frames are not heard."""
+    for message in _drain(line):
+        if message.get("type") != "audio":
+            line.inbox.put(message)
 
 
 def _since(started: float) -> int:

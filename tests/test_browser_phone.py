@@ -212,3 +212,53 @@ def test_call_now_in_the_console_rings_the_callers_phone_page(
             assert request is not None and request.status == "completed"
     finally:
         live.stop()
+
+
+def _remote_frames(page: Page) -> int:
+    return int(page.eval_on_selector("#phone", "el => el.dataset.remoteAudio || '0'"))
+
+
+@pytest.mark.browser
+def test_two_bridged_pages_hear_each_others_microphone(
+        database_url: str, make_browser: Callable[..., Browser], tmp_path: Path) -> None:
+    live = start_phone_server(database_url)
+    try:
+        browser = make_browser(extra_args=fake_microphone_args(
+            microphone_wav(tmp_path, "pronto, mi sente?")))
+        pages = {}
+        for number in ("+393470000001", "+393331234567"):  # the agent, then the caller
+            page = pages[number] = browser.new_page()
+            page.goto(live.url("/phone"))
+            page.fill("#from", number)
+            page.dispatch_event("#from", "change")
+            page.wait_for_function(
+                "() => document.getElementById('phone').dataset.socketOpen === '1'")
+        directory = live.app.extensions["localtwilio.phones"]
+        for _ in range(50):
+            if all(directory.line_for_number(number) for number in pages):
+                break
+            pages["+393470000001"].wait_for_timeout(100)
+        agent, caller = pages.values()
+        live.app.extensions["twilio"].calls.create(
+            to="+393470000001", from_="+390000000000",
+            twiml='<Response><Dial timeout="10"><Number>+393331234567</Number></Dial></Response>')
+        for page in (agent, caller):
+            page.wait_for_selector("#incoming:not([hidden])", timeout=10_000)
+            page.click("#answer")
+        for page in (agent, caller):  # each plays what the other's microphone captured
+            page.wait_for_function(
+                "() => { const p = document.getElementById('phone');"
+                " return p.dataset.bridge === 'audio' && +(p.dataset.remoteAudio || 0) >= 25; }",
+                timeout=10_000)
+            assert page.get_attribute("#phone", "data-mic") == "on"
+        browser.screenshot(caller, "phone-bridged-pages-talk")
+        caller.click("#hangup")
+        for page in (agent, caller):
+            page.wait_for_function(
+                "() => document.getElementById('phone').dataset.state === 'ended'")
+            assert page.get_attribute("#phone", "data-bridge") == ""
+        frames = _remote_frames(agent), _remote_frames(caller)
+        agent.wait_for_timeout(300)
+        assert (_remote_frames(agent), _remote_frames(caller)) == frames  # nothing after
+    finally:
+        live.stop()

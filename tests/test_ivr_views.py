@@ -220,7 +220,8 @@ def test_one_caller_on_two_lines_at_once_gets_one_callback(make_app: Any,
         barrier.wait()
         replies.append(signed_post(own, path, {**form, "Digits": "1"}))
 
-    threads = [threading.Thread(target=confirm, args=pair) for pair in zip(forms, actions)]
+    threads = [threading.Thread(target=confirm, args=pair)
+               for pair in zip(forms, actions, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -8,6 +8,9 @@ client into the REST stand-in mounted in the app.
 
 from __future__ import annotations
 
+import base64
+import queue
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +22,7 @@ from core.users import create_user, issue_token
 from localtwilio.callee import Callee
 from localtwilio.calls import CallRecord
 from localtwilio.phone import LOCAL_AGENT_NUMBER
+from localtwilio.phone_bridge import MAX_AUDIO_FRAME_BYTES
 from tests.browser import LiveServer
 from tests.test_localtwilio_phone import (  # noqa: F401  (phone_server is a fixture)
     PhonePage,
@@ -185,3 +189,134 @@ def test_an_agent_page_rings_first_then_the_caller_page_and_typed_words_cross(
     wait_done(live)
     request, attempt = stored(live, request_id)
     assert (request.status, attempt.callee_status) == ("completed", "completed")
+
+
+def bridged_pages(live: LiveServer, after_dial: str = "") -> tuple[PhonePage, PhonePage]:
+    """The agent's page answers a call whose `<Dial>` rings the caller's page, which answers.
+
+    `after_dial` is TwiML the agent's call runs once the Dial is over.
+    """
+    agent, caller = PhonePage(live), PhonePage(live)
+    for page, number in ((agent, AGENT_PHONE), (caller, CALLER)):
+        page.send(type="register", number=number)
+        page.expect("registered")
+    twiml = (f'<Response><Dial timeout="10"><Number>{CALLER}</Number></Dial>'
+             f"{after_dial}</Response>")
+    live.app.extensions["twilio"].calls.create(to=AGENT_PHONE, from_="+390000000000",
+                                               twiml=twiml)
+    agent.expect("incoming")
+    agent.send(type="answer")
+    assert agent.expect("connected")["direction"] == "outbound-api"
+    caller.expect("incoming")
+    caller.send(type="answer")
+    assert caller.expect("connected")["direction"] == "outbound-dial"
+    assert agent.expect("bridged")["to"] == CALLER
+    return agent, caller
+
+
+def speak(page: PhonePage, *frames: bytes) -> None:
+    """Microphone frames from `page`, as its AudioWorklet sends them."""
+    for frame in frames:
+        page.send(type="audio", payload=base64.b64encode(frame).decode("ascii"))
+
+
+def heard(page: PhonePage, count: int) -> list[bytes]:
+    """The next `count` frames of the other side's voice `page` was sent to play."""
+    return [base64.b64decode(page.expect("remote_audio", timeout=10)["audio"], validate=True)
+            for _ in range(count)]
+
+
+def received(page: PhonePage, seconds: float) -> list[dict[str, Any]]:
+    """Everything `page` is sent in the next `seconds`."""
+    deadline, messages = time.monotonic() + seconds, []
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            messages.append(page.messages.get(timeout=left))
+        except queue.Empty:
+            break
+    return messages
+
+
+def frame(seed: int, size: int = 160) -> bytes:
+    """A distinct 20 ms mu-law frame (each seed gives other bytes)."""
+    return bytes((seed * 37 + i * 11) % 256 for i in range(size))
+
+
+def test_while_bridged_each_pages_microphone_reaches_the_other_byte_for_byte(
+        phone_server: Callable[..., Any]) -> None:  # noqa: F811
+    live = phone_server()
+    agent, caller = bridged_pages(live)
+    agent_voice = [frame(seed) for seed in range(1, 26)]  # half a second
+    speak(agent, *agent_voice)
+    assert heard(caller, len(agent_voice)) == agent_voice
+    caller_voice = [frame(seed) for seed in range(100, 110)]
+    speak(caller, *caller_voice)
+    assert heard(agent, len(caller_voice)) == caller_voice
+    # Both at once, as in a conversation: each side hears the other, in order.
+    speak(agent, agent_voice[0])
+    speak(caller, caller_voice[0])
+    speak(agent, agent_voice[1])
+    assert heard(caller, 2) == agent_voice[:2] and heard(agent, 1) == caller_voice[:1]
+    assert not [m for m in agent.seen if m["type"] == "remote_audio"
+                and base64.b64decode(m["audio"]) in agent_voice]  # nobody hears themselves
+    caller.send(type="hangup")
+    caller.expect("ended")
+    agent.expect("ended")
+
+
+def test_junk_audio_frames_are_dropped_and_the_bridge_goes_on(
+        phone_server: Callable[..., Any]) -> None:  # noqa: F811
+    live = phone_server()
+    agent, caller = bridged_pages(live)
+    longest = frame(7, MAX_AUDIO_FRAME_BYTES)  # one second: still a frame
+    for junk in ("not base64!", "QUJ", "QU JD", "", None, 42,
+                 base64.b64encode(frame(9, MAX_AUDIO_FRAME_BYTES + 1)).decode("ascii")):
+        agent.send(type="audio", payload=junk)
+    agent.send(type="audio")
+    speak(agent, frame(1), longest)
+    assert heard(caller, 2) == [frame(1), longest]  # the first relayed are the good ones
+    agent.send(type="say", text="mi sente?")
+    assert caller.expect("remote")["text"] == "mi sente?"
+    speak(caller, frame(2))
+    assert heard(agent, 1) == [frame(2)]
+    assert not [m for m in received(caller, 0.3) if m["type"] == "remote_audio"]
+    agent.send(type="hangup")
+    assert caller.expect("ended")["outcome"] == "completed"
+
+
+def test_after_a_hang_up_no_voice_crosses(phone_server: Callable[..., Any]) -> None:  # noqa: F811
+    live = phone_server()
+    agent, caller = bridged_pages(live, after_dial='<Say language="it-IT">Grazie.</Say>')
+    speak(caller, frame(1))
+    assert heard(agent, 1) == [frame(1)]
+    heard_before = len(agent.seen)
+    caller.send(type="hangup")
+    assert caller.expect("ended")["outcome"] == "hangup"
+    speak(caller, frame(2))  # a page that is slow to stop its microphone
+    speak(agent, frame(3))   # the agent's call goes on, saying goodbye
+    assert agent.expect("prompt")["text"] == "Grazie."
+    speak(agent, frame(4))
+    agent.expect("ended")
+    after = agent.seen[heard_before:] + received(agent, 0.1) + received(caller, 0.5)
+    assert [m["type"] for m in after if m["type"] in {"prompt", "ended"}] == ["prompt", "ended"]
+    assert not [m for m in after if m["type"] == "remote_audio"], after
+
+
+def test_the_simulated_far_end_sends_no_voice_and_typed_words_go_nowhere(
+        phone_server: Callable[..., Any]) -> None:  # noqa: F811
+    live = phone_server()
+    page = PhonePage(live)
+    page.send(type="register", number=CALLER)
+    page.expect("registered")
+    live.app.extensions["localtwilio.stand_in"].callees.set(SIMULATED, Callee(talk_seconds=1))
+    twiml = f'<Response><Dial timeout="5"><Number>{CALLER}</Number></Dial></Response>'
+    live.app.extensions["twilio"].calls.create(to=SIMULATED, from_="+390000000000",
+                                               twiml=twiml)
+    page.expect("incoming")
+    page.send(type="answer")
+    page.expect("connected")
+    speak(page, frame(1), frame(2))
+    page.send(type="say", text="pronto?")
+    ended = page.expect("ended", timeout=10)
+    assert ended["outcome"] == "completed"
+    assert not [m for m in page.seen if m["type"] in {"remote_audio", "remote"}], page.seen

@@ -10,6 +10,9 @@
   let ws = null, ctx = null, mic = null, listening = null, playing = false, inCall = false;
   let partialItem = null;  // the live transcript line, replaced by the final text
   let streamAt = 0, streamSources = [];  // barge-in audio from the Media Stream
+  // Bridged to another page: the microphone streams to it, and its voice is played here.
+  let bridged = false, remoteAt = 0, remoteSources = [], remoteFrames = 0;
+  const REMOTE_CUSHION = 0.06, REMOTE_MAX_AHEAD = 0.5;  // seconds: jitter vs latency
 
   function setState(state) { root.dataset.state = state; }
   function say(text) { status.textContent = text; }
@@ -40,7 +43,12 @@
     $("call").disabled = value;
     $("say").disabled = !value;
     $("say-send").disabled = !value;
-    if (!value) { listening = null; root.dataset.listening = ""; dropPartial(); stopStream(); }
+    if (!value) { listening = null; root.dataset.listening = ""; dropPartial(); stopStream(); setBridged(false); }
+  }
+  function setBridged(value) {
+    bridged = value;
+    root.dataset.bridge = value ? "audio" : "";
+    if (value) { remoteFrames = 0; root.dataset.remoteAudio = "0"; ensureMic(); } else { stopRemote(); }
   }
 
   // ---------------------------------------------------------------- audio
@@ -78,15 +86,19 @@
   }
   // Barge-in: the app plays its question over the stream; the microphone stays open and a
   // `stream_clear` (the caller started talking) stops whatever is still to be heard.
-  function playStream(message) {
-    if (!ctx || !message.audio) return;
-    const bytes = atob(message.audio);
+  function ulawSource(audio) {
+    const bytes = atob(audio);
     const buffer = ctx.createBuffer(1, bytes.length, 8000);
     const data = buffer.getChannelData(0);
     for (let i = 0; i < bytes.length; i++) data[i] = ulawToLinear(bytes.charCodeAt(i));
     const source = ctx.createBufferSource();
     source.buffer = buffer;
     source.connect(ctx.destination);
+    return source;
+  }
+  function playStream(message) {
+    if (!ctx || !message.audio) return;
+    const source = ulawSource(message.audio), buffer = source.buffer;
     streamAt = Math.max(streamAt, ctx.currentTime);
     source.start(streamAt);
     streamAt += buffer.duration;
@@ -100,6 +112,26 @@
     streamAt = 0;
     root.dataset.streamAudio = "";
   }
+  // The other page's voice, frame by frame: queued back to back after a small cushion for
+  // network jitter; a frame that would be heard more than REMOTE_MAX_AHEAD late is dropped.
+  function playRemote(message) {
+    if (!ctx || !bridged || !message.audio) return;
+    const now = ctx.currentTime;
+    if (remoteAt < now) remoteAt = now + REMOTE_CUSHION;
+    if (remoteAt - now > REMOTE_MAX_AHEAD) return;
+    const source = ulawSource(message.audio);
+    source.start(remoteAt);
+    remoteAt += source.buffer.duration;
+    remoteSources.push(source);
+    source.onended = () => { remoteSources = remoteSources.filter((s) => s !== source); };
+    remoteFrames += 1;
+    root.dataset.remoteAudio = String(remoteFrames);
+  }
+  function stopRemote() {
+    remoteSources.forEach((source) => { try { source.stop(); } catch (error) { /* not started */ } });
+    remoteSources = [];
+    remoteAt = 0;
+  }
   async function ensureMic() {
     if (mic) return;
     mic = "opening";
@@ -110,7 +142,7 @@
       await ctx.audioWorklet.addModule(root.dataset.worklet);
       const node = new AudioWorkletNode(ctx, "mic-capture");
       node.port.onmessage = (event) => {
-        if (!inCall || listening !== "stream" || playing) return;
+        if (!inCall || playing || (listening !== "stream" && !bridged)) return;
         send({type: "audio", payload: btoa(String.fromCharCode(...event.data))});
       };
       const mute = ctx.createGain();
@@ -137,14 +169,17 @@
       root.dataset.callSid = m.call_sid;
       root.dataset.direction = m.direction || "";
       say(m.direction === "outbound-dial" ? T.talking : T.connected);
+      if (m.direction === "outbound-dial") setBridged(true);  // a <Dial> leg: the other side talks
     },
     prompt(m) {
+      setBridged(false);
       listening = null;
       root.dataset.listening = "";
       addTurn("app", m.text, T.hotline);
       play(m);
     },
     listening(m) {
+      setBridged(false);
       listening = m.kind;
       root.dataset.listening = m.kind;
       if (m.kind === "stream") { say(T.listening); ensureMic(); } else { say(T.keys); }
@@ -173,8 +208,9 @@
       say(T.ended + (outcome ? ": " + outcome : ""));
       addTurn("system", T.ended + (outcome ? " (" + outcome + ")" : ""));
     },
-    bridged(m) { say(T.bridged + " " + m.to); },
+    bridged(m) { say(T.bridged + " " + m.to); setBridged(true); },
     remote(m) { addTurn("remote", m.text, T.other); },
+    remote_audio(m) { playRemote(m); },
     error(m) { say(m.message); },
   };
   function connect() {
