@@ -111,7 +111,6 @@ def _agent_client(app: Flask) -> Any:
     return client
 
 
-@pytest.mark.slow
 def _heard_alike(transcript: str | None, fresh: Any) -> bool:
     """Is the stored transcript what Vosk hears in these bytes? Free-form Vosk is not exactly
     repeatable on the same audio (a word or two changes between runs), so compare with
@@ -123,6 +122,7 @@ def _heard_alike(transcript: str | None, fresh: Any) -> bool:
                for text, _ in fresh.alternatives)
 
 
+@pytest.mark.slow
 def test_korean_message_is_transcribed_by_vosk_and_played_in_the_console(
         make_app: Any, stand_in: tuple[StandIn, str], tmp_path: Path) -> None:
     state, base_url = stand_in
