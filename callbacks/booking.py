@@ -98,10 +98,11 @@ def _requests_of(session: Session, call_sid: str,
     return request, [r for r in rows if r.caller_id == caller.id]
 
 
-def _write_pending_queue_changes(session: Session) -> None:
-    """Write queue rows changed earlier in this transaction (a booking, a re-rank) before
-    a booking reads callers and requests with autoflush off."""
-    if any(isinstance(item, CallbackRequest | Caller)
+def _write_pending(session: Session, kinds: tuple[type, ...],
+                   apart_from: object = None) -> None:
+    """Flush if the session holds unwritten rows of `kinds` (other than `apart_from`): a
+    booking reads callers and requests with autoflush off, and must count them as they are."""
+    if any(isinstance(item, kinds) and item is not apart_from
            for item in (*session.new, *session.dirty)):
         session.flush()
 
@@ -119,7 +120,7 @@ def book_callback(session: Session, *, phone: str | None, call_sid: str, intent:
     writes its call and the request in one go (a booking reads the queue in 4 statements
     and writes nothing until then).
     """
-    _write_pending_queue_changes(session)
+    _write_pending(session, (CallbackRequest, Caller))  # a booking or re-rank made earlier
     with session.no_autoflush:
         booking = _book(session, phone=phone, call_sid=call_sid, intent=intent, words=words,
                         language=language, window_start=window_start, window_end=window_end,
@@ -187,9 +188,7 @@ def _book(session: Session, *, phone: str | None, call_sid: str, intent: str | N
     keep_promise = updated and request.promised_by > now and request.promise_made_at is not None
     if not keep_promise:
         apply_rank(request, settings.weights)
-        if any(isinstance(item, CallbackRequest) and item is not request
-               for item in (*session.new, *session.dirty)):
-            session.flush()  # the caller's other requests, re-ranked: count them as they are
+        _write_pending(session, (CallbackRequest,), apart_from=request)  # others re-ranked
         ahead, agents = queue_snapshot(session, request.rank_key, now, request.id)
         the_promise = estimate(session, settings, ahead=ahead, now=now, agents=agents,
                                window_start=request.window_start,

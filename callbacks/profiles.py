@@ -57,14 +57,9 @@ def find_caller(session: Session, phone: str) -> Caller | None:
 def get_or_create_caller(session: Session, phone: str, now: datetime,
                          language: str | None = None) -> Caller:
     """The caller with this number, created if new; raises InvalidPhone."""
-    number = normalize_phone(phone)
-    caller = session.scalar(select(Caller).where(Caller.phone == number))
-    if caller is None:
-        caller = Caller(phone=number, language=language, created_at=now)
-        session.add(caller)
+    caller = find_or_add_caller(session, normalize_phone(phone), now, language)
+    if caller.id is None:
         session.flush()
-    elif language and not caller.language:
-        caller.language = language
     return caller
 
 
