@@ -71,21 +71,15 @@
       playing = false;
       send({type: "played", id: message.id});
     };
-    const bytes = atob(message.audio);
-    if (!ctx) { setTimeout(finish, bytes.length / 8); return; }
-    const buffer = ctx.createBuffer(1, bytes.length, 8000);
-    const data = buffer.getChannelData(0);
-    for (let i = 0; i < bytes.length; i++) data[i] = ulawToLinear(bytes.charCodeAt(i));
-    const source = ctx.createBufferSource();
-    source.buffer = buffer;
-    source.connect(ctx.destination);
+    if (!ctx) { setTimeout(finish, atob(message.audio).length / 8); return; }
+    const source = ulawSource(message.audio);
     source.onended = finish;
     playing = true;
-    setTimeout(finish, bytes.length / 8 + 1500);  // a muted or stalled output never blocks the call
+    // a muted or stalled output never blocks the call (8 mu-law bytes per millisecond)
+    setTimeout(finish, source.buffer.length / 8 + 1500);
     source.start();
   }
-  // Barge-in: the app plays its question over the stream; the microphone stays open and a
-  // `stream_clear` (the caller started talking) stops whatever is still to be heard.
+  // 8 kHz mu-law (base64) as a source ready to start on the page's audio context.
   function ulawSource(audio) {
     const bytes = atob(audio);
     const buffer = ctx.createBuffer(1, bytes.length, 8000);
@@ -96,6 +90,8 @@
     source.connect(ctx.destination);
     return source;
   }
+  // Barge-in: the app plays its question over the stream; the microphone stays open and a
+  // `stream_clear` (the caller started talking) stops whatever is still to be heard.
   function playStream(message) {
     if (!ctx || !message.audio) return;
     const source = ulawSource(message.audio), buffer = source.buffer;
