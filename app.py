@@ -72,6 +72,18 @@ def _init_parts(app: Flask) -> None:
     app.extensions["twilio"] = cfg.get("TWILIO_CLIENT") or make_twilio_client(
         cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"], cfg["TWILIO_API_BASE_URL"])
 
+    from speech.encoder import shared_encoder
+    from speech.understanding import Understanding, warm_up_in_background
+
+    understanding = cfg.get("UNDERSTANDING")
+    if understanding is None:
+        semantic = cfg["SEMANTIC_UNDERSTANDING"]
+        encoder = shared_encoder(cfg["EMBEDDING_CACHE_DIR"] or None) if semantic else None
+        understanding = Understanding(encoder, semantic=semantic)
+    app.extensions["understanding"] = understanding
+    if cfg["UNDERSTANDING_WARM_UP"]:
+        warm_up_in_background(understanding)
+
 
 def _init_web(app: Flask) -> None:
     """Blueprints, CSRF, i18n, error handlers and each package's routes."""

@@ -77,6 +77,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "VOSK_DISCOVER_PACKAGES": (True, _bool),  # also use pip-installed model packages
     "VOSK_LOG_LEVEL": (-1, _int),
     "TTS_CACHE_DIR": ("", _str),  # speech.tts barge-in prompt cache; "" -> the temp directory
+    "SEMANTIC_UNDERSTANDING": (True, _bool),  # the sentence encoder beside the lexical model
+    "EMBEDDING_CACHE_DIR": ("", _str),  # example embeddings on disk; "" -> the temp directory
+    "UNDERSTANDING_WARM_UP": (True, _bool),  # train the shipped flows' models at start-up
     "CALLBACK_AGENT_NUMBER": ("", _str),  # agent-first bridge: used when an agent has no phone
     "CALLBACKS_RECONCILE_SECONDS": (60, _int),  # 0 turns the periodic reconciler off
 }

@@ -36,8 +36,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
+from speech.clauses import focus
+from speech.encoder import Embedder
 from speech.keywords import KeywordIndex
 from speech.normalize import normalize
+from speech.semantic import SemanticIntents
 
 NONE_LABEL = "__none__"
 SIM_LOW = 0.12
@@ -50,6 +53,8 @@ KEYWORD_CONFIDENCE = 0.92
 AMBIGUOUS_HIGH = 0.65
 AMBIGUOUS_LOW = 0.45
 WINDOW, STRIDE, LONG_TEXT = 8, 4, 14
+SEMANTIC_WEIGHT = 0.6
+"""Share of the semantic model in the fused confidence (the lexical model has the rest)."""
 
 BACKGROUND: dict[str, list[str]] = {
     "it": ["buongiorno", "pronto", "ciao come stai", "che tempo fa oggi", "grazie mille",
@@ -90,8 +95,11 @@ class IntentClassifier:
 
     def __init__(self, names: list[str], vectorizer: TfidfVectorizer,
                  model: LogisticRegression, matrix: np.ndarray, owners: np.ndarray,
-                 keywords: KeywordIndex) -> None:
+                 keywords: KeywordIndex, semantic: SemanticIntents | None = None,
+                 encoder: Embedder | None = None) -> None:
         self.names = names
+        self.semantic = semantic
+        self._encoder = encoder
         self._vectorizer = vectorizer  # the fitted sklearn objects stay as the reference
         self._model = model            # that `scores` reproduces (see tests)
         self._matrix = matrix
@@ -111,8 +119,10 @@ class IntentClassifier:
         self._matrix_rows = np.ascontiguousarray(matrix.T)  # (features, training rows)
 
     @classmethod
-    def train(cls, intents: Mapping[str, Mapping], languages: Sequence[str]) -> IntentClassifier:
-        """Learn from every intent's examples and keywords in `languages`."""
+    def train(cls, intents: Mapping[str, Mapping], languages: Sequence[str],
+              encoder: Embedder | None = None) -> IntentClassifier:
+        """Learn from every intent's examples and keywords in `languages`; with an
+        `encoder`, a semantic model is learnt from the same sentences too."""
         names = sorted(intents)
         texts: list[str] = []
         labels: list[str] = []
@@ -141,8 +151,10 @@ class IntentClassifier:
             model.fit(features, labels)
         matrix = features[:intent_rows].toarray()
         owners = np.array([names.index(label) for label in labels[:intent_rows]])
+        semantic = (SemanticIntents.train(names, texts, labels, intent_rows, encoder)
+                    if encoder is not None else None)
         return cls(names, vectorizer, model, matrix, owners,
-                   KeywordIndex.build(intents, languages))
+                   KeywordIndex.build(intents, languages), semantic, encoder)
 
     def scores(self, text: str, lang: str) -> np.ndarray:
         """Calibrated confidence of every intent (in `self.names` order) for normalised text."""
@@ -187,19 +199,28 @@ class IntentClassifier:
                 best = np.maximum(best, self.scores(window, lang))
         return best
 
+    def fused_scores(self, text: str, lang: str) -> np.ndarray:
+        """Confidence of every intent for normalised, focused text: lexical and semantic
+        models together (lexical alone when there is no encoder)."""
+        scores = self._model_scores(text, lang)
+        if self.semantic is None or self._encoder is None:
+            return scores
+        semantic, _ = self.semantic.scores(self._encoder.embed([text])[0])
+        return SEMANTIC_WEIGHT * semantic + (1.0 - SEMANTIC_WEIGHT) * scores
+
     def classify(self, text: str, lang: str) -> IntentResult:
         """Best intent for what the caller said, or intent None when nothing fits."""
-        normalized = normalize(text or "", lang)
+        normalized = focus(normalize(text or "", lang), lang)
         if not normalized:
             return NO_MATCH
-        scores = self._model_scores(normalized, lang)
+        scores = self.fused_scores(normalized, lang)
         hits = self._keywords.match(normalized, lang)
         matched_by = "model"
         if len(hits) == 1:
             name = next(iter(hits))
             index = self.names.index(name)
             favourite = self.names[int(np.argmax(scores))]
-            if favourite != name and scores.max() > scores[index]:
+            if favourite != name:
                 hits.add(favourite)  # the model disagrees with the keyword: ambiguous
             else:
                 scores[index] = max(scores[index], KEYWORD_CONFIDENCE)
@@ -236,15 +257,16 @@ _CACHE_SIZE = 32
 _LOCK = threading.Lock()
 
 
-def classifier_for(intents: Mapping[str, Mapping], languages: Sequence[str]) -> IntentClassifier:
+def classifier_for(intents: Mapping[str, Mapping], languages: Sequence[str],
+                   encoder: Embedder | None = None) -> IntentClassifier:
     """Cached by content hash: instant on re-use, retrained when the intents change."""
-    key = intents_hash(intents, languages)
+    key = intents_hash(intents, languages) + (f"/{encoder.model_id}" if encoder else "")
     with _LOCK:
         cached = _CACHE.get(key)
         if cached is not None:
             _CACHE.move_to_end(key)
             return cached
-    classifier = IntentClassifier.train(intents, languages)
+    classifier = IntentClassifier.train(intents, languages, encoder)
     with _LOCK:
         _CACHE[key] = classifier
         while len(_CACHE) > _CACHE_SIZE:

@@ -7,17 +7,27 @@ instance serves every call.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
+import yaml
+
+from speech.cue_model import CueDetector, detector_for
 from speech.cues import Cue, detect_human, detect_not_digital
+from speech.encoder import Embedder, shared_encoder
 from speech.entities import parse_phone_number, parse_yes_no
-from speech.intents import NO_MATCH, IntentResult, classifier_for
+from speech.intents import NO_MATCH, IntentResult, classifier_for, intents_hash
 from speech.normalize import normalize
 from speech.phrases import expected_phrases
 from speech.timeparse import OpeningHours, TimeWindow, parse_callback_time
 
+log = logging.getLogger(__name__)
+SHIPPED_FLOWS = Path(__file__).resolve().parent.parent / "ivr" / "flows"
 DEFAULT_CONFIRM_BELOW = 0.7
 DEFAULT_REJECT_BELOW = 0.3
 
@@ -70,7 +80,25 @@ def decide(result: IntentResult, confirm_below: float, reject_below: float) -> s
 
 
 class Understanding:
-    """The understanding side of the hotline, shared by every call."""
+    """The understanding side of the hotline, shared by every call.
+
+    `encoder` is the sentence encoder behind the semantic models; by default the process's
+    shared one (`speech.encoder.shared_encoder`). `semantic=False` keeps to the lexical
+    model and the rules (for comparisons in the benchmarks).
+    """
+
+    def __init__(self, encoder: Embedder | None = None, *, semantic: bool = True) -> None:
+        self._encoder = encoder
+        self._semantic = semantic
+
+    @property
+    def encoder(self) -> Embedder | None:
+        """The sentence encoder in use, created on first need; None when lexical only."""
+        if not self._semantic:
+            return None
+        if self._encoder is None:
+            self._encoder = shared_encoder()
+        return self._encoder
 
     def classify(self, flow_doc: Mapping, text: str, lang: str,
                  languages: Sequence[str] | None = None) -> IntentResult:
@@ -78,8 +106,29 @@ class Understanding:
         intents = flow_doc.get("intents") or {}
         if not intents:
             return NO_MATCH
-        return classifier_for(intents, languages or flow_languages(flow_doc)).classify(
-            text, lang)
+        return classifier_for(intents, languages or flow_languages(flow_doc),
+                              self.encoder).classify(text, lang)
+
+    def cue_detector(self, flow_doc: Mapping) -> CueDetector | None:
+        """The learned cue detectors, with the flow's intent examples as ordinary callers;
+        None when lexical only."""
+        encoder = self.encoder
+        if encoder is None:
+            return None
+        intents = flow_doc.get("intents") or {}
+        languages = flow_languages(flow_doc)
+        ordinary = [(str(example), lang) for spec in intents.values()
+                    for lang in languages
+                    for example in (spec.get("examples") or {}).get(lang, [])]
+        return detector_for(encoder, ordinary, intents_hash(intents, languages))
+
+    def cues(self, flow_doc: Mapping, text: str, lang: str) -> dict[str, Cue | None]:
+        """"not_digital" and "human" cues with their evidence (rules, then learned)."""
+        detector = self.cue_detector(flow_doc)
+        if detector is None:
+            return {"not_digital": detect_not_digital(text, lang),
+                    "human": detect_human(text, lang)}
+        return detector.detect(text, lang)
 
     def phrases(self, flow_doc: Mapping, lang: str, expecting: str) -> list[str]:
         """Phrase list for the recogniser at a step (see `speech.phrases`)."""
@@ -92,8 +141,7 @@ class Understanding:
         if not normalize(text or "", lang):
             return Understood(text or "", lang)
         settings = flow_doc.get("settings") or {}
-        found: dict = {"not_digital": detect_not_digital(text, lang),
-                       "human": detect_human(text, lang)}
+        found: dict = dict(self.cues(flow_doc, text, lang))
         if expecting in ("intent", "free"):
             found["intent"] = self.classify(flow_doc, text, lang)
         elif expecting == "yes_no":
@@ -107,3 +155,39 @@ class Understanding:
             found["time_window"] = parse_callback_time(
                 text, lang, now, hours, tz or str(settings.get("timezone", "Europe/Rome")))
         return Understood(text, lang, **found)
+
+
+_WARMED: set[int] = set()
+_WARM_LOCK = threading.Lock()
+
+
+def warm_up(understanding: Understanding, flow_docs: Sequence[Mapping] | None = None) -> None:
+    """Train the models of `flow_docs` (default: the flows shipped in ivr/flows) so the
+    first caller does not wait for them; embeddings land in the on-disk store."""
+    if flow_docs is None:
+        flow_docs = [yaml.safe_load(path.read_text(encoding="utf-8"))
+                     for path in sorted(SHIPPED_FLOWS.glob("*.yaml"))]
+    started = time.perf_counter()
+    for doc in flow_docs:
+        intents = doc.get("intents") or {}
+        if intents:
+            classifier_for(intents, flow_languages(doc), understanding.encoder)
+        understanding.cue_detector(doc)
+    log.info("understanding ready for %d flow(s) in %.1f s", len(flow_docs),
+             time.perf_counter() - started)
+
+
+def warm_up_in_background(understanding: Understanding) -> None:
+    """`warm_up` on a daemon thread, once per process and understanding."""
+    with _WARM_LOCK:
+        if id(understanding) in _WARMED:
+            return
+        _WARMED.add(id(understanding))
+
+    def run() -> None:
+        try:
+            warm_up(understanding)
+        except Exception:  # a failed warm-up only costs the first caller some time
+            log.exception("understanding warm-up failed")
+
+    threading.Thread(target=run, name="understanding-warm-up", daemon=True).start()

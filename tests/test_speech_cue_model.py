@@ -1,0 +1,74 @@
+"""Learned cues: indirect "not digital" and "a person please", rules kept as a floor.
+
+The phrasings below are not in speech/data/cues.yaml (the detectors' training data).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from speech.cue_model import CueDetector, load_examples
+from speech.cues import Cue
+from speech.encoder import SentenceEncoder
+
+
+@pytest.fixture(scope="module")
+def detector() -> CueDetector:
+    return CueDetector.train(SentenceEncoder(), load_examples())
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("io col telefono nuovo che mi hanno regalato non ci capisco proprio niente", "it"),
+    ("a casa nostra il computer non è mai entrato", "it"),
+    ("my son does all that clicking business for me, I wouldn't know where to start", "en"),
+    ("I'm eighty-six, love, I don't go on the internet", "en"),
+])
+def test_indirect_not_digital_callers_are_recognised(detector: CueDetector, text: str,
+                                                      lang: str) -> None:
+    cue = detector.detect(text, lang)["not_digital"]
+    assert cue is not None and cue.kind == "not_digital" and cue.evidence
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("mi faccia parlare con una voce umana per piacere", "it"),
+    ("basta con questa registrazione, mi serve qualcuno che mi ascolti", "it"),
+    ("get me somebody who actually works there", "en"),
+    ("I'd rather explain this to a human being if that's all right", "en"),
+])
+def test_asking_for_a_person_in_other_words_is_heard(detector: CueDetector, text: str,
+                                                     lang: str) -> None:
+    assert detector.detect(text, lang)["human"] is not None
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("sì", "it"), ("no grazie", "it"),
+    ("ho provato a pagare con l'app ma mi dà sempre errore", "it"),
+    ("la bolletta di ottobre è il doppio del solito", "it"),
+    ("the app keeps crashing when I try to submit my meter reading", "en"),
+    ("my daughter moved in with me so I want to change the name on the account", "en"),
+    ("yes please", "en"),
+])
+def test_ordinary_callers_get_no_cue(detector: CueDetector, text: str, lang: str) -> None:
+    found = detector.detect(text, lang)
+    assert found == {"not_digital": None, "human": None}
+
+
+def test_a_rule_hit_is_kept_with_the_rule_evidence(detector: CueDetector) -> None:
+    found = detector.detect("non ho internet e la bolletta è sbagliata", "it")
+    assert found["not_digital"] == Cue("not_digital", "non ho internet")
+
+
+def test_evidence_of_a_long_story_is_the_clause_that_carries_the_cue(
+        detector: CueDetector) -> None:
+    text = ("buongiorno volevo sapere quanto devo pagare questo mese perché la bolletta "
+            "non è ancora arrivata e io queste cose sul telefonino non le so guardare "
+            "quindi aspetto la carta")
+    cue = detector.detect(text, "it")["not_digital"]
+    assert cue is not None
+    assert len(cue.evidence.split()) < len(text.split())
+    assert "telefonino" in cue.evidence
+
+
+def test_empty_and_filler_only_utterances_carry_no_cue(detector: CueDetector) -> None:
+    assert detector.detect("", "it") == {"not_digital": None, "human": None}
+    assert detector.detect("ehm... pronto?", "it") == {"not_digital": None, "human": None}
