@@ -97,7 +97,9 @@ CLOCK: dict[str, list[tuple[str, str]]] = {
            ("around", rf"\b(?:verso(?: le| l)?|intorno(?: alle| all| a)|sulle|sull|"
                       rf"circa(?: alle| all)|tipo(?: alle| all)|attorno(?: alle| all)) "
                       rf"(?:ore )?({_CI})\b"),
-           ("at", rf"\b(?:alle|all|per le|per l|ore) (?:ore )?({_CI_AT})\b")],
+           ("at", rf"\b(?:alle|all|per le|per l|ore) (?:ore )?({_CI_AT})\b"),
+           ("at", r"\b(\d{1,2} (?:e mezz[ao]|e un quarto|e tre quarti|meno un quarto|"
+                  r"e \d{1,2}|\d{2}))\b")],
     "en": [("range", rf"\b(?:between|from) ({_CE}) (?:and|to|till|until) ({_CE})\b"),
            ("after", rf"\b(?:(?<!not )after|not before|no earlier than|not earlier than|"
                      rf"from) ({_CE})(?: onwards?| on)?\b"),
@@ -107,9 +109,10 @@ CLOCK: dict[str, list[tuple[str, str]]] = {
            ("around", rf"\b({_CE}) ?ish\b"),
            ("at", rf"\bat ({_CE_AT})\b"),
            ("at", r"\b((?:half past|quarter past|quarter to|a quarter past|a quarter to) "
-                  r"\d{1,2}|\d{1,2}(?: \d{2})? ?(?:am|pm|a m|p m|oclock))\b")]}
-CLOCK_BARE = {"it": r"\d{1,2}(?: e mezz[ao]| e un quarto| e \d{1,2}| \d{2})?",
-              "en": r"\d{1,2}(?: \d{2})?(?: ?(?:am|pm|oclock))?"}
+                  r"\d{1,2}|\d{1,2}(?: \d{2})? ?(?:am|pm|a m|p m|oclock)|\d{1,2} \d{2})\b")]}
+CLOCK_ALONE = {"it": rf"^ *(?:le |l |ore |alle )?({_CI_AT}) *$",
+               "en": rf"^ *(?:at )?({_CE_AT}) *$"}
+"""A clock time said on its own ("le tre", "4"), or as the whole of a correction."""
 
 PERIODS: dict[str, list[tuple[str, time, time]]] = {
     "it": [(r"\bprima mattina\b|\bmattina presto\b|\bdi buon ora\b", time(8), time(10)),
@@ -152,18 +155,20 @@ ASAP = {"it": r"\b(?:il |al )?(?:prima possibile|piu presto possibile|appena pos
               r"in a little while)\b"}
 ANYTIME = {"it": r"\b(?:quando (?:volete|vuole|potete|puo|preferite|vi pare|vi e comodo|"
                  r"vi fa comodo|vi va|capita)|in qualsiasi momento|in qualunque momento|"
-                 r"a qualsiasi ora|a qualunque ora|va bene tutto|tutto il giorno|sempre)\b",
+                 r"(?:a )?qualsiasi ora|(?:a )?qualunque ora|va bene tutto|tutto il giorno|"
+                 r"sempre)\b",
            "en": r"\b(?:any ?time(?: at all)?|whenever(?: you (?:like|want|can))?|all day|"
                  r"at any point)\b"}
 
 _AMOUNT = {
-    "it": (r"(?:(?P<h>\d{1,2}|un|una) (?:or[ae]|orett[ae])(?: e (?P<f>mezz[ao]|un quarto))?"
+    "it": (r"(?:(?P<h>\d{1,2}|un|una) (?:or[ae]|orett[ae])"
+           r"(?: e (?P<f>mezz[ao]|un quarto)| e (?P<fm>\d{1,2}) minut[oi])?"
            r"|(?P<half>mezz ?ora|mezzora|mezz oretta)|(?P<quarter>un quarto d ora)"
            r"|(?P<couple>un paio d(?:i)? or[ae])"
            r"|(?P<few>qualche minuto|pochi minuti|un paio di minuti)"
            r"|(?P<m>\d{1,3}) minut[oi])"),
     "en": (r"(?:(?P<h>\d{1,2}|an|a|one)(?: and a (?P<f>half|quarter))? hours?"
-           r"(?: and a (?P<f2>half|quarter))?"
+           r"(?: and a (?P<f2>half|quarter)|(?: and)? (?P<fm>\d{1,2}) (?:minutes?|mins?))?"
            r"|(?P<half>half an hour|half hour|a half hour)"
            r"|(?P<quarter>(?:a )?quarter of an hour|a quarter hour)"
            r"|(?P<couple>a couple (?:of )?hours)"
@@ -171,8 +176,9 @@ _AMOUNT = {
            r"|(?P<m>\d{1,3}) (?:minutes?|mins?))")}
 DELAY = {"it": rf"\b(?P<pre>tra|fra|entro|nel giro di|in)(?: circa| piu o meno)? "
                rf"{_AMOUNT['it']}\b",
-         "en": rf"\b(?P<pre>in|within|in the next)(?: about| around| roughly| approximately|"
-               rf" maybe| like| just)? {_AMOUNT['en']}\b"}
+         "en": rf"\b(?P<pre>in|within|in the next|within the next)"
+               rf"(?: about| around| roughly| approximately| maybe| like| just)? "
+               rf"{_AMOUNT['en']}\b"}
 
 CORRECTION = {
     "it": r"(?:\b(?:no|anzi|o meglio|meglio|invece|piuttosto|pardon|scusi|scusa|mi scusi|"
@@ -247,7 +253,8 @@ def delay_minutes(match: re.Match[str], lang: str) -> tuple[int, int]:
     fraction = {"mezza": 30, "mezzo": 30, "half": 30, "un quarto": 15, "quarter": 15}
     if groups.get("h"):
         hours = int(groups["h"]) if groups["h"].isdigit() else 1
-        minutes = hours * 60 + fraction.get(groups.get("f") or groups.get("f2") or "", 0)
+        minutes = hours * 60 + fraction.get(groups.get("f") or groups.get("f2") or "", 0) + int(
+            groups.get("fm") or 0)
     elif groups.get("half"):
         minutes = 30
     elif groups.get("quarter"):
@@ -258,6 +265,6 @@ def delay_minutes(match: re.Match[str], lang: str) -> tuple[int, int]:
         minutes = 10
     else:
         minutes = int(groups.get("m") or 0)
-    if groups["pre"] in ("entro", "nel giro di", "within"):
+    if groups["pre"] in ("entro", "nel giro di", "within", "within the next"):
         return 0, minutes
     return minutes, 60

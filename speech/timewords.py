@@ -21,7 +21,7 @@ from speech.timevocab import (
     ASAP,
     CANCEL_WORDS,
     CLOCK,
-    CLOCK_BARE,
+    CLOCK_ALONE,
     CORRECTION,
     DATES,
     DAY_OF_MONTH,
@@ -195,9 +195,8 @@ def _month_day(day: int, today: date) -> date | None:
 def _clock(text: str, lang: str, morning: bool, bare: str | None
            ) -> tuple[tuple[str, time, time] | None, str]:
     """(kind, first, second) of the first clock phrase, and the text without it."""
-    patterns = list(CLOCK.get(lang, []))
-    if bare:  # a correction may give just the hour: "alle dieci, anzi undici"
-        patterns.append((bare, rf"^ *(?:le |the )?({CLOCK_BARE[lang]}) *$"))
+    # a clock time alone: "le tre"; in a correction it keeps the kind it corrects
+    patterns = [*CLOCK.get(lang, []), (bare or "at", CLOCK_ALONE.get(lang, r"$^"))]
     for kind, pattern in patterns:
         match, rest = _take(pattern, text)
         if not match:
