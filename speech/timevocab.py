@@ -48,9 +48,11 @@ DAY_OF_MONTH = {"it": r"\b(?:il|l|giorno|per il) (?P<d>\d{1,2}|primo)\b"
 RELATIVE_DAYS = {
     "it": [(r"\bdopodomani\b", 2), (r"\bdomani\b|\bdomattina\b", 1),
            (r"\boggi\b|\bstamattina\b|\bstamani\b|\bstasera\b|\bstanotte\b|"
-            r"\bquesta (?:mattina|sera)\b|\bquesto pomeriggio\b", 0)],
+            r"\bquesta (?:mattina|sera)\b|\bquesto pomeriggio\b|\bin giornata\b|"
+            r"\bentro (?:oggi|la giornata|fine giornata)\b", 0)],
     "en": [(r"\bday after tomorrow\b", 2), (r"\btomorrow\b", 1),
-           (r"\btoday\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b", 0)]}
+           (r"\btoday\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b|"
+            r"\b(?:by the )?end of (?:the )?day\b", 0)]}
 _NEXT_WEEK = {"it": r"(?:la )?(?:settimana prossima|prossima settimana|settimana dopo|"
                     r"settimana che viene)",
               "en": r"(?:the )?(?:next|following) week"}
@@ -102,9 +104,9 @@ CLOCK: dict[str, list[tuple[str, str]]] = {
                   r"e \d{1,2}|\d{2}))\b")],
     "en": [("range", rf"\b(?:between|from) ({_CE}) (?:and|to|till|until) ({_CE})\b"),
            ("after", rf"\b(?:(?<!not )after|not before|no earlier than|not earlier than|"
-                     rf"from) ({_CE})(?: onwards?| on)?\b"),
+                     rf"not until|not till|from) ({_CE})(?: onwards?| on)?\b"),
            ("before", rf"\b(?:(?<!not )before|by|not after|no later than|not later than|"
-                      rf"until|till) ({_CE})\b"),
+                      rf"(?<!not )until|(?<!not )till) ({_CE})\b"),
            ("around", rf"\b(?:at )?(?:around|about|roughly|approximately) ({_CE})\b"),
            ("around", rf"\b({_CE}) ?ish\b"),
            ("at", rf"\bat ({_CE_AT})\b"),
@@ -163,9 +165,10 @@ ANYTIME = {"it": r"\b(?:quando (?:volete|vuole|potete|puo|preferite|vi pare|vi e
 _AMOUNT = {
     "it": (r"(?:(?P<h>\d{1,2}|un|una) (?:or[ae]|orett[ae])"
            r"(?: e (?P<f>mezz[ao]|un quarto)| e (?P<fm>\d{1,2}) minut[oi])?"
-           r"|(?P<half>mezz ?ora|mezzora|mezz oretta)|(?P<quarter>un quarto d ora)"
+           r"|(?P<half>(?:una |un )?mezz ?or(?:a|etta)|mezzora)|(?P<quarter>un quarto d ora)"
            r"|(?P<couple>un paio d(?:i)? or[ae])"
-           r"|(?P<few>qualche minuto|pochi minuti|un paio di minuti)"
+           r"|(?P<few>qualche minuto|pochi minuti|un paio di minuti|una decina di minuti)"
+           r"|(?P<twenty>una ventina di minuti)"
            r"|(?P<m>\d{1,3}) minut[oi])"),
     "en": (r"(?:(?P<h>\d{1,2}|an|a|one)(?: and a (?P<f>half|quarter))? hours?"
            r"(?: and a (?P<f2>half|quarter)|(?: and)? (?P<fm>\d{1,2}) (?:minutes?|mins?))?"
@@ -174,11 +177,13 @@ _AMOUNT = {
            r"|(?P<couple>a couple (?:of )?hours)"
            r"|(?P<few>a few minutes|a couple (?:of )?minutes|a minute or two|a minute)"
            r"|(?P<m>\d{1,3}) (?:minutes?|mins?))")}
-DELAY = {"it": rf"\b(?P<pre>tra|fra|entro|nel giro di|in)(?: circa| piu o meno)? "
-               rf"{_AMOUNT['it']}\b",
-         "en": rf"\b(?P<pre>in|within|in the next|within the next)"
-               rf"(?: about| around| roughly| approximately| maybe| like| just)? "
-               rf"{_AMOUNT['en']}\b"}
+DELAY = {"it": [rf"\b(?P<pre>tra|fra|entro|nel giro di|in)(?: circa| piu o meno)? "
+                rf"{_AMOUNT['it']}\b",
+                rf"\b{_AMOUNT['it']} da (?:adesso|ora)\b"],
+         "en": [rf"\b(?P<pre>in|within|in the next|within the next)"
+                rf"(?: about| around| roughly| approximately| maybe| like| just)? "
+                rf"{_AMOUNT['en']}\b",
+                rf"\b{_AMOUNT['en']} from now\b"]}
 
 CORRECTION = {
     "it": r"(?:\b(?:no|anzi|o meglio|meglio|invece|piuttosto|pardon|scusi|scusa|mi scusi|"
@@ -247,7 +252,7 @@ def clock_time(piece: str, lang: str, morning: bool) -> time | None:
     return time(total // 60, total % 60)
 
 
-def delay_minutes(match: re.Match[str], lang: str) -> tuple[int, int]:
+def delay_minutes(match: re.Match[str]) -> tuple[int, int]:
     """(minutes from now, window length) of a delay phrase: "tra un'oretta" -> (60, 60)."""
     groups = match.groupdict()
     fraction = {"mezza": 30, "mezzo": 30, "half": 30, "un quarto": 15, "quarter": 15}
@@ -263,8 +268,10 @@ def delay_minutes(match: re.Match[str], lang: str) -> tuple[int, int]:
         minutes = 120
     elif groups.get("few"):
         minutes = 10
+    elif groups.get("twenty"):
+        minutes = 20
     else:
         minutes = int(groups.get("m") or 0)
-    if groups["pre"] in ("entro", "nel giro di", "within", "within the next"):
+    if groups.get("pre") in ("entro", "nel giro di", "within", "within the next"):
         return 0, minutes
     return minutes, 60

@@ -207,6 +207,10 @@ def _clock(text: str, lang: str, morning: bool, bare: str | None
         second = first
         if kind == "range":
             second = clock_time(match.group(2), lang, morning) or first
+        elif kind == "after":  # "dopo le 10 ma prima delle 12"
+            until, later = _clock(rest, lang, morning, None)
+            if until is not None and until[0] == "before" and until[1] > first:
+                return ("range", first, until[1]), later
         return (kind, first, second), rest
     return None, text
 
@@ -243,10 +247,11 @@ def _period(text: str, lang: str) -> tuple[tuple[time, time] | None, str]:
 def read_segment(text: str, lang: str, today: date, bare: str | None = None) -> Wish:
     """The wish in one stretch of words (no corrections inside)."""
     cancelled, text = _take(CANCEL_WORDS.get(lang, r"$^"), text)
-    delay_match, text = _take(DELAY.get(lang, r"$^"), text)
-    if delay_match:
-        offset, length = delay_minutes(delay_match, lang)
-        return Wish(delay=(timedelta(minutes=offset), timedelta(minutes=length)))
+    for pattern in DELAY.get(lang, []):
+        delay_match, text = _take(pattern, text)
+        if delay_match:
+            offset, length = delay_minutes(delay_match)
+            return Wish(delay=(timedelta(minutes=offset), timedelta(minutes=length)))
     asap, text = _take(ASAP.get(lang, r"$^"), text)
     anytime, text = _take(ANYTIME.get(lang, r"$^"), text)
     day, text = _day(text, lang, today)
