@@ -26,8 +26,9 @@ Conventions (the case sets in tests/data/eval/{dev,heldout}/times.yaml follow th
   a couple of hours = 2 h); "entro un'ora" / "within an hour": now to now+1 h. When that
   hour is closed: the first hour of the next opening.
 - spans: "early next week" = next Mon-Tue, "next week" = next Mon-Fri, "fine settimana" /
-  "weekend" = the coming Sat-Sun, "this week" = today to Friday; the window runs from the
-  first to the last open moment of the span.
+  "weekend" = the coming Sat-Sun, "this week" = today to Friday, "end of the week" / "alla
+  fine della settimana" = Friday, "più tardi" / "later today" = the rest of today; the
+  window runs from the first to the last open moment of the span.
 - corrections ("no", "anzi", "meglio", "actually", "I mean", "make it"): the last one
   wins for what it names, the rest is kept ("domani mattina, anzi giovedì" = Thursday
   morning); one that names nothing ("domani, anzi no") gives None.
@@ -120,8 +121,8 @@ def _resolve(wish: Wish, hours: OpeningHours, now: datetime, local_now: datetime
         asked = ranges(shift)
         found = _open_hull(hours, asked, now)
         if found is not None:
-            adjusted = (shift > 0 and wish.day is not None) or (
-                kind == "time" and found[0] > max(asked[0][0], now))
+            adjusted = (shift > 0 and wish.day is not None) or (  # "alle 8" -> 08:30
+                kind == "time" and lo > time(0) and found[0] > max(asked[0][0], now))
             return _utc(found, kind, adjusted)
     return None
 

@@ -49,10 +49,10 @@ RELATIVE_DAYS = {
     "it": [(r"\bdopodomani\b", 2), (r"\bdomani\b|\bdomattina\b", 1),
            (r"\boggi\b|\bstamattina\b|\bstamani\b|\bstasera\b|\bstanotte\b|"
             r"\bquesta (?:mattina|sera)\b|\bquesto pomeriggio\b|\bin giornata\b|"
-            r"\bentro (?:oggi|la giornata|fine giornata)\b", 0)],
+            r"\bentro (?:oggi|la giornata|fine giornata)\b|\bpiu tardi\b", 0)],
     "en": [(r"\bday after tomorrow\b", 2), (r"\btomorrow\b", 1),
            (r"\btoday\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b|"
-            r"\b(?:by the )?end of (?:the )?day\b", 0)]}
+            r"\b(?:by the )?end of (?:the )?day\b|\blater (?:on|today)\b", 0)]}
 _NEXT_WEEK = {"it": r"(?:la )?(?:settimana prossima|prossima settimana|settimana dopo|"
                     r"settimana che viene)",
               "en": r"(?:the )?(?:next|following) week"}
@@ -63,6 +63,7 @@ SPANS: dict[str, list[tuple[str, tuple[str, str]]]] = {
            (rf"\b{_NEXT_WEEK['it']}\b", ("next_mon", "next_mon4")),
            (r"\b(?:questa settimana|in settimana|entro la settimana|entro fine settimana)\b",
             ("today", "fri")),
+           (r"\b(?:alla|verso la) fine della settimana\b", ("fri", "fri")),
            (r"\b(?:fine settimana|finesettimana|weekend|week end|sabato e domenica)\b",
             ("sat", "sun"))],
     "en": [(rf"\b(?:early|beginning of|start of) {_NEXT_WEEK['en']}\b|"
@@ -70,6 +71,7 @@ SPANS: dict[str, list[tuple[str, tuple[str, str]]]] = {
            (rf"\b{_NEXT_WEEK['en']}\b", ("next_mon", "next_mon4")),
            (r"\b(?:this week|later this week|later in the week|by the end of the week|"
             r"before the weekend)\b", ("today", "fri")),
+           (r"\bend of (?:the |this )?week\b", ("fri", "fri")),
            (r"\b(?:weekend|week end)\b", ("sat", "sun"))]}
 WEEKDAY_NEXT_WEEK = {"it": rf"\b(?P<w>{_D['it']}) (?:della |di )?{_NEXT_WEEK['it']}\b",
                      "en": rf"\b(?:(?P<w>{_D['en']}) (?:of )?{_NEXT_WEEK['en']}|"

@@ -117,7 +117,13 @@ def _day(text: str, lang: str, today: date) -> tuple[Day | None, str]:
     for pattern, (first, last) in SPANS.get(lang, []):
         match, text = _take(pattern, text)
         if match:
-            return _span(first, last, today), text
+            span = _span(first, last, today)
+            for index, name in enumerate(WEEKDAYS[lang]):  # "settimana prossima, martedì"
+                named, rest = _take(rf"\b{name}\b", text)
+                if named and first == "next_mon":
+                    day = span.first + timedelta(days=index)
+                    return Day(day, day), rest
+            return span, text
     for pattern, offset in RELATIVE_DAYS.get(lang, []):
         if re.search(pattern, text):  # not taken: "stasera" is also a period
             day = today + timedelta(days=offset)
