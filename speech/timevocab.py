@@ -73,10 +73,6 @@ SPANS: dict[str, list[tuple[str, tuple[str, str]]]] = {
             r"before the weekend)\b", ("today", "fri")),
            (r"\bend of (?:the |this )?week\b", ("fri", "fri")),
            (r"\b(?:weekend|week end)\b", ("sat", "sun"))]}
-WEEKDAY_NEXT_WEEK = {"it": rf"\b(?P<w>{_D['it']}) (?:della |di )?{_NEXT_WEEK['it']}\b",
-                     "en": rf"\b(?:(?P<w>{_D['en']}) (?:of )?{_NEXT_WEEK['en']}|"
-                           rf"{_NEXT_WEEK['en']} (?:on )?(?P<w2>{_D['en']}))\b"}
-
 _H = {"it": r"\d{1,2}|una|mezzogiorno|mezzanotte", "en": r"\d{1,2}|noon|midday|midnight"}
 _C = {"it": (r"(?:{h})(?: e \d{{1,2}}| \d{{2}}| e mezz[ao]| e un quarto| e tre quarti|"
              r" meno un quarto| meno \d{{1,2}})?(?: di mattina| del mattino| della mattina|"

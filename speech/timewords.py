@@ -34,7 +34,6 @@ from speech.timevocab import (
     PERIODS,
     RELATIVE_DAYS,
     SPANS,
-    WEEKDAY_NEXT_WEEK,
     WEEKDAYS,
     clock_time,
     delay_minutes,
@@ -109,19 +108,14 @@ def _day_number(text: str) -> int:
 
 
 def _day(text: str, lang: str, today: date) -> tuple[Day | None, str]:
-    match, rest = _take(WEEKDAY_NEXT_WEEK.get(lang, r"$^"), text)
-    if match:  # "lunedì della settimana prossima"
-        name = str(match.group("w") or match.groupdict().get("w2"))
-        day = today + timedelta(days=7 - today.weekday() + WEEKDAYS[lang].index(name))
-        return Day(day, day), rest
     for pattern, (first, last) in SPANS.get(lang, []):
         match, text = _take(pattern, text)
         if match:
             span = _span(first, last, today)
-            for index, name in enumerate(WEEKDAYS[lang]):  # "settimana prossima, martedì"
+            for index, name in enumerate(WEEKDAYS[lang]):  # "martedì della settimana prossima"
                 named, rest = _take(rf"\b{name}\b", text)
-                if named and first == "next_mon":
-                    day = span.first + timedelta(days=index)
+                if named:
+                    day = span.first + timedelta(days=(index - span.first.weekday()) % 7)
                     return Day(day, day), rest
             return span, text
     for pattern, offset in RELATIVE_DAYS.get(lang, []):
