@@ -91,8 +91,8 @@ def spoken_text(words: list[str], lang: str) -> str:
     """Cleaned words with numbers as digits, "o clock" as one word, ordinals as "21st"."""
     text = re.sub(r"\bo clock\b", "oclock", " ".join(words))
     if lang == "en":
-        text = re.sub(r"\b(twenty|thirty) (first|second|third|[a-z]+th)\b",
-                      lambda m: f"{m.group(1)}{m.group(2)}", text)
+        text = re.sub(r"\b(twenty|thirty) (first|second|third|fourth|fifth|sixth|seventh|"
+                      r"eighth|ninth)\b", lambda m: f"{m.group(1)}{m.group(2)}", text)
         text = " ".join(ORDINALS.get(word, word) for word in text.split())
     return " ".join(number_tokens(text.split(), lang))
 
@@ -303,6 +303,4 @@ def read_wish(spoken: str, lang: str, today: date) -> Wish | None:
         elif new.cancelled or (not text.strip() and re.search(r"\bno\b", marker)
                                and marker.strip() != "no"):
             return None  # "domani, anzi no", "tomorrow... no, not tomorrow"
-    if wish.cancelled and not wish.names_something:
-        return None
     return wish if wish.names_something else None
