@@ -17,7 +17,8 @@ Conventions (the case sets in tests/data/eval/{dev,heldout}/times.yaml follow th
 - periods: mattina/morning 09-12, prima mattina/early morning 08-10, tarda mattinata/
   late morning 11-13, pranzo/lunch/mezzogiorno 12-14, dopo pranzo/primo pomeriggio/
   pomeriggio presto/early afternoon 14-16, pomeriggio/afternoon 14-18, tardo pomeriggio/
-  late afternoon 16-18, sera/serata/verso sera/evening/tonight 17 to closing; "non la
+  late afternoon 16-18, metà mattinata/mid morning 10-12, metà pomeriggio/mid afternoon
+  15-17, sera/serata/verso sera/sul tardi/evening/tonight 17 to closing; "non la
   mattina" / "not in the morning": 12:00 to closing. "Quando volete" / "any time" with a
   period runs from its start to closing; alone it means as soon as possible.
 - a day alone ("domani", "Monday", "il 3 dicembre"): the whole open day. A weekday named
@@ -25,6 +26,8 @@ Conventions (the case sets in tests/data/eval/{dev,heldout}/times.yaml follow th
 - delays: "tra un'oretta" / "in twenty minutes": now+delay for one hour (un paio d'ore /
   a couple of hours = 2 h); "entro un'ora" / "within an hour": now to now+1 h. When that
   hour is closed: the first hour of the next opening.
+- "entro venerdì" / "by Friday": today to Friday ("before Friday": to Thursday); a day
+  already past ("ieri", "last Monday") with nothing else said gives None.
 - spans: "early next week" = next Mon-Tue, "next week" = next Mon-Fri, "fine settimana" /
   "weekend" = the coming Sat-Sun, "this week" = today to Friday, "end of the week" / "alla
   fine della settimana" = Friday, "più tardi" / "later today" = the rest of today; the

@@ -122,7 +122,9 @@ PERIODS: dict[str, list[tuple[str, time, time]]] = {
             time(14), time(16)),
            (r"\btardo pomeriggio\b|\bpomeriggio tardi\b|\bfine (?:del )?pomeriggio\b|"
             r"\bpomeriggio inoltrato\b", time(16), time(18)),
-           (r"\b(?:sta)?sera\b|\bserata\b", time(17), END_OF_DAY),
+           (r"\bmeta mattina(?:ta)?\b", time(10), time(12)),
+           (r"\bmeta pomeriggio\b", time(15), time(17)),
+           (r"\b(?:sta)?sera\b|\bserata\b|\bsul tardi\b", time(17), END_OF_DAY),
            (r"\bpomeriggio\b", time(14), time(18)),
            (r"\b(?:sta|do)?mattin[ao]\b|\bmattinata\b|\bstamani\b", time(9), time(12)),
            (r"\bprima (?:di |del )?pranzo\b", time(0), time(12)),
@@ -131,6 +133,8 @@ PERIODS: dict[str, list[tuple[str, time, time]]] = {
            (r"\blate (?:in the )?morning\b|\bend of the morning\b", time(11), time(13)),
            (r"\bafter lunch(?: ?time)?\b|\bearly (?:in the )?afternoon\b", time(14), time(16)),
            (r"\blate (?:in the )?afternoon\b|\blater in the afternoon\b", time(16), time(18)),
+           (r"\bmid ?morning\b", time(10), time(12)),
+           (r"\bmid ?afternoon\b", time(15), time(17)),
            (r"\bevening\b|\btonight\b|\bafter work\b", time(17), END_OF_DAY),
            (r"\bafternoon\b", time(14), time(18)),
            (r"\bmorning\b", time(9), time(12)),
@@ -144,8 +148,11 @@ NEGATED_PERIOD = {
 
 _DAY_WORDS = {"it": rf"oggi|domani|dopodomani|stasera|stamattina|{_D['it']}",
               "en": rf"today|tomorrow|tonight|{_D['en']}"}
-CANCEL_WORDS = {"it": rf"\bnon (?:per |di |il )?(?:{_DAY_WORDS['it']})\b",
-                "en": rf"\bnot (?:on |for )?(?:{_DAY_WORDS['en']})\b"}
+CANCEL_WORDS = {"it": rf"\bnon (?:per |di |il )?(?:{_DAY_WORDS['it']})\b|\bieri\b|"
+                      rf"\b(?:{_D['it']}) scors[oa]\b|\bsettimana scorsa\b",
+                "en": rf"\bnot (?:on |for )?(?:{_DAY_WORDS['en']})\b|\byesterday\b|"
+                      rf"\blast (?:{_D['en']}|week)\b"}
+"""A day refused or already past: with nothing else said, the caller is asked again."""
 
 ASAP = {"it": r"\b(?:il |al )?(?:prima possibile|piu presto possibile|appena possibile|"
               r"appena (?:potete|puo|riuscite)|quanto prima|subito|adesso|ora stesso|"
@@ -153,7 +160,7 @@ ASAP = {"it": r"\b(?:il |al )?(?:prima possibile|piu presto possibile|appena pos
         "en": r"\b(?:as soon as (?:possible|you can)|soon as you can|asap|a s a p|right away|"
               r"straight away|right now|(?<!not )now|immediately|shortly|in a bit|"
               r"in a little while)\b"}
-ANYTIME = {"it": r"\b(?:quando (?:volete|vuole|potete|puo|preferite|vi pare|vi e comodo|"
+ANYTIME = {"it": r"\b(?:quando (?:volete|vuole|vuoi|potete|puo|preferite|vi pare|vi e comodo|"
                  r"vi fa comodo|vi va|capita)|in qualsiasi momento|in qualunque momento|"
                  r"(?:a )?qualsiasi ora|(?:a )?qualunque ora|va bene tutto|tutto il giorno|"
                  r"sempre)\b",
@@ -164,7 +171,7 @@ _AMOUNT = {
     "it": (r"(?:(?P<h>\d{1,2}|un|una) (?:or[ae]|orett[ae])"
            r"(?: e (?P<f>mezz[ao]|un quarto)| e (?P<fm>\d{1,2}) minut[oi])?"
            r"|(?P<half>(?:una |un )?mezz ?or(?:a|etta)|mezzora)|(?P<quarter>un quarto d ora)"
-           r"|(?P<couple>un paio d(?:i)? or[ae])"
+           r"|(?P<couple>un paio d(?:i)? (?:or[ae]|orett[ae]))"
            r"|(?P<few>qualche minuto|pochi minuti|un paio di minuti|una decina di minuti)"
            r"|(?P<twenty>una ventina di minuti)"
            r"|(?P<m>\d{1,3}) minut[oi])"),

@@ -134,14 +134,18 @@ def _day(text: str, lang: str, today: date) -> tuple[Day | None, str]:
         if found is not None:
             return Day(found, found), rest
     for index, name in enumerate(WEEKDAYS.get(lang, [])):
-        match, rest = _take(rf"\b(?:(?:il |this |on )?(?:prossim[oa] |next ))?{name}"
+        match, rest = _take(rf"\b(?:(?:il |this |on )?(?:prossim[oa] |next ))?"
+                            rf"(?:(?P<by>entro|by|before|prima di) )?{name}"
                             rf"(?: prossim[oa]| next)?\b", text)
         if match:
             ahead = (index - today.weekday()) % 7
             said_next = bool(re.search(r"\b(?:prossim[oa]|next)\b", match.group(0)))
-            if ahead == 0 and said_next:
+            if ahead == 0 and (said_next or match.group("by")):
                 ahead = 7
             day = today + timedelta(days=ahead)
+            if match.group("by"):  # "entro venerdì": from today until then
+                before = match.group("by") in ("before", "prima di")
+                return Day(today, max(today, day - timedelta(days=int(before)))), rest
             return Day(day, day, rolls=ahead == 0), rest
     return None, text
 

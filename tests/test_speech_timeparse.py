@@ -166,6 +166,11 @@ def test_a_delay_that_lands_after_closing_gets_the_first_hour_of_the_next_openin
         ("early next week", "en", "Mon 07 08:30", "Mon 07 19:00"),  # Tuesday is a holiday
         ("la settimana prossima", "it", "Mon 07 08:30", "Fri 11 19:00"),
         ("nel fine settimana", "it", "Sat 05 09:00", "Sat 05 13:00"),
+        ("entro mercoledì", "it", "Mon 30 10:00", "Wed 02 19:00"),
+        ("before Wednesday", "en", "Mon 30 10:00", "Tue 01 19:00"),
+        ("martedì della settimana prossima", "it", "Wed 09 08:30", "Wed 09 19:00"),
+        ("a metà mattinata", "it", "Mon 30 10:00", "Mon 30 12:00"),
+        ("più tardi", "it", "Mon 30 10:00", "Mon 30 19:00"),
     ],
 )
 def test_vague_periods_and_spans_of_days_have_fixed_windows(text, lang, start, end):
@@ -255,6 +260,8 @@ def test_dates_and_clock_phrases(text, lang, start, end):
         ("domani, anzi no", "it"),
         ("tomorrow... no, not tomorrow", "en"),
         ("non oggi", "it"),
+        ("lunedì scorso", "it"),
+        ("yesterday", "en"),
         (" ".join(["domani mattina"] * 16), "it"),  # 32 words: a ramble, not an answer
     ],
 )
