@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 from core.hours import OpeningHours
 from speech.normalize import clean
 from speech.timevocab import END_OF_DAY
-from speech.timewords import MAX_WORDS, Wish, is_mixed, read_wish, spoken_text
+from speech.timewords import MAX_CHARS, MAX_WORDS, Wish, is_mixed, read_wish, spoken_text
 
 __all__ = ["OpeningHours", "TimeWindow", "parse_callback_time"]
 
@@ -136,6 +136,8 @@ def parse_callback_time(text: str, lang: str, now: datetime, hours: OpeningHours
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     local_now = now.astimezone(ZoneInfo(tz))
+    if len(text or "") > MAX_CHARS:
+        return None
     words = clean(text or "", lang).split()
     if not words or len(words) > MAX_WORDS or is_mixed(words, lang):
         return None

@@ -77,7 +77,7 @@ _H = {"it": r"\d{1,2}|una|mezzogiorno|mezzanotte", "en": r"\d{1,2}|noon|midday|m
 _C = {"it": (r"(?:{h})(?: e \d{{1,2}}| \d{{2}}| e mezz[ao]| e un quarto| e tre quarti|"
              r" meno un quarto| meno \d{{1,2}})?(?: di mattina| del mattino| della mattina|"
              r" di pomeriggio| del pomeriggio| di sera| della sera| in punto)?"),
-      "en": (r"(?:(?:half past|quarter past|quarter to|a quarter past|a quarter to|"
+      "en": (r"(?:(?:half past|half|quarter past|quarter to|a quarter past|a quarter to|"
              r"\d{{1,2}} (?:minutes )?(?:past|to)) )?(?:{h})(?: \d{{2}})?"
              r"(?: ?(?:am|pm|a m|p m|oclock|in the morning|in the afternoon|"
              r"in the evening))?")}
@@ -108,7 +108,7 @@ CLOCK: dict[str, list[tuple[str, str]]] = {
            ("around", rf"\b(?:at )?(?:around|about|roughly|approximately) ({_CE})\b"),
            ("around", rf"\b({_CE}) ?ish\b"),
            ("at", rf"\bat ({_CE_AT})\b"),
-           ("at", r"\b((?:half past|quarter past|quarter to|a quarter past|a quarter to) "
+           ("at", r"\b((?:half past|half|quarter past|quarter to|a quarter past|a quarter to) "
                   r"\d{1,2}|\d{1,2}(?: \d{2})? ?(?:am|pm|a m|p m|oclock)|\d{1,2} \d{2})\b")]}
 CLOCK_ALONE = {"it": rf"^ *(?:le |l |ore |alle )?({_CI_AT}) *$",
                "en": rf"^ *(?:at )?({_CE_AT}) *$"}
@@ -232,19 +232,19 @@ def clock_time(piece: str, lang: str, morning: bool) -> time | None:
         suffix = m.group(9) or ""
         am, pm = "mattin" in suffix, "pomeriggio" in suffix or "sera" in suffix
     else:
-        m = re.fullmatch(rf"(?:(half|quarter|a quarter|\d{{1,2}})(?: minutes)? (past|to) )?"
-                         rf"({_H['en']})(?: (\d{{2}}))?(?: ?(.+))?", piece)
+        m = re.fullmatch(rf"(?:(half|quarter|a quarter|\d{{1,2}})(?: minutes)? (past|to) |"
+                         rf"(half) )?({_H['en']})(?: (\d{{2}}))?(?: ?(.+))?", piece)
         if not m:
             return None
-        word = m.group(3)
+        word = m.group(4)
         hour = {"noon": 12, "midday": 12, "midnight": 0}.get(word) or int(
             word if word.isdigit() else 0)
-        minute = int(m.group(4) or 0)
+        minute = int(m.group(5) or 0) + (30 if m.group(3) else 0)  # "half three" = 3:30
         if m.group(1):
             amount = {"half": 30, "quarter": 15, "a quarter": 15}.get(m.group(1)) or int(
                 m.group(1))
             minute += amount if m.group(2) == "past" else -amount
-        suffix = (m.group(5) or "").replace(" ", "")
+        suffix = (m.group(6) or "").replace(" ", "")
         am, pm = suffix in ("am", "inthemorning"), suffix in ("pm", "intheafternoon",
                                                               "intheevening")
     if hour > 23 or not -60 < minute < 120:

@@ -40,6 +40,7 @@ from speech.timevocab import (
 )
 
 MAX_WORDS = 30
+MAX_CHARS = 400
 """Longer answers are rambles: ask again rather than pick one of their times."""
 
 

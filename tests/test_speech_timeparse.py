@@ -240,6 +240,9 @@ def test_negative_preferences_bound_the_window(text, lang, start, end):
         ("at ten to four", "en", "Mon 30 15:50", "Mon 30 16:50"),
         ("le tre", "it", "Mon 30 15:00", "Mon 30 16:00"),
         ("eleven fifteen tomorrow", "en", "Tue 01 11:15", "Tue 01 12:15"),
+        ("at half three", "en", "Mon 30 15:30", "Mon 30 16:30"),
+        ("10:30", "en", "Mon 30 10:30", "Mon 30 11:30"),
+        ("alle 17.30", "it", "Mon 30 17:30", "Mon 30 18:30"),
     ],
 )
 def test_dates_and_clock_phrases(text, lang, start, end):
