@@ -215,8 +215,12 @@ FOREIGN = {
 """Time words of the other language: an utterance using them is mixed, so asked again."""
 
 
-def clock_time(piece: str, lang: str, morning: bool) -> time | None:
-    """A clock phrase ("3 e mezza", "quarter to 4", "10 pm") as a time; 1-7 mean pm."""
+def clock_time(piece: str, lang: str, part: str | None = None) -> time | None:
+    """A clock phrase ("3 e mezza", "quarter to 4", "10 pm") as a time.
+
+    Without "am"/"pm" in the phrase, `part` ("am" or "pm", from a period said with it:
+    "stasera alle 8") decides; failing that, 1-7 mean afternoon.
+    """
     if lang == "it":
         m = re.fullmatch(rf"({_H['it']})(?: e (\d{{1,2}})| (\d{{2}})| e (mezz[ao])|"
                          r" e (un quarto)| e (tre quarti)| meno (un quarto)| meno (\d{1,2}))?"
@@ -249,9 +253,9 @@ def clock_time(piece: str, lang: str, morning: bool) -> time | None:
                                                               "intheevening")
     if hour > 23 or not -60 < minute < 120:
         return None
-    if pm and hour < 12:
-        hour += 12
-    elif not am and not morning and 1 <= hour <= 7:
+    if pm or (part == "pm" and not am):
+        hour += 12 if hour < 12 else 0
+    elif not am and part != "am" and 1 <= hour <= 7:
         hour += 12  # "alle tre" is 15:00: the centre is closed at 3 am
     total = min(max(hour * 60 + minute, 0), 23 * 60 + 59)
     return time(total // 60, total % 60)

@@ -197,7 +197,7 @@ def _month_day(day: int, today: date) -> date | None:
     return None
 
 
-def _clock(text: str, lang: str, morning: bool, bare: str | None
+def _clock(text: str, lang: str, part: str | None, bare: str | None
            ) -> tuple[tuple[str, time, time] | None, str]:
     """(kind, first, second) of the first clock phrase, and the text without it."""
     # a clock time alone: "le tre"; in a correction it keeps the kind it corrects
@@ -206,14 +206,14 @@ def _clock(text: str, lang: str, morning: bool, bare: str | None
         match, rest = _take(pattern, text)
         if not match:
             continue
-        first = clock_time(match.group(1), lang, morning)
+        first = clock_time(match.group(1), lang, part)
         if first is None:
             continue
         second = first
         if kind == "range":
-            second = clock_time(match.group(2), lang, morning) or first
+            second = clock_time(match.group(2), lang, part) or first
         elif kind == "after":  # "dopo le 10 ma prima delle 12"
-            until, later = _clock(rest, lang, morning, None)
+            until, later = _clock(rest, lang, part, None)
             if until is not None and until[0] == "before" and until[1] > first:
                 return ("range", first, until[1]), later
         return (kind, first, second), rest
@@ -261,8 +261,10 @@ def read_segment(text: str, lang: str, today: date, bare: str | None = None) -> 
     anytime, text = _take(ANYTIME.get(lang, r"$^"), text)
     day, text = _day(text, lang, today)
     negated, text = _take(NEGATED_PERIOD.get(lang, r"$^"), text)
-    context, _ = _period(text, lang)
-    clock, text = _clock(text, lang, bool(context and context[0] < time(12)), bare)
+    context, _ = _period(text, lang)  # "domani mattina alle 7", "stasera alle 8"
+    part = None if context is None else "am" if context[1] <= time(13) else (
+        "pm" if context[0] >= time(14) else None)
+    clock, text = _clock(text, lang, part, bare)
     period, text = _period(text, lang)
     tod = None
     if clock:

@@ -243,10 +243,16 @@ def test_negative_preferences_bound_the_window(text, lang, start, end):
         ("at half three", "en", "Mon 30 15:30", "Mon 30 16:30"),
         ("10:30", "en", "Mon 30 10:30", "Mon 30 11:30"),
         ("alle 17.30", "it", "Mon 30 17:30", "Mon 30 18:30"),
+        ("this evening at 6", "en", "Mon 30 18:00", "Mon 30 19:00"),
     ],
 )
 def test_dates_and_clock_phrases(text, lang, start, end):
     assert window_at(text, lang) == (start, end)
+
+
+@pytest.mark.parametrize("text", ["stasera alle 8", "domani mattina alle 7 e mezza"])
+def test_a_clock_time_when_the_centre_is_closed_gives_no_window(text):
+    assert parse_callback_time(text, "it", MONDAY, LONG_HOURS) is None
 
 
 @pytest.mark.parametrize(
