@@ -35,8 +35,9 @@ Conventions (the case sets in tests/data/eval/{dev,heldout}/times.yaml follow th
 - corrections ("no", "anzi", "meglio", "actually", "I mean", "make it"): the last one
   wins for what it names, the rest is kept ("domani mattina, anzi giovedì" = Thursday
   morning); one that names nothing ("domani, anzi no") gives None.
-- None, so the hotline asks again: no time said, fillers only, more than 30 words, time
-  words of the other language ("domani at three"), a correction naming nothing.
+- None, so the hotline asks again: no time said, fillers only, more than 30 words (or
+  400 characters), time words of the other language ("domani at three"), a correction
+  naming nothing, a clock time at which the centre is never open ("stasera alle 8").
 """
 
 from __future__ import annotations
