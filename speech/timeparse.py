@@ -14,7 +14,8 @@ Conventions (the case sets in tests/data/eval/{dev,heldout}/times.yaml follow th
   15:00); "verso le X" / "around X": X-30 min to X+30 min; "tra le X e le Y": X to Y;
   "dopo le X", "non prima delle X", "not before X": X to closing; "prima delle X",
   "entro le X", "not after X": opening (or now) to X.
-- periods: mattina/morning 09-12, prima mattina/early morning 08-10, tarda mattinata/
+- periods: mattina/morning 09-12, prima mattina/a prima ora/appena aprite/early morning/first
+  thing 08-10, a fine giornata/at the end of the day 17 to closing, tarda mattinata/
   late morning 11-13, pranzo/lunch/mezzogiorno 12-14, dopo pranzo/primo pomeriggio/
   pomeriggio presto/early afternoon 14-16, pomeriggio/afternoon 14-18, tardo pomeriggio/
   late afternoon 16-18, metà mattinata/mid morning 10-12, metà pomeriggio/mid afternoon

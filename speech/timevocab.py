@@ -115,7 +115,9 @@ CLOCK_ALONE = {"it": rf"^ *(?:le |l |ore |alle )?({_CI_AT}) *$",
 """A clock time said on its own ("le tre", "4"), or as the whole of a correction."""
 
 PERIODS: dict[str, list[tuple[str, time, time]]] = {
-    "it": [(r"\bprima mattina\b|\bmattina presto\b|\bdi buon ora\b", time(8), time(10)),
+    "it": [(r"\bprima mattina\b|\bmattina presto\b|\bdi buon ora\b|\ba prima ora\b|"
+            r"\bappena aprite\b|\ball apertura\b", time(8), time(10)),
+           (r"\b(?<!entro )(?:a |verso )?fine giornata\b", time(17), END_OF_DAY),
            (r"\btarda mattina(?:ta)?\b|\bfine mattina(?:ta)?\b", time(11), time(13)),
            (r"\bdopo ?pranzo\b|\bprimo pomeriggio\b|\bpomeriggio presto\b|"
             r"\binizio (?:del )?pomeriggio\b|\bpresto (?:nel |il |di )?pomeriggio\b",
@@ -129,7 +131,9 @@ PERIODS: dict[str, list[tuple[str, time, time]]] = {
            (r"\b(?:sta|do)?mattin[ao]\b|\bmattinata\b|\bstamani\b", time(9), time(12)),
            (r"\bprima (?:di |del )?pranzo\b", time(0), time(12)),
            (r"\bpranzo\b|\bmezzogiorno\b", time(12), time(14))],
-    "en": [(r"\bearly (?:in the )?morning\b|\b(?:first|1st) thing\b", time(8), time(10)),
+    "en": [(r"\bearly (?:in the )?morning\b|\b(?:first|1st) thing\b|"
+            r"\b(?:as soon as|when) you open\b", time(8), time(10)),
+           (r"(?<!by )\bthe end of the day\b", time(17), END_OF_DAY),
            (r"\blate (?:in the )?morning\b|\bend of the morning\b", time(11), time(13)),
            (r"\bafter lunch(?: ?time)?\b|\bearly (?:in the )?afternoon\b", time(14), time(16)),
            (r"\blate (?:in the )?afternoon\b|\blater in the afternoon\b", time(16), time(18)),
@@ -188,7 +192,8 @@ DELAY = {"it": [rf"\b(?P<pre>tra|fra|entro|nel giro di|in)(?: circa| piu o meno)
          "en": [rf"\b(?P<pre>in|within|in the next|within the next)"
                 rf"(?: about| around| roughly| approximately| maybe| like| just)? "
                 rf"{_AMOUNT['en']}\b",
-                rf"\b{_AMOUNT['en']} from now\b"]}
+                rf"\b{_AMOUNT['en']} from now\b",
+                r"\b(?P<pre>within|in the next) (?:the )?(?P<whole>hour)\b"]}
 
 CORRECTION = {
     "it": r"(?:\b(?:no|anzi|o meglio|meglio|invece|piuttosto|pardon|scusi|scusa|mi scusi|"
@@ -273,6 +278,8 @@ def delay_minutes(match: re.Match[str]) -> tuple[int, int]:
         minutes = 30
     elif groups.get("quarter"):
         minutes = 15
+    elif groups.get("whole"):
+        minutes = 60
     elif groups.get("couple"):
         minutes = 120
     elif groups.get("few"):
@@ -281,6 +288,6 @@ def delay_minutes(match: re.Match[str]) -> tuple[int, int]:
         minutes = 20
     else:
         minutes = int(groups.get("m") or 0)
-    if groups.get("pre") in ("entro", "nel giro di", "within", "within the next"):
+    if groups.get("pre") in ("entro", "nel giro di", "within", "within the next", "in the next"):
         return 0, minutes
     return minutes, 60

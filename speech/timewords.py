@@ -119,10 +119,11 @@ def _day(text: str, lang: str, today: date) -> tuple[Day | None, str]:
                     day = span.first + timedelta(days=(index - span.first.weekday()) % 7)
                     return Day(day, day), rest
             return span, text
-    for pattern, offset in RELATIVE_DAYS.get(lang, []):
-        if re.search(pattern, text):  # not taken: "stasera" is also a period
-            day = today + timedelta(days=offset)
-            return Day(day, day), text
+    said = [(found.start(), offset) for pattern, offset in RELATIVE_DAYS.get(lang, [])
+            for found in re.finditer(pattern, text)]
+    if said:  # the first one said ("domani o dopodomani"); not taken: "stasera" is a period
+        day = today + timedelta(days=min(said)[1])
+        return Day(day, day), text
     for pattern in DATES.get(lang, []):
         match, rest = _take(pattern, text)
         if match:

@@ -138,6 +138,7 @@ def window_at(text, lang, now=MONDAY):
         ("twenty minutes from now", "en", "Mon 30 10:20", "Mon 30 11:20"),
         ("entro un'ora", "it", "Mon 30 10:00", "Mon 30 11:00"),
         ("within the next half hour", "en", "Mon 30 10:00", "Mon 30 10:30"),
+        ("in the next hour", "en", "Mon 30 10:00", "Mon 30 11:00"),
     ],
 )
 def test_a_delay_is_counted_from_now(text, lang, start, end):
@@ -171,6 +172,10 @@ def test_a_delay_that_lands_after_closing_gets_the_first_hour_of_the_next_openin
         ("martedì della settimana prossima", "it", "Wed 09 08:30", "Wed 09 19:00"),
         ("a metà mattinata", "it", "Mon 30 10:00", "Mon 30 12:00"),
         ("più tardi", "it", "Mon 30 10:00", "Mon 30 19:00"),
+        ("domani o dopodomani", "it", "Tue 01 08:30", "Tue 01 19:00"),  # the first one said
+        ("domani appena aprite", "it", "Tue 01 08:30", "Tue 01 10:00"),
+        ("at the end of the day", "en", "Mon 30 17:00", "Mon 30 19:00"),
+        ("by the end of the day", "en", "Mon 30 10:00", "Mon 30 19:00"),
     ],
 )
 def test_vague_periods_and_spans_of_days_have_fixed_windows(text, lang, start, end):
