@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 from speech.clauses import focus
 from speech.encoder import Embedder
 from speech.keywords import KeywordIndex
-from speech.normalize import normalize
+from speech.normalize import normalize, only_filler
 from speech.semantic import SemanticIntents
 
 NONE_LABEL = "__none__"
@@ -211,7 +211,7 @@ class IntentClassifier:
     def classify(self, text: str, lang: str) -> IntentResult:
         """Best intent for what the caller said, or intent None when nothing fits."""
         normalized = focus(normalize(text or "", lang), lang)
-        if not normalized:
+        if not normalized or only_filler(normalized, lang):
             return NO_MATCH
         scores = self.fused_scores(normalized, lang)
         hits = self._keywords.match(normalized, lang)

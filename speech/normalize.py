@@ -25,6 +25,19 @@ FILLERS: dict[str, frozenset[str]] = {
 }
 """Words that carry no meaning in a spoken request, per language (accent-free form)."""
 
+GREETINGS: dict[str, frozenset[str]] = {
+    "it": frozenset({"pronto", "pronti", "si", "sì", "no", "buongiorno", "buonasera", "salve",
+                     "ciao", "senta", "scusi", "mi", "sente", "c", "e", "qualcuno", "ok", "ah",
+                     "oh", "eccomi", "grazie", "allo", "ehi", "ma", "niente", "aspetti",
+                     "attimo", "un", "momento", "ascolti", "guardi", "buon", "giorno"}),
+    "en": frozenset({"hello", "hi", "hey", "yes", "yeah", "no", "good", "morning",
+                     "afternoon", "evening", "sorry", "excuse", "me", "is", "anyone", "there",
+                     "can", "you", "hear", "ok", "okay", "oh", "ah", "right", "thanks",
+                     "thank", "hang", "on", "a", "second", "moment", "wait", "um", "erm",
+                     "love", "dear", "oi", "hullo", "hiya"}),
+}
+"""Words of a caller who has not started yet ("pronto? mi sente?", "hello, anyone there?")."""
+
 _EN_CONTRACTION = re.compile(r"(?<=[a-z])['’](?=(t|m|s|re|ve|ll|d)\b)")
 _APOSTROPHE = re.compile(r"['’`´]")
 _NON_WORD = re.compile(r"[^\w+]+", re.UNICODE)
@@ -75,3 +88,11 @@ def spoken_form(text: str) -> str:
     lowered = re.sub(r"[^\w'\s]+", " ", lowered, flags=re.UNICODE)
     lowered = re.sub(r"(?<!\w)'|'(?!\w)", " ", lowered)
     return _SPACES.sub(" ", lowered).strip()
+
+
+def only_filler(text: str, lang: str = "it") -> bool:
+    """Whether an utterance is nothing but filler and greetings ("ehm... pronto?"): the
+    caller has not said what they need yet, so they are asked, never guessed at."""
+    words = clean(text, lang).split()
+    ignorable = FILLERS.get(lang, frozenset()) | GREETINGS.get(lang, frozenset())
+    return bool(words) and all(word in ignorable for word in words)
