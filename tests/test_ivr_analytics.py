@@ -20,7 +20,7 @@ def calls(make_app: Any) -> Any:
     """Four real calls: a callback, a confirmed-then-denied need, an outage, a silent one."""
     app = hotline(make_app, WTF_CSRF_ENABLED=False)
     place_call(app, [SayText("ho un problema con la bolletta"), SayText("sì"), SayText("sì")])
-    place_call(app, [SayText("vorrei informazioni"), SayText("no"),
+    place_call(app, [SayText("vorrei informazioni sulla fornitura"), SayText("no"),
                      SayText("sono senza luce")])
     place_call(app, [SayText("sono senza luce")], from_="+393339876543")
     place_call(app, [Silence(), Silence()], from_="+393331112222")
@@ -51,8 +51,8 @@ def test_misrouted_and_uncertain_utterances_are_tuning_candidates(make_app: Any,
     calls(make_app)
     found = analytics.tuning_candidates(session, START, END)
     kinds = {(u.kind, u.words) for u in found}
-    assert ("misrouted", "vorrei informazioni") in kinds
-    assert ("low_confidence", "vorrei informazioni") in kinds
+    assert ("misrouted", "vorrei informazioni sulla fornitura") in kinds
+    assert ("low_confidence", "vorrei informazioni sulla fornitura") in kinds
     assert all(u.flow_key == "main" and u.lang == "it" for u in found)
     assert not any(u.words == "ho un problema con la bolletta" for u in found)
 
@@ -93,8 +93,8 @@ def test_the_page_draws_charts_and_offers_add_as_example(make_app: Any) -> None:
     html = client.get("/admin/analytics?days=7").get_data(as_text=True)
     assert html.count("<svg") == 4 and "<rect" in html
     assert 'id="kpi-calls"><span>4</span>' in html
-    assert "vorrei informazioni" in html
+    assert "vorrei informazioni sulla fornitura" in html
     assert 'action="/admin/flows/main/examples"' in html
     answer = client.post("/admin/flows/main/examples", data={
-        "intent": "billing", "lang": "it", "phrase": "vorrei informazioni"})
+        "intent": "billing", "lang": "it", "phrase": "vorrei informazioni sulla fornitura"})
     assert answer.status_code == 303

@@ -249,7 +249,7 @@ def test_caller_flagged_not_digital_gets_patience_and_the_shortest_path(
 def test_anonymous_caller_who_cannot_give_a_number_leaves_a_message(make_app: Any,
                                                                     session: Any) -> None:
     app = hotline(make_app)
-    t = place_call(app, [SayText("c'è un addebito che non riconosco"), SayText("sì"),
+    t = place_call(app, [SayText("ho un problema con la bolletta"), SayText("sì"),
                          Silence(), Silence(), SayText("sono Maria, richiamatemi")],
                    from_="anonymous")
     said = prompts_text(t)
@@ -259,7 +259,7 @@ def test_anonymous_caller_who_cannot_give_a_number_leaves_a_message(make_app: An
     assert call.outcome == "message"
     [request] = _requests(session)
     assert request.needs_number and request.source == "voicemail"
-    assert request.words == "c'è un addebito che non riconosco"
+    assert request.words == "ho un problema con la bolletta"
     recorded = [e for e in call.events if e.step == "leave_message"]
     assert recorded[0].detail["RecordingUrl"].startswith("http://localtwilio.test")
 
