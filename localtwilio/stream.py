@@ -27,7 +27,7 @@ from typing import Any
 import websocket
 
 from localtwilio.audio import FRAME_BYTES, frames, silence_ulaw
-from localtwilio.signing import SIGNATURE_HEADER, Signer
+from localtwilio.signing import SIGNATURE_HEADER, USER_AGENT, Signer
 from localtwilio.twiml import Stream
 
 log = logging.getLogger(__name__)
@@ -88,11 +88,16 @@ class MediaStreamClient:
                 self.closed.set()
 
     def open(self) -> None:
-        """Connect (signed like Twilio's handshake), then send `connected` and `start`."""
-        header = [f"{SIGNATURE_HEADER}: {self.signer.signature(self.stream.url, {})}"] \
-            if self.signer else []
+        """Connect (signed like Twilio's handshake), then send `connected` and `start`.
+
+        Twilio signs the upgrade request as it signs a GET webhook: X-Twilio-Signature of
+        the stream's wss:// URL with no parameters. It opens the socket from its servers,
+        so the request carries no browser Origin header.
+        """
+        header = [f"{SIGNATURE_HEADER}: {self.signer.signature(self.stream.url, {})}",
+                  f"User-Agent: {USER_AGENT}"] if self.signer else []
         self._ws = websocket.create_connection(self.stream.url, timeout=self.timeout,
-                                               header=header)
+                                               header=header, suppress_origin=True)
         self._started_at = time.monotonic()
         self._send("connected", {"protocol": "Call", "version": "1.0.0"}, numbered=False)
         self._send("start", {"start": {
