@@ -58,23 +58,22 @@ def _check_waiting(session: Session, call: Call, flow: FlowDoc,
                    parameters: dict[str, str]) -> None:
     """Raise StreamRefused unless `call` is waiting, right now, for an answer at the step
     the stream's parameters name, and nothing has answered that step yet."""
-    sid = call.call_sid
-    if parameters.get("call") != sid:
-        raise StreamRefused(f"call {sid}: the stream's parameters name another call")
+    if parameters.get("call") != call.call_sid:
+        raise StreamRefused("the stream's parameters name another call")
     if call.state != "active":
-        raise StreamRefused(f"call {sid} has ended")
+        raise StreamRefused("the call has ended")
     step, attempt = parameters.get("step", ""), parameters.get("attempt", "")
     if (step, attempt) != (call.current_step, str(call.attempts)):
-        raise StreamRefused(f"call {sid} is not waiting at {step[:64]!r}/{attempt[:8]!r}")
+        raise StreamRefused(f"the call is not waiting at {step[:64]!r}/{attempt[:8]!r}")
     name, asking = split_step(step)
     if not asking and flow.step(name)["type"] not in EXPECTING:
-        raise StreamRefused(f"call {sid}: step {step!r} does not listen")
+        raise StreamRefused(f"step {step!r} does not listen")
     answered = session.scalar(select(CallEvent.id).where(
         CallEvent.call_id == call.id, CallEvent.step == step,
         CallEvent.attempt == call.attempts,
         or_(CallEvent.source.is_not(None), CallEvent.response.is_not(None))))
     if answered is not None:
-        raise StreamRefused(f"call {sid}: {step!r}/{attempt} is already answered")
+        raise StreamRefused(f"{step!r}/{attempt} is already answered")
 
 
 class FlowListenPlans:
@@ -92,7 +91,7 @@ class FlowListenPlans:
         with self.app.extensions["db"].transaction() as session:
             call = session.scalar(select(Call).where(Call.call_sid == call_sid))
             if call is None:
-                raise StreamRefused(f"no call {call_sid}")
+                raise StreamRefused("no such call")
             flow = flow_doc_by_id(session, call.flow_version_id)
             _check_waiting(session, call, flow, parameters)
             lang, not_digital = call.language, call.not_digital

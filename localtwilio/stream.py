@@ -112,6 +112,16 @@ class MediaStreamClient:
             threading.Thread(target=self._play_loop, name=f"play-{self.stream_sid}",
                              daemon=True).start()
 
+    def send_raw(self, text: str) -> None:
+        """Send one text frame exactly as given (tests of a server's defences)."""
+        with self._lock:
+            if self._ws is None or self.closed.is_set():
+                return
+            try:
+                self._ws.send(text)
+            except (websocket.WebSocketException, OSError):
+                self.closed.set()
+
     def send_audio(self, ulaw: bytes) -> None:
         """Send caller audio as media frames; stops early if the server closes."""
         for frame in frames(ulaw):
