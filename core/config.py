@@ -87,6 +87,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "CALLBACK_AGENT_NUMBER": ("", _str),  # agent-first bridge: used when an agent has no phone
     "CALLBACKS_RECONCILE_SECONDS": (60, _int),  # 0 turns the periodic reconciler off
     "STREAM_IDLE_SECONDS": (10.0, _seconds),  # a media stream without frames this long ends
+    "STREAM_MAX_SECONDS": (120.0, _seconds),  # a media stream open this long ends
     "STREAM_PING_SECONDS": (20.0, _seconds),  # WebSocket ping period (dead peers dropped)
     "HOST": ("127.0.0.1", _str),  # the interface `python app.py` (./hotline run) listens on
     "LOCAL_TELEPHONY_ALLOW_REMOTE": (False, _bool),  # local phone on a non-loopback address

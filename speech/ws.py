@@ -43,9 +43,12 @@ Bounds, so that idle or hostile sockets cannot hold the web process's threads or
   start frame well under 16 KiB), larger messages close the socket (1009);
 - a ping every STREAM_PING_SECONDS (default 20 s): a peer that has not answered the
   previous ping is disconnected, so a vanished peer is gone within 40 s;
-- STREAM_IDLE_SECONDS (default 10 s) without any frame (Twilio sends one every 20 ms)
-  ends the stream: the words heard so far are reported with reason "timeout" and the
-  socket is closed, so Twilio moves the call on to the <Connect> action.
+- STREAM_IDLE_SECONDS (default 10 s) without any frame (Twilio sends one every 20 ms),
+  or STREAM_MAX_SECONDS (default 120 s) since the socket opened (the longest answer,
+  30 s of listening after a question played over the stream, is far shorter; a peer
+  trickling one frame every few seconds would otherwise hold its thread for hours), ends
+  the stream: the words heard so far are reported with reason "timeout" and the socket is
+  closed, so Twilio moves the call on to the <Connect> action.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ PARTIAL_INTERVAL = 0.25  # seconds between two partial reports of one stream
 MAX_MESSAGE_BYTES = 64 * 1024  # one WebSocket message; larger ones close the socket
 PING_SECONDS = 20.0  # default STREAM_PING_SECONDS
 IDLE_SECONDS = 10.0  # default STREAM_IDLE_SECONDS
+MAX_SECONDS = 120.0  # default STREAM_MAX_SECONDS
+POLL_SECONDS = 1.0  # the receive loop looks at the clock and the connection this often
 REFUSAL_LOG_INTERVAL = 10.0  # seconds between two "refused" log lines
 
 
@@ -176,13 +181,22 @@ def media_stream(ws) -> None:
                               name="media-stream", daemon=True)
     worker.start()
     idle = float(app.config.get("STREAM_IDLE_SECONDS") or IDLE_SECONDS)
+    deadline = time.monotonic() + float(app.config.get("STREAM_MAX_SECONDS") or MAX_SECONDS)
+    last_frame = time.monotonic()
     try:
-        while True:
-            message = ws.receive(timeout=idle)
-            if message is None:  # not a frame for `idle` seconds: Twilio sends 50 a second
-                log.warning("media stream idle for %.0f s: closing it", idle)
+        while True:  # receive() raises ConnectionClosed once closed and drained
+            now = time.monotonic()
+            if now - last_frame >= idle or now >= deadline:  # Twilio sends 50 frames a second
+                why = "open too long" if now >= deadline else f"idle for {idle:.0f} s"
+                log.warning("media stream %s: closing it", why)
                 inbox.put(IDLE)
                 break
+            # in slices: simple-websocket can close (a message too big) under a waiting receive
+            message = ws.receive(timeout=min(POLL_SECONDS, last_frame + idle - now,
+                                             deadline - now))
+            if message is None:
+                continue
+            last_frame = time.monotonic()
             try:
                 event = parse_event(message)
             except ProtocolError as exc:

@@ -325,6 +325,18 @@ def test_a_stream_without_frames_is_ended_with_a_timeout_and_closed(registry, ca
     assert wait_for_result(calls, client.call_sid).reason == "timeout"
 
 
+def test_a_stream_trickling_frames_is_ended_at_the_maximum_duration(registry, calls):
+    config = {"STREAM_IDLE_SECONDS": 1.0, "STREAM_MAX_SECONDS": 2.0}
+    with serve(make_app(registry, calls, **config)) as address:
+        client = _stand_in_stream(address)
+        started = time.monotonic()
+        while not client.closed.wait(0.5):  # one 20 ms frame every 0.5 s: never idle
+            client.send_silence(0.02)
+            assert time.monotonic() - started < 6, "a trickling stream was never closed"
+        assert 1.8 < time.monotonic() - started < 3.5
+    assert wait_for_result(calls, client.call_sid).reason == "timeout"
+
+
 def test_a_socket_that_never_starts_is_closed_after_the_idle_timeout(registry, calls):
     with serve(make_app(registry, calls, STREAM_IDLE_SECONDS=0.5)) as address:
         quiet = websocket.create_connection(address, timeout=5)
