@@ -161,10 +161,10 @@ def main() -> int:
         log.warning("job queue unavailable (%s): callbacks wait in the database until it is back",
                     queue.get("error", "not running"))
     port = app.config["PORT"]
-    log.info("hotline listening on http://127.0.0.1:%s (public base %s)", port,
+    host = app.config["HOST"]
+    log.info("hotline listening on http://%s:%s (public base %s)", host, port,
              app.config["PUBLIC_BASE_URL"])
-    app.run(host=os.environ.get("HOST", "127.0.0.1"), port=port, threaded=True,
-            use_reloader=False)
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
     return 0
 
 

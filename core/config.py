@@ -40,6 +40,13 @@ def _str(value: Any) -> str:
     return str(value)
 
 
+def _seconds(value: str | float) -> float:
+    seconds = float(value)
+    if not 0 < seconds < 3600:
+        raise ValueError(f"expected seconds between 0 and 3600, got {value!r}")
+    return seconds
+
+
 def _model_paths(value: str | Mapping[str, str]) -> dict[str, str]:
     if isinstance(value, Mapping):
         return dict(value)
@@ -82,6 +89,11 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "UNDERSTANDING_WARM_UP": (True, _bool),  # train the shipped flows' models at start-up
     "CALLBACK_AGENT_NUMBER": ("", _str),  # agent-first bridge: used when an agent has no phone
     "CALLBACKS_RECONCILE_SECONDS": (60, _int),  # 0 turns the periodic reconciler off
+    "STREAM_IDLE_SECONDS": (10.0, _seconds),  # a media stream without frames this long ends
+    "STREAM_MAX_SECONDS": (120.0, _seconds),  # a media stream open this long ends
+    "STREAM_PING_SECONDS": (20.0, _seconds),  # WebSocket ping period (dead peers dropped)
+    "HOST": ("127.0.0.1", _str),  # the interface `python app.py` (./hotline run) listens on
+    "LOCAL_TELEPHONY_ALLOW_REMOTE": (False, _bool),  # local phone on a non-loopback address
 }
 
 
@@ -119,26 +131,39 @@ def _complete(settings: dict[str, Any]) -> None:
     if settings["LOCAL_TELEPHONY"] is None:
         settings["LOCAL_TELEPHONY"] = not settings["TWILIO_ACCOUNT_SID"]
     if settings["LOCAL_TELEPHONY"] and not settings["TWILIO_ACCOUNT_SID"]:
-        # The local phone signs its webhooks like Twilio does, with this stand-in account.
+        # The local phone signs its webhooks like Twilio does, with this stand-in account
+        # and a token of this installation's own (a fixed one would let anyone sign).
         settings["TWILIO_ACCOUNT_SID"] = "AC" + "0" * 32
-        settings["TWILIO_AUTH_TOKEN"] = settings["TWILIO_AUTH_TOKEN"] or "local-phone-token"
+        settings["TWILIO_AUTH_TOKEN"] = (settings["TWILIO_AUTH_TOKEN"]
+                                         or _instance_secret("local_twilio_token"))
         settings["TWILIO_CALLER_ID"] = settings["TWILIO_CALLER_ID"] or "+390000000000"
     if not settings["SECRET_KEY"]:
-        settings["SECRET_KEY"] = _instance_secret()
+        settings["SECRET_KEY"] = _instance_secret("secret_key")
     if not settings["PUBLIC_BASE_URL"]:
         settings["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{settings['PORT']}"
     settings["PUBLIC_BASE_URL"] = settings["PUBLIC_BASE_URL"].rstrip("/")
     settings["TWILIO_API_BASE_URL"] = settings["TWILIO_API_BASE_URL"].rstrip("/")
 
 
-def _instance_secret() -> str:
-    """A per-installation secret kept under instance/, so sessions survive restarts."""
-    path = INSTANCE_DIR / "secret_key"
+def _instance_secret(name: str) -> str:
+    """A per-installation secret kept in instance/<name> (made at first start, mode 0600),
+    so sessions and the local phone's signatures survive restarts."""
+    path = INSTANCE_DIR / name
     INSTANCE_DIR.mkdir(exist_ok=True)
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def _is_loopback(host: str) -> bool:
+    return host.lower() in LOOPBACK_HOSTS or host.startswith("127.")
 
 
 def _validate(settings: Mapping[str, Any]) -> None:
@@ -167,3 +192,12 @@ def _validate(settings: Mapping[str, Any]) -> None:
         raise ConfigError("CALLBACKS_RECONCILE_SECONDS must be 0 (off) or more")
     if not 0 < settings["PORT"] < 65536:
         raise ConfigError("PORT must be between 1 and 65535")
+    if settings["LOCAL_TELEPHONY"] and not settings["LOCAL_TELEPHONY_ALLOW_REMOTE"]:
+        # The local phone lets whoever reaches it register any number (the agent's too)
+        # and place calls: it is for a developer's own machine.
+        for name, host in (("HOST", settings["HOST"]), ("PUBLIC_BASE_URL", url.hostname or "")):
+            if not _is_loopback(host):
+                raise ConfigError(
+                    f"LOCAL_TELEPHONY is on but {name} ({host}) is not a loopback address: "
+                    "the local phone is for this machine only (set LOCAL_TELEPHONY_ALLOW_REMOTE"
+                    "=true to force it, or configure a Twilio account)")

@@ -21,6 +21,8 @@ def init_app(app: Flask, csrf: Any) -> None:
     csrf.exempt(views.bp)
     app.extensions["speech.listen_plan"] = FlowListenPlans(app)
     app.extensions["speech.result_sink"] = StoreUtterance(app)
+    app.extensions["speech.upgrade_check"] = lambda request: security.stream_upgrade_refusal(
+        app.config, request.full_path, request.headers)
     register_seeder(app, flow_store.seed_default_flows)
     security.warn_if_disabled(app.config)
     from ivr import admin

@@ -1,9 +1,11 @@
 """The flow engine's side of the speech socket: what to listen for, and where answers go.
 
 `speech.ws` (route /media-stream) asks `FlowListenPlans` what to listen for when a stream
-starts, and hands the finished `Utterance` to `StoreUtterance`, which keeps it on the call
-step in the database. Twilio then posts the <Connect action> URL and the engine carries on
-from what was stored, in whichever web process gets that request. Both run on the socket's
+starts (and it refuses a stream unless its call is waiting for an answer at that very step:
+the upgrade's signature alone can be replayed), and hands the finished `Utterance` to
+`StoreUtterance`, which keeps it on the call step in the database. Twilio then posts the
+<Connect action> URL and the engine carries on from what was stored, in whichever web
+process gets that request. Both run on the socket's
 worker thread, without a request: they open their own database transaction.
 
 With the flow setting `barge_in`, the TwiML skips the question's `<Say>` and the listen
@@ -16,14 +18,16 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
-from ivr.engine import Answer, CallEngine, EngineOptions, UnknownCall
+from ivr.engine import Answer, CallEngine, EngineOptions
 from ivr.flow_store import flow_doc_by_id
 from ivr.flowdoc import FlowDoc
-from ivr.models import Call
-from ivr.walker import question_text
+from ivr.models import Call, CallEvent
+from ivr.walker import EXPECTING, question_text, split_step
 from speech import tts
-from speech.media_stream import ListenPlan
+from speech.media_stream import ListenPlan, StreamRefused
 from speech.phrases import expected_phrases
 from speech.recognizer import ListenSettings, Utterance
 
@@ -50,6 +54,28 @@ class _NoUrls:
         raise RuntimeError("no URLs while storing an utterance")
 
 
+def _check_waiting(session: Session, call: Call, flow: FlowDoc,
+                   parameters: dict[str, str]) -> None:
+    """Raise StreamRefused unless `call` is waiting, right now, for an answer at the step
+    the stream's parameters name, and nothing has answered that step yet."""
+    if parameters.get("call") != call.call_sid:
+        raise StreamRefused("the stream's parameters name another call")
+    if call.state != "active":
+        raise StreamRefused("the call has ended")
+    step, attempt = parameters.get("step", ""), parameters.get("attempt", "")
+    if (step, attempt) != (call.current_step, str(call.attempts)):
+        raise StreamRefused(f"the call is not waiting at {step[:64]!r}/{attempt[:8]!r}")
+    name, asking = split_step(step)
+    if not asking and flow.step(name)["type"] not in EXPECTING:
+        raise StreamRefused(f"step {step!r} does not listen")
+    answered = session.scalar(select(CallEvent.id).where(
+        CallEvent.call_id == call.id, CallEvent.step == step,
+        CallEvent.attempt == call.attempts,
+        or_(CallEvent.source.is_not(None), CallEvent.response.is_not(None))))
+    if answered is not None:
+        raise StreamRefused(f"{step!r}/{attempt} is already answered")
+
+
 class FlowListenPlans:
     """ListenPlanProvider: (call_sid, customParameters) -> ListenPlan for that step."""
 
@@ -57,15 +83,17 @@ class FlowListenPlans:
         self.app = app
 
     def __call__(self, call_sid: str, parameters: dict[str, str]) -> ListenPlan:
-        """Language, expected phrases and patience for the step the stream was opened for."""
-        from sqlalchemy import select
+        """Language, expected phrases and patience for the step the stream was opened for.
 
+        Raises StreamRefused unless the call is waiting for an answer at that step.
+        """
         expecting = parameters.get("expecting", "intent")
         with self.app.extensions["db"].transaction() as session:
             call = session.scalar(select(Call).where(Call.call_sid == call_sid))
             if call is None:
-                raise UnknownCall(call_sid)
+                raise StreamRefused("no such call")
             flow = flow_doc_by_id(session, call.flow_version_id)
+            _check_waiting(session, call, flow, parameters)
             lang, not_digital = call.language, call.not_digital
             question = (question_text(call, flow, parameters.get("step", ""),
                                       _attempt(parameters))

@@ -45,8 +45,7 @@ class WebUrls:
             path = urlsplit(url_for("speech_ws.media_stream")).path
         except Exception:  # the speech socket is not registered in this app
             path = "/media-stream"
-        scheme, _, rest = self.base.partition("://")
-        return ("wss" if scheme == "https" else "ws") + "://" + rest + path
+        return security.stream_url(self.base, path)
 
 
 def _twiml(text: str) -> Response:

@@ -38,7 +38,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, g, render_template, url_for
+from flask import Blueprint, Flask, Response, current_app, g, render_template, request, url_for
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -135,6 +135,19 @@ def _hotline(app: Flask) -> Hotline:
                    auth_token=app.config["TWILIO_AUTH_TOKEN"])
 
 
+def _console_login_required(app: Flask) -> Response | None:
+    """The stand-in's inspection routes: 401 unless the request has a console session."""
+    from core.auth import load_user
+
+    with app.request_context(request.environ):  # the hotline's own session cookie
+        load_user()
+        user = g.get("user")
+        allowed = user is not None and user.has_role("agent")  # agents and admins
+    if allowed:
+        return None
+    return Response("sign in to the console first\n", 401, mimetype="text/plain")
+
+
 def _mount_stand_in(app: Flask, directory: PhoneDirectory) -> None:
     """Serve the REST stand-in under /local-twilio and point the app's Twilio client at it."""
     from core.config import TWILIO_DEFAULT_API_BASE
@@ -143,7 +156,8 @@ def _mount_stand_in(app: Flask, directory: PhoneDirectory) -> None:
     config = app.config
     stand_in = create_stand_in(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
                                transport=directory.transport,
-                               base_url=config["PUBLIC_BASE_URL"] + STAND_IN_PREFIX)
+                               base_url=config["PUBLIC_BASE_URL"] + STAND_IN_PREFIX,
+                               inspection_guard=lambda: _console_login_required(app))
     state = stand_in.extensions["localtwilio"]
     state.driver_factory = lambda s, call: PhoneCallDriver(s, call, directory)
     app.extensions["localtwilio.stand_in"] = state

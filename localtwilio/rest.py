@@ -103,10 +103,18 @@ def _call_or_404(state: StandIn, call_sid: str) -> CallRecord:
     return call
 
 
+InspectionGuard = Callable[[], Response | None]  # None lets the request through
+
+
 def create_stand_in(account_sid: str, auth_token: str, *, transport: Transport | None = None,
                     base_url: str = "http://localtwilio.test", time_scale: float = 0.0,
-                    duplicate_webhooks: bool = False) -> Flask:
-    """A Flask app speaking Twilio's Calls API; its state is app.extensions["localtwilio"]."""
+                    duplicate_webhooks: bool = False,
+                    inspection_guard: InspectionGuard | None = None) -> Flask:
+    """A Flask app speaking Twilio's Calls API; its state is app.extensions["localtwilio"].
+
+    `inspection_guard` runs before the inspection routes (/_localtwilio/...), which show
+    every call's numbers and prompts; the local phone requires a console login there.
+    """
     app = Flask("localtwilio")
     state = StandIn(account_sid, auth_token, transport, base_url, time_scale, duplicate_webhooks)
     app.extensions["localtwilio"] = state
@@ -127,6 +135,12 @@ def create_stand_in(account_sid: str, auth_token: str, *, transport: Transport |
         if status is not None:
             return error_response(TwilioApiError(ERROR_CODES[status], ERROR_MESSAGES[status],
                                                  status))
+        return None
+
+    @app.before_request
+    def guard_inspection() -> Response | None:
+        if inspection_guard is not None and request.path.startswith("/_localtwilio/"):
+            return inspection_guard()
         return None
 
     @app.teardown_request

@@ -27,7 +27,7 @@ from typing import Any
 import websocket
 
 from localtwilio.audio import FRAME_BYTES, frames, silence_ulaw
-from localtwilio.signing import SIGNATURE_HEADER, Signer
+from localtwilio.signing import SIGNATURE_HEADER, USER_AGENT, Signer
 from localtwilio.twiml import Stream
 
 log = logging.getLogger(__name__)
@@ -88,11 +88,16 @@ class MediaStreamClient:
                 self.closed.set()
 
     def open(self) -> None:
-        """Connect (signed like Twilio's handshake), then send `connected` and `start`."""
-        header = [f"{SIGNATURE_HEADER}: {self.signer.signature(self.stream.url, {})}"] \
-            if self.signer else []
+        """Connect (signed like Twilio's handshake), then send `connected` and `start`.
+
+        Twilio signs the upgrade request as it signs a GET webhook: X-Twilio-Signature of
+        the stream's wss:// URL with no parameters. It opens the socket from its servers,
+        so the request carries no browser Origin header.
+        """
+        header = [f"{SIGNATURE_HEADER}: {self.signer.signature(self.stream.url, {})}",
+                  f"User-Agent: {USER_AGENT}"] if self.signer else []
         self._ws = websocket.create_connection(self.stream.url, timeout=self.timeout,
-                                               header=header)
+                                               header=header, suppress_origin=True)
         self._started_at = time.monotonic()
         self._send("connected", {"protocol": "Call", "version": "1.0.0"}, numbered=False)
         self._send("start", {"start": {
@@ -106,6 +111,16 @@ class MediaStreamClient:
         if self.realtime:
             threading.Thread(target=self._play_loop, name=f"play-{self.stream_sid}",
                              daemon=True).start()
+
+    def send_raw(self, text: str) -> None:
+        """Send one text frame exactly as given (tests of a server's defences)."""
+        with self._lock:
+            if self._ws is None or self.closed.is_set():
+                return
+            try:
+                self._ws.send(text)
+            except (websocket.WebSocketException, OSError):
+                self.closed.set()
 
     def send_audio(self, ulaw: bytes) -> None:
         """Send caller audio as media frames; stops early if the server closes."""

@@ -18,8 +18,9 @@ import base64
 import binascii
 import json
 import logging
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from speech.models import ModelRegistry, ModelUnavailable
 from speech.recognizer import ListenSettings, StreamingRecognizer, Utterance
@@ -32,6 +33,11 @@ _PLAYBACK_CHUNK = 8000  # one second of mu-law per outbound media message
 
 class ProtocolError(ValueError):
     """A frame that is not a valid Media Streams event."""
+
+
+class StreamRefused(LookupError):
+    """Raised by a plan provider: no call is waiting for this stream (unknown call, another
+    step, already answered, ended). The stream is closed and nothing is reported."""
 
 
 @dataclass(frozen=True)
@@ -63,24 +69,46 @@ class Start:
 class Media:
     track: str
     payload: bytes
+    stream_sid: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
 class Mark:
     name: str
+    stream_sid: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
 class Dtmf:
     digit: str
+    stream_sid: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
 class Stop:
     call_sid: str
+    stream_sid: str = field(default="", compare=False)
 
 
 Event = Connected | Start | Media | Mark | Dtmf | Stop
+
+
+# Every field of every frame is checked here, before anything reaches Vosk: Media Streams
+# carry 8 kHz mono mu-law only, and a value Kaldi does not expect (a negative sample rate)
+# aborts the whole process. Numbers below bound a frame's parts; Twilio's own frames are
+# far inside them (a media frame is 160 bytes of audio, about 300 characters of JSON).
+MAX_FRAME_CHARS = 16 * 1024        # one JSON text frame (the socket also caps messages)
+MAX_MEDIA_BYTES = 1600             # audio in one media frame: 200 ms (Twilio sends 20 ms)
+MAX_PARAMETERS = 20                # customParameters entries
+MAX_PARAMETER_CHARS = 500          # each customParameters name and value
+MAX_NAME_CHARS = 256               # a mark's name
+SAMPLE_RATE = 8000
+ENCODING = "audio/x-mulaw"
+_SID = {prefix: re.compile(prefix + r"[0-9a-fA-F]{32}") for prefix in ("AC", "CA", "MZ")}
+_COUNTER = re.compile(r"[0-9]{1,12}")  # sequenceNumber, chunk, timestamp: decimal strings
+_TRACKS = frozenset({"inbound", "outbound"})
+_MEDIA_TRACKS = frozenset({"inbound", "outbound", "inbound_track", "outbound_track"})
+_DIGITS = frozenset("0123456789*#")
 
 
 def _section(data: dict, key: str) -> dict:
@@ -90,46 +118,133 @@ def _section(data: dict, key: str) -> dict:
     return value
 
 
+def _text(data: dict, key: str, *, limit: int = MAX_NAME_CHARS, optional: bool = False) -> str:
+    value = data.get(key)
+    if value is None and optional:
+        return ""
+    if not isinstance(value, str) or len(value) > limit:
+        raise ProtocolError(f"{key} must be a string of at most {limit} characters")
+    return value
+
+
+def _sid(data: dict, key: str, prefix: str, *, optional: bool = False) -> str:
+    value = data.get(key)
+    if value is None and optional:
+        return ""
+    if not isinstance(value, str) or not _SID[prefix].fullmatch(value):
+        raise ProtocolError(f"{key} is not a Twilio {prefix} sid")
+    return value
+
+
+def _counter(data: dict, key: str) -> None:
+    """Twilio's counters are decimal strings; absent is allowed, anything else is not."""
+    value = data.get(key)
+    if value is not None and not (isinstance(value, str) and _COUNTER.fullmatch(value)):
+        raise ProtocolError(f"{key} must be a decimal string")
+
+
+def _exact(data: dict, key: str, expected: object) -> None:
+    value = data.get(key)
+    # bool is an int in Python: `true` must not pass for 1 channel
+    if type(value) is not type(expected) or value != expected:
+        raise ProtocolError(f"mediaFormat.{key} must be {expected!r}, got {value!r}")
+
+
+def _parameters(value: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > MAX_PARAMETERS:
+        raise ProtocolError(f"customParameters must be an object of at most {MAX_PARAMETERS}")
+    for name, item in value.items():
+        if not isinstance(item, str) or len(name) > MAX_PARAMETER_CHARS \
+                or len(item) > MAX_PARAMETER_CHARS:
+            raise ProtocolError("customParameters must map short strings to short strings")
+    return dict(value)
+
+
+def _parse_start(data: dict) -> Start:
+    start = _section(data, "start")
+    stream_sid = _sid(start, "streamSid", "MZ")
+    if data.get("streamSid") not in (None, stream_sid):
+        raise ProtocolError("start event names two different streams")
+    _sid(start, "accountSid", "AC")
+    tracks = start.get("tracks")
+    if not isinstance(tracks, list) or not tracks or len(tracks) > len(_TRACKS) \
+            or not all(isinstance(t, str) and t in _TRACKS for t in tracks):
+        raise ProtocolError("tracks must list inbound and/or outbound")
+    media_format = _section(start, "mediaFormat")
+    _exact(media_format, "encoding", ENCODING)
+    _exact(media_format, "sampleRate", SAMPLE_RATE)
+    _exact(media_format, "channels", 1)
+    return Start(stream_sid=stream_sid, call_sid=_sid(start, "callSid", "CA"),
+                 tracks=list(tracks), custom_parameters=_parameters(start.get("customParameters")),
+                 encoding=ENCODING, sample_rate=SAMPLE_RATE)
+
+
+def _parse_media(data: dict, stream_sid: str) -> Media:
+    media = _section(data, "media")
+    track = media.get("track", "inbound")
+    if track not in _MEDIA_TRACKS:
+        raise ProtocolError(f"unknown media track {track!r}")
+    _counter(media, "chunk")
+    _counter(media, "timestamp")
+    encoded = media.get("payload")
+    # checked before decoding, so an oversized payload costs nothing
+    if not isinstance(encoded, str) or not 0 < len(encoded) <= 4 * -(-MAX_MEDIA_BYTES // 3):
+        raise ProtocolError(f"media payload must be base64 of 1 to {MAX_MEDIA_BYTES} bytes")
+    try:
+        payload = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ProtocolError("media payload is not valid base64") from exc
+    if not payload:
+        raise ProtocolError("media payload is empty")
+    return Media(track=track, payload=payload, stream_sid=stream_sid)
+
+
 def parse_event(message: str | bytes) -> Event:
-    """Parse one Media Streams text frame; raise ProtocolError for anything else."""
+    """Parse one Media Streams text frame; raise ProtocolError for anything else.
+
+    Every field is checked against what Twilio documents and sends (types, sids, the
+    8 kHz mono mu-law format, sizes), so nothing malformed reaches the recogniser.
+    """
     if isinstance(message, bytes):
         raise ProtocolError("binary frame (Media Streams frames are JSON text)")
+    if not isinstance(message, str):
+        raise ProtocolError("not a text frame")
+    if len(message) > MAX_FRAME_CHARS:
+        raise ProtocolError(f"frame of {len(message)} characters (at most {MAX_FRAME_CHARS})")
     try:
         data = json.loads(message)
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"invalid JSON: {exc.msg}") from exc
+    except RecursionError as exc:  # "[[[[..." nested deeper than the parser's stack
+        raise ProtocolError("invalid JSON: nested too deeply") from exc
     if not isinstance(data, dict):
         raise ProtocolError("frame is not a JSON object")
     kind = data.get("event")
+    _counter(data, "sequenceNumber")
+    stream_sid = _sid(data, "streamSid", "MZ", optional=True)
     if kind == "connected":
-        return Connected(protocol=str(data.get("protocol", "")))
+        return Connected(protocol=_text(data, "protocol", optional=True))
     if kind == "start":
-        start = _section(data, "start")
-        media_format = start.get("mediaFormat") or {}
-        params = start.get("customParameters") or {}
-        if not start.get("callSid"):
-            raise ProtocolError("start event without callSid")
-        return Start(
-            stream_sid=str(start.get("streamSid") or data.get("streamSid") or ""),
-            call_sid=str(start["callSid"]),
-            tracks=[str(t) for t in start.get("tracks", ["inbound"])],
-            custom_parameters={str(k): str(v) for k, v in params.items()},
-            encoding=str(media_format.get("encoding", "audio/x-mulaw")),
-            sample_rate=int(media_format.get("sampleRate", 8000)),
-        )
+        return _parse_start(data)
     if kind == "media":
-        media = _section(data, "media")
-        try:
-            payload = base64.b64decode(media.get("payload", ""), validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ProtocolError("media payload is not valid base64") from exc
-        return Media(track=str(media.get("track", "inbound")), payload=payload)
+        return _parse_media(data, stream_sid)
     if kind == "mark":
-        return Mark(name=str(_section(data, "mark").get("name", "")))
+        return Mark(name=_text(_section(data, "mark"), "name"), stream_sid=stream_sid)
     if kind == "dtmf":
-        return Dtmf(digit=str(_section(data, "dtmf").get("digit", "")))
+        dtmf = _section(data, "dtmf")
+        digit = dtmf.get("digit")
+        if not isinstance(digit, str) or len(digit) != 1 or digit not in _DIGITS:
+            raise ProtocolError("dtmf digit must be one of 0-9, * and #")
+        _text(dtmf, "track", optional=True)
+        return Dtmf(digit=digit, stream_sid=stream_sid)
     if kind == "stop":
-        return Stop(call_sid=str((data.get("stop") or {}).get("callSid", "")))
+        stop = _section(data, "stop")
+        _sid(stop, "accountSid", "AC", optional=True)
+        return Stop(call_sid=_sid(stop, "callSid", "CA", optional=True), stream_sid=stream_sid)
+    if not isinstance(kind, str) or len(kind) > 32:
+        raise ProtocolError("frame without an event name")
     raise ProtocolError(f"unknown event {kind!r}")
 
 
@@ -162,13 +277,14 @@ class StreamSession:
     registry: ModelRegistry
     start: Start | None = None
     result: Utterance | None = None
+    refused: str | None = None  # why the plan provider refused this stream
     _recognizer: StreamingRecognizer | None = field(default=None, repr=False)
     _playing: bool = False
 
     @property
     def done(self) -> bool:
-        """True once the answer is known (or the stream ended)."""
-        return self.result is not None
+        """True once the answer is known, the stream ended, or it was refused."""
+        return self.result is not None or self.refused is not None
 
     @property
     def partial_text(self) -> str:
@@ -181,6 +297,11 @@ class StreamSession:
             return []
         if isinstance(event, Start):
             return self._on_start(event)
+        if self.start is not None and getattr(event, "stream_sid", "") not in (
+                "", self.start.stream_sid):
+            log.warning("call %s: %s for another stream ignored", self.start.call_sid,
+                        type(event).__name__.lower())
+            return []
         if isinstance(event, Stop):
             self.hangup()
             return []
@@ -213,8 +334,17 @@ class StreamSession:
             self.result = self._recognizer.hangup()
         elif self.start is not None:
             self.result = Utterance("", 0.0, [], "hangup")
-        else:
+        elif self.refused is None:
             log.warning("stream ended before start; no call to report to")
+
+    def time_out(self) -> None:
+        """No frame for too long: finish with what was heard, reason "timeout"."""
+        if self.done:
+            return
+        if self._recognizer is not None:
+            self.result = replace(self._recognizer.hangup(), reason="timeout")
+        elif self.start is not None:
+            self.result = Utterance("", 0.0, [], "timeout")
 
     def _on_start(self, event: Start) -> list[str]:
         if self.start is not None:
@@ -223,6 +353,10 @@ class StreamSession:
         self.start = event
         try:
             plan = self.plan_provider(event.call_sid, event.custom_parameters)
+        except StreamRefused as exc:
+            self.refused = str(exc) or "refused"
+            return []
+        try:
             if event.encoding != "audio/x-mulaw":
                 raise ProtocolError(f"unsupported media encoding {event.encoding!r}")
             model = self.registry.get(plan.lang)

@@ -26,6 +26,17 @@ def test_a_bad_setting_stops_the_start_with_one_line_naming_it() -> None:
         "invalid literal for int() with base 10: 'not-a-port'"]
 
 
+def test_the_local_phone_refuses_to_start_on_a_non_loopback_host_unless_forced() -> None:
+    result = _start({"HOST": "0.0.0.0", "PORT": "not-a-port-either"})
+    assert result.returncode == 2  # PORT is checked first: the start never gets further
+    result = _start({"HOST": "0.0.0.0"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: LOCAL_TELEPHONY is on but HOST (0.0.0.0) is not a loopback "
+        "address: the local phone is for this machine only (set "
+        "LOCAL_TELEPHONY_ALLOW_REMOTE=true to force it, or configure a Twilio account)"]
+
+
 def test_an_unreachable_database_is_one_clear_line_without_the_password() -> None:
     result = _start({"DATABASE_URL": "postgresql+psycopg://app:s3cret@127.0.0.1:1/hotline"})
     assert result.returncode == 3

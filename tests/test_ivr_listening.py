@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from callbacks.models import CallbackRequest
 from ivr.models import Call, CallEvent
+from speech.media_stream import StreamRefused
 from speech.recognizer import Utterance
 from tests.ivr_support import CALLER, HOTLINE, hotline, signed_post, twiml
 
@@ -48,8 +50,9 @@ def test_listen_plan_is_more_patient_with_callers_not_digital(make_app: Any,
     app, _, _ = _stream_call(make_app)
     call = session.scalar(select(Call))
     call.not_digital = True
+    call.current_step = "callback_number.ask"
     session.commit()
-    plan = app.extensions["speech.listen_plan"](SID, {"step": "callback_number.ask",
+    plan = app.extensions["speech.listen_plan"](SID, {"call": SID, "step": "callback_number.ask",
                                                       "attempt": "0", "expecting": "phone"})
     assert plan.settings.patience > 1.0 and plan.settings.max_digits == 15
     assert "tre" in plan.phrases
@@ -93,3 +96,35 @@ def test_words_arriving_after_the_hang_up_still_book_a_callback(make_app: Any,
     assert call.outcome == "hangup_callback" and call.words == words
     request = session.scalar(select(CallbackRequest))
     assert request.words == words and request.phone == CALLER
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"attempt": "1"}, "not waiting at 'ask_need'/'1'"),
+    ({"step": "confirm_need"}, "not waiting at 'confirm_need'/'0'"),
+    ({"step": "welcome", "attempt": "0"}, "not waiting"),
+    ({"call": "CA" + "e" * 32}, "name another call"),
+    ({"call": None}, "name another call"),
+])
+def test_a_stream_is_refused_unless_its_call_waits_at_that_step(
+        make_app: Any, change: dict[str, Any], reason: str) -> None:
+    app, _, root = _stream_call(make_app)
+    parameters = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    parameters.update(change)
+    parameters = {k: v for k, v in parameters.items() if v is not None}
+    with pytest.raises(StreamRefused, match=reason):
+        app.extensions["speech.listen_plan"](SID, parameters)
+
+
+def test_a_stream_for_an_unknown_ended_or_answered_call_is_refused(make_app: Any) -> None:
+    app, client, root = _stream_call(make_app)
+    parameters = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    plans = app.extensions["speech.listen_plan"]
+    with pytest.raises(StreamRefused, match="no such call"):
+        plans("CA" + "e" * 32, {**parameters, "call": "CA" + "e" * 32})
+    app.extensions["speech.result_sink"](SID, parameters, Utterance("", 0.0, [], "dtmf",
+                                                                    digits="2"))
+    with pytest.raises(StreamRefused, match="already answered"):
+        plans(SID, parameters)
+    signed_post(client, "/voice/status", {**START, "CallStatus": "completed"})
+    with pytest.raises(StreamRefused, match="the call has ended"):
+        plans(SID, parameters)

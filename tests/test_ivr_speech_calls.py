@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import socket
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import select
+from twilio.request_validator import RequestValidator
 
 from callbacks.models import CallbackRequest
 from ivr.flow_store import import_default_flows, import_file
 from ivr.models import Call
 from localtwilio import LocalCall, Press, RequestsTransport, SayText, Signer, Silence
 from localtwilio.server import serve_in_thread
-from tests.conftest import TWILIO_TOKEN
+from localtwilio.stream import MediaStreamClient
+from localtwilio.twiml import Stream
+from tests.conftest import TWILIO_SID, TWILIO_TOKEN
 
 pytestmark = pytest.mark.slow
 KO_FLOW = Path(__file__).parent / "data" / "flows" / "ko_flow.yaml"
@@ -77,3 +82,36 @@ def test_noise_after_the_caller_stops_talking_is_not_taken_as_yes(live: Any,
     call = session.scalar(select(Call).where(Call.call_sid == t.call_sid))
     answers = [e.decision for e in call.events if e.step in ("offer_callback", "confirm_need")]
     assert "yes" not in answers
+
+
+def _signed_post(base: str, path: str, form: dict[str, str]) -> ET.Element:
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(base + path, form)
+    reply = requests.post(base + path, data=form, timeout=10,
+                          headers={"X-Twilio-Signature": signature})
+    return ET.fromstring(reply.text)
+
+
+def test_a_stream_that_goes_quiet_is_closed_and_the_call_moves_on(live: Any,
+                                                                   session: Any) -> None:
+    app, base = live
+    app.config["STREAM_IDLE_SECONDS"] = 1.0
+    sid = "CA" + "9" * 32
+    form = {"CallSid": sid, "From": KO_CALLER, "To": "+820000000000", "CallStatus": "ringing"}
+    connect = _signed_post(base, "/voice/incoming", form).find("Connect")
+    assert connect is not None and connect.find("Stream") is not None
+    stream = connect.find("Stream")
+    client = MediaStreamClient(
+        Stream(url=stream.get("url", ""),
+               parameters={p.get("name", ""): p.get("value", "")
+                           for p in stream.findall("Parameter")}),
+        account_sid=TWILIO_SID, call_sid=sid, signer=Signer(TWILIO_TOKEN))
+    client.open()
+    client.send_silence(0.3)  # then nothing more: a stream gone quiet
+    assert client.closed.wait(6), "the quiet stream was never closed"
+    # Twilio, once the socket closes, requests the <Connect action>: the call goes on
+    following = _signed_post(base, connect.get("action", "").removeprefix(base), form)
+    parameters = {p.get("name"): p.get("value") for p in following.iter("Parameter")}
+    assert parameters["step"] == "ask_need" and parameters["attempt"] == "1"
+    call = session.scalar(select(Call).where(Call.call_sid == sid))
+    need = next(e for e in call.events if e.step == "ask_need" and e.attempt == 0)
+    assert need.detail["reason"] == "timeout"

@@ -20,6 +20,7 @@ import pytest
 import websocket
 from flask import Flask
 from sqlalchemy import select
+from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -28,6 +29,7 @@ from core.clock import FrozenClock
 from core.users import create_user
 from ivr.flow_store import import_default_flows, import_file
 from ivr.models import Call
+from localtwilio import Signer
 from speech.models import discover_packages
 from tests.audio import frames, telephone_ulaw
 from tests.browser import ROOT, LiveServer
@@ -235,7 +237,7 @@ def test_a_declined_outbound_call_is_busy(phone_server: Callable[..., LiveServer
 def test_the_page_and_its_nav_link_follow_the_users_language(
         make_app: Callable[..., Flask], accept: str, words: tuple[str, ...],
         script_ready: str, nav: str) -> None:
-    app = make_app(LOCAL_TELEPHONY=True)
+    app = make_app(LOCAL_TELEPHONY=True, PUBLIC_BASE_URL="http://127.0.0.1:5000")
     with app.extensions["db"].transaction() as session:
         create_user(session, "anna", "correct-horse-battery", "agent")
     client = app.test_client()
@@ -255,6 +257,51 @@ def test_the_page_and_its_nav_link_follow_the_users_language(
                                 "csrf_token": token.group(1)})
     page = client.get("/phone").get_data(as_text=True)
     assert f'href="/phone">{nav}</a>' in page
+
+
+def _log_in(client: Any, username: str, password: str) -> None:
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert token is not None
+    client.post("/login", data={"username": username, "password": password,
+                                "csrf_token": token.group(1)})
+
+
+@pytest.mark.parametrize("path", ["/local-twilio/_localtwilio/calls",
+                                  "/local-twilio/_localtwilio/callbacks"])
+def test_the_stand_ins_call_list_needs_a_console_login(make_app: Callable[..., Flask],
+                                                       path: str) -> None:
+    app = make_app(LOCAL_TELEPHONY=True, PUBLIC_BASE_URL="http://127.0.0.1:5000")
+    with app.extensions["db"].transaction() as session:
+        create_user(session, "anna", "correct-horse-battery", "agent")
+    client = app.test_client()
+    assert client.get(path).status_code == 401
+    _log_in(client, "anna", "wrong-password")
+    assert client.get(path).status_code == 401
+    _log_in(client, "anna", "correct-horse-battery")
+    reply = client.get(path)
+    assert reply.status_code == 200 and reply.get_json() == []
+
+
+def test_the_local_phone_signs_with_a_token_of_its_own_not_a_default(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app(LOCAL_TELEPHONY=True, PUBLIC_BASE_URL="http://127.0.0.1:5000",
+                   TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="")
+    token = app.config["TWILIO_AUTH_TOKEN"]
+    assert token not in ("", "local-phone-token")
+    form = {"CallSid": "CA" + "f" * 32, "From": "+393331234567", "To": "+390000000000",
+            "CallStatus": "ringing"}
+    url = "http://127.0.0.1:5000/voice/incoming"
+    client = app.test_client()
+    for guess in ("local-phone-token", ""):
+        signature = RequestValidator(guess).compute_signature(url, form)
+        assert client.post("/voice/incoming", data=form,
+                           headers={"X-Twilio-Signature": signature}).status_code == 403
+    stand_in = app.extensions["localtwilio.stand_in"]
+    assert stand_in.signer.is_valid(url, form, Signer(token).signature(url, form))
+    signature = Signer(token).signature(url, form)
+    assert client.post("/voice/incoming", data=form,
+                       headers={"X-Twilio-Signature": signature}).status_code == 200
 
 
 def _speak_into_the_microphone(page: PhonePage, ulaw: bytes) -> None:

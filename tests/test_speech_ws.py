@@ -6,15 +6,23 @@ grammar (see docs/benchmarks.md, "Speech"): 네, 아니요, 상담원 연결, �
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
+from typing import Any
 
 import pytest
+import websocket
 from flask import Flask
 
+from localtwilio.stream import MediaStreamClient
+from localtwilio.twiml import Stream
 from speech import ws
-from speech.media_stream import PROMPT_MARK, ListenPlan
+from speech.media_stream import PROMPT_MARK, ListenPlan, StreamRefused
 from speech.models import ModelRegistry, discover_packages
 from speech.recognizer import ListenSettings, Utterance
 from tests.audio import noise_ulaw, telephone_ulaw
@@ -52,11 +60,14 @@ class Calls:
             self.results[call_sid] = (params, utterance)
 
 
-def make_app(registry: ModelRegistry, calls: Calls) -> Flask:
+def make_app(registry: ModelRegistry, calls: Calls, **config: Any) -> Flask:
+    """A bare speech app; every upgrade accepted (ivr's signature check is tested there)."""
     app = Flask(__name__)
+    app.config.update(config)
     app.extensions["speech"] = registry
     app.extensions["speech.listen_plan"] = calls.listen_plan
     app.extensions["speech.result_sink"] = calls.sink
+    app.extensions["speech.upgrade_check"] = lambda request: None
     ws.init_app(app)
     return app
 
@@ -245,3 +256,149 @@ def test_partial_reports_are_rate_limited_and_a_failing_sink_is_survived(caplog)
         reporter.update("CA1", text)
     assert got == ["a", "b", "c", "d"]
     assert "partial sink failed" in caplog.text
+
+
+# ---------------------------------------------------------------- who may stream, and bounds
+def _stand_in_stream(address: str, parameters: dict[str, str] | None = None) -> MediaStreamClient:
+    """The local Twilio stand-in's side of a stream to `address`, opened (connected+start)."""
+    client = MediaStreamClient(Stream(url=address, parameters=parameters or {}),
+                               account_sid="AC" + "0" * 32, call_sid="CA" + "7" * 32)
+    client.open()
+    return client
+
+
+def test_without_an_upgrade_check_every_stream_is_refused(registry, calls):
+    app = make_app(registry, calls)
+    del app.extensions["speech.upgrade_check"]
+    with serve(app) as address:
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            websocket.create_connection(address, timeout=5)
+    assert refused.value.status_code == 403
+
+
+def test_a_stream_the_plan_provider_refuses_is_closed_and_nothing_is_reported(
+        registry, calls, caplog):
+    caplog.set_level(logging.WARNING, logger="speech")
+
+    def refuse(call_sid: str, params: dict[str, str]) -> ListenPlan:
+        raise StreamRefused(f"call {call_sid} is not waiting at step 'menu'")
+
+    app = make_app(registry, calls)
+    app.extensions["speech.listen_plan"] = refuse
+    with serve(app) as address:
+        client = _stand_in_stream(address, {"step": "menu"})
+        assert client.closed.wait(5), "the refused stream was left open"
+    time.sleep(0.2)
+    assert calls.sink_calls == 0
+    assert "media stream refused: call CA777" in caplog.text
+    assert "not waiting at step 'menu'" in caplog.text
+
+
+def test_refusals_are_logged_at_most_once_per_interval_with_a_count(caplog):
+    caplog.set_level(logging.WARNING, logger="speech")
+    now = [0.0]
+    refusals = ws.RefusalLog(interval=10.0, clock=lambda: now[0])
+    for at in (0.0, 1.0, 2.0, 3.0, 10.5, 11.0):
+        now[0] = at
+        refusals.refused("upgrade from 192.0.2.1", "missing or forged X-Twilio-Signature")
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert "(3 more refused since the last report)" in lines[1]
+
+
+def test_a_message_over_the_size_limit_closes_the_socket(registry, calls):
+    with serve(make_app(registry, calls)) as address:
+        client = _stand_in_stream(address)
+        client.send_raw(json.dumps({"event": "media", "media": {
+            "payload": "A" * (ws.MAX_MESSAGE_BYTES + 1)}}))
+        assert client.closed.wait(5), "a message over MAX_MESSAGE_BYTES was accepted"
+    assert wait_for_result(calls, client.call_sid).reason == "hangup"
+
+
+def test_a_stream_without_frames_is_ended_with_a_timeout_and_closed(registry, calls):
+    with serve(make_app(registry, calls, STREAM_IDLE_SECONDS=1.0)) as address:
+        client = _stand_in_stream(address)
+        client.send_silence(0.2)
+        started = time.monotonic()
+        assert client.closed.wait(5), "an idle stream was left open"
+        assert 0.8 < time.monotonic() - started < 3.0
+    assert wait_for_result(calls, client.call_sid).reason == "timeout"
+
+
+def test_a_stream_trickling_frames_is_ended_at_the_maximum_duration(registry, calls):
+    config = {"STREAM_IDLE_SECONDS": 1.0, "STREAM_MAX_SECONDS": 2.0}
+    with serve(make_app(registry, calls, **config)) as address:
+        client = _stand_in_stream(address)
+        started = time.monotonic()
+        while not client.closed.wait(0.5):  # one 20 ms frame every 0.5 s: never idle
+            client.send_silence(0.02)
+            assert time.monotonic() - started < 6, "a trickling stream was never closed"
+        assert 1.8 < time.monotonic() - started < 3.5
+    assert wait_for_result(calls, client.call_sid).reason == "timeout"
+
+
+def test_a_socket_that_never_starts_is_closed_after_the_idle_timeout(registry, calls):
+    with serve(make_app(registry, calls, STREAM_IDLE_SECONDS=0.5)) as address:
+        quiet = websocket.create_connection(address, timeout=5)
+        opcode, _ = quiet.recv_data(control_frame=True)
+        assert opcode == websocket.ABNF.OPCODE_CLOSE
+    assert calls.sink_calls == 0
+
+
+def test_the_server_pings_the_peer(registry, calls):
+    with serve(make_app(registry, calls, STREAM_PING_SECONDS=0.3)) as address:
+        peer = websocket.create_connection(address, timeout=3)
+        opcode, _ = peer.recv_data(control_frame=True)
+        assert opcode == websocket.ABNF.OPCODE_PING
+        peer.close()
+
+
+CHILD = """
+import sys
+from flask import Flask
+from speech import ws
+from speech.media_stream import ListenPlan
+from speech.models import ModelRegistry, discover_packages
+from speech.recognizer import ListenSettings
+from werkzeug.serving import make_server
+
+registry = ModelRegistry(discover_packages())
+registry.get("ko")
+app = Flask("child")
+app.extensions.update({
+    "speech": registry, "speech.upgrade_check": lambda request: None,
+    "speech.listen_plan": lambda sid, p: ListenPlan("ko", ["네"], ListenSettings()),
+    "speech.result_sink": lambda sid, p, u: print("result", sid, u.reason, flush=True)})
+ws.init_app(app)
+server = make_server("127.0.0.1", 0, app, threaded=True)
+print(server.server_port, flush=True)
+server.serve_forever()
+"""
+
+
+def test_a_start_frame_with_a_negative_sample_rate_does_not_take_the_process_down():
+    """It used to reach Kaldi, whose assertion aborts the whole web process (or, fed 20 ms
+    frames, the recogniser spun forever on a chunk of -800 bytes, holding its thread)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    child = subprocess.Popen([sys.executable, "-c", CHILD], cwd=root, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert child.stdout is not None
+        address = f"ws://127.0.0.1:{int(child.stdout.readline())}/media-stream"
+        attacker = TwilioStream(address)
+        attacker.send_json({"event": "start", "start": {
+            "accountSid": "AC" + "0" * 32, "streamSid": attacker.stream_sid,
+            "callSid": attacker.call_sid, "tracks": ["inbound"], "customParameters": {},
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": -8000,
+                            "channels": 1}}})
+        attacker.media(b"\xff" * 1600)  # 200 ms: Kaldi's assertion fires at once
+        attacker.play(noise_ulaw(0.2))  # 20 ms frames: the decoder loop never ends
+        time.sleep(0.5)
+        assert child.poll() is None, f"the server process died ({child.returncode})"
+        caller = _stand_in_stream(address)
+        caller.send_dtmf("1")
+        assert caller.closed.wait(10)
+        assert child.stdout.readline().split() == ["result", caller.call_sid, "dtmf"]
+    finally:
+        child.kill()
+        child.wait()
