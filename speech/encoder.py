@@ -156,6 +156,11 @@ class SentenceEncoder:
                 self.store.save(self.model_id, texts[index], vector)
         return out
 
+    def clear_recent(self) -> None:
+        """Forget recent utterances (benchmarks measure the cost of a fresh one)."""
+        with self._lock:
+            self._recent.clear()
+
     def _remember(self, text: str, vector: np.ndarray) -> None:
         with self._lock:
             self._recent[text] = vector

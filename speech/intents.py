@@ -53,7 +53,7 @@ KEYWORD_CONFIDENCE = 0.92
 AMBIGUOUS_HIGH = 0.65
 AMBIGUOUS_LOW = 0.45
 WINDOW, STRIDE, LONG_TEXT = 8, 4, 14
-SEMANTIC_WEIGHT = 0.6
+SEMANTIC_WEIGHT = 0.5
 """Share of the semantic model in the fused confidence (the lexical model has the rest)."""
 
 BACKGROUND: dict[str, list[str]] = {
