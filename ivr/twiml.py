@@ -52,7 +52,12 @@ class Transfer:
 
 @dataclass(frozen=True)
 class RecordMessage:
-    """Record a voice message; Twilio posts the recording's URL to action."""
+    """Record a voice message; Twilio posts the recording's URL to action.
+
+    An empty recording makes Twilio skip the action and run the next verb, so `build`
+    follows the <Record> with a <Redirect> to the same action (posted without
+    RecordingUrl), as it does after <Gather>.
+    """
 
     action: str
     max_length: int = 90
@@ -119,6 +124,9 @@ def build(verbs: Sequence[Verb]) -> VoiceResponse:
         elif isinstance(item, RecordMessage):
             response.record(action=item.action, method="POST", max_length=item.max_length,
                             play_beep=True, timeout=5)
+            # An empty recording (silence, a key only) skips the action URL and goes on
+            # with the next verb; without this the call would just end in silence.
+            response.redirect(item.action, method="POST")
         elif isinstance(item, Hangup):
             response.hangup()
     return response

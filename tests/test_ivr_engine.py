@@ -264,6 +264,21 @@ def test_anonymous_caller_who_cannot_give_a_number_leaves_a_message(make_app: An
     assert recorded[0].detail["RecordingUrl"].startswith("http://localtwilio.test")
 
 
+def test_a_caller_who_records_nothing_still_hears_goodbye(make_app: Any,
+                                                         session: Any) -> None:
+    # Twilio skips the <Record> action on an empty recording and runs the next verb.
+    app = hotline(make_app)
+    t = place_call(app, [SayText("c'è un addebito che non riconosco"), SayText("sì"),
+                         Silence(), Silence(), Silence()], from_="anonymous")
+    assert any(turn.text == "(records nothing)" for turn in t.turns)
+    [redirect] = [r for r in t.requests_to("/leave_message/0") if r.kind == "redirect"]
+    assert "RecordingUrl" not in redirect.params
+    assert t.prompts[-1] == "Grazie per aver chiamato. Arrivederci."
+    call = _call(session, t.call_sid)
+    assert [e.decision for e in call.events if e.step == "leave_message"] == ["recorded"]
+    assert t.hung_up_by == "app"  # the flow ended the call, not dead air
+
+
 def test_a_confirmation_is_reprompted_once_then_a_human(make_app: Any, session: Any) -> None:
     app = hotline(make_app)
     t = place_call(app, [SayText("bolletta"), SayText("boh"), Silence()])

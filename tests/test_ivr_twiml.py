@@ -73,6 +73,13 @@ def test_record_and_hangup() -> None:
     assert root[-1].tag == "Hangup"
 
 
+def test_an_empty_recording_falls_through_to_a_redirect_to_the_action() -> None:
+    root = parse([RecordMessage(ACTION)])
+    assert [child.tag for child in root] == ["Record", "Redirect"]
+    assert root.find("Redirect").text == ACTION
+    assert root.find("Redirect").get("method") == "POST"
+
+
 def test_apology_transfers_to_the_fallback_number_when_there_is_one() -> None:
     root = ET.fromstring(apology("Ci scusi", "it-IT", "+390299999999"))
     assert [child.tag for child in root] == ["Say", "Dial", "Hangup"]
