@@ -22,10 +22,10 @@ from callbacks import settings as queue_settings
 from callbacks.models import CLAIMED, DIALLING, FAILED, QUEUED, CallAttempt, CallbackRequest
 from callbacks.policy import calling_hours, policy_for
 from callbacks.queue import QueueError, renew_lease
-from callbacks.urls import public_url
 from core.jobs import JobQueue, app_job
 from core.models import User
 from core.privacy import mask_phone
+from core.webhooks import public_url
 
 log = logging.getLogger(__name__)
 

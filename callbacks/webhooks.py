@@ -1,6 +1,6 @@
 """Twilio webhooks of callback calls: thin views over `outcomes` and the TwiML builders.
 
-Every request is checked with the official RequestValidator against PUBLIC_BASE_URL.
+Every request is checked by `core.webhooks.check_signature`, like the /voice webhooks.
 """
 
 from __future__ import annotations
@@ -13,23 +13,15 @@ from flask import Blueprint, Response, abort, current_app, request
 from callbacks import twiml
 from callbacks.models import CallAttempt
 from callbacks.outcomes import apply_status, callee_result, is_machine
-from callbacks.urls import public_url, signature_is_valid
 from core.models import User
+from core.webhooks import check_signature, public_url
 from ivr.labels import intent_label
 
 bp = Blueprint("callbacks_twilio", __name__, url_prefix="/callbacks/twilio")
 log = logging.getLogger(__name__)
 
 
-@bp.before_request
-def check_signature() -> None:
-    """Reject anything Twilio did not sign."""
-    query = request.query_string.decode()
-    path = request.path + (f"?{query}" if query else "")
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature_is_valid(current_app, path, request.form, signature):
-        log.warning("rejected unsigned callback webhook %s", request.path)
-        abort(403)
+bp.before_request(check_signature)  # 403 unless Twilio signed the public URL
 
 
 def _attempt(attempt_id: int) -> tuple[Any, CallAttempt]:

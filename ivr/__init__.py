@@ -14,7 +14,8 @@ from ivr import api as _api  # noqa: F401,E402
 def init_app(app: Flask, csrf: Any) -> None:
     """Register the voice webhooks, the speech-socket hooks and the default-flow seeder."""
     from core.cli import register_seeder
-    from ivr import flow_store, security, views
+    from core.webhooks import warn_if_disabled
+    from ivr import flow_store, views
     from ivr.listening import FlowListenPlans, StoreUtterance
 
     app.register_blueprint(views.bp)
@@ -22,6 +23,6 @@ def init_app(app: Flask, csrf: Any) -> None:
     app.extensions["speech.listen_plan"] = FlowListenPlans(app)
     app.extensions["speech.result_sink"] = StoreUtterance(app)
     register_seeder(app, flow_store.seed_default_flows)
-    security.warn_if_disabled(app.config)
+    warn_if_disabled(app.config)
     from ivr import admin
     admin.init_app(app)  # the admin console (ivr/admin.py)
