@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
-VOICES = {"it": "it-IT", "en": "en-GB"}
+from ivr.voices import DEFAULT_SAY_LANGUAGE, DEFAULT_VOICES
 
 TEXT = {
     "it": {
@@ -43,7 +43,8 @@ def _text(lang: str) -> dict[str, str]:
 
 
 def _say(response: VoiceResponse, text: str, lang: str) -> None:
-    response.say(text, language=VOICES.get(lang, "en-GB"))
+    lang = lang if lang in DEFAULT_VOICES else "en"  # a named voice: `man` speaks no Italian
+    response.say(text, language=DEFAULT_SAY_LANGUAGE[lang], voice=DEFAULT_VOICES[lang])
 
 
 def _say_then_dial(text: str, lang: str, *, number: str, caller_id: str, timeout: int,

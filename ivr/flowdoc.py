@@ -49,7 +49,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "opening_hours": {},
     "language_by_country": {},
     "say_language": {"it": "it-IT", "en": "en-GB"},
-    "voice": {},
+    "voice": {"it": "Polly.Bianca-Neural", "en": "Polly.Amy-Neural"},  # see ivr.voices
     "listen_timeout": 5,
     "speech_input": "auto",
     "human_step": "human",

@@ -20,6 +20,7 @@ from ivr.flowdoc import FlowDoc
 from ivr.hours import is_open
 from ivr.models import Call
 from ivr.twiml import Hangup, Listen, RecordMessage, Speak, Transfer, Verb
+from ivr.voices import say_language, voice_for
 from speech.understanding import Understanding
 
 log = logging.getLogger(__name__)
@@ -143,8 +144,8 @@ class FlowWalker:
     def _speak(self, call: Call, flow: FlowDoc, text: str) -> Speak:
         settings = flow.settings
         slow = settings["not_digital"] if call.not_digital else {}
-        return Speak(text, language=settings["say_language"].get(call.language, call.language),
-                     voice=settings["voice"].get(call.language), rate=slow.get("prosody_rate"),
+        return Speak(text, language=say_language(settings, call.language),
+                     voice=voice_for(settings, call.language), rate=slow.get("prosody_rate"),
                      pause_after=int(slow.get("pause_seconds", 0)))
 
     def _listen(self, call: Call, flow: FlowDoc, step_key: str, attempt: int,

@@ -28,6 +28,7 @@ from localtwilio.stream import MediaStreamClient
 from localtwilio.transcript import CallTranscript, Exchange, Turn
 from localtwilio.transport import HttpReply, Transport, with_query
 from localtwilio.twiml import Dial, TwimlError, Verb, parse_twiml
+from localtwilio.voices import Notice
 
 log = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
@@ -133,6 +134,12 @@ class LocalCall:
     def add_turn(self, who: str, text: str, language: str | None = None, verb: str = "") -> None:
         """Append a turn to the transcript."""
         self.transcript.turns.append(Turn(who, text, language, verb))
+
+    def notice(self, notice: Notice) -> None:
+        """Log a warning or error as Twilio's debugger would show it for this call."""
+        log.warning("call %s: Twilio %s %s: %s", self.call_sid, notice.level.lower(),
+                    notice.code, notice.message)
+        self.transcript.notices.append(notice)
 
     def listen(self, listening_for: Listening) -> CallerAction:
         """Ask the caller for input, unless their patience (hangup_after) has run out."""

@@ -29,6 +29,8 @@ class Say:
     voice: str | None = None
     language: str = "en-US"
     loop: int = 1
+    rate: str | None = None  # <prosody rate> inside, if any
+    ssml: tuple[str, ...] = ()  # the SSML elements inside (prosody, break, ...)
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,12 @@ def _text(el: ET.Element) -> str:
 
 
 def _say(el: ET.Element) -> Say:
-    text = "".join(el.itertext()).strip()  # SSML children are read as plain text
-    return Say(text, el.get("voice"), el.get("language", "en-US"), _int(el.get("loop"), 1))
+    text = " ".join("".join(el.itertext()).split())  # the words, SSML tags left out
+    ssml = tuple(dict.fromkeys(child.tag for child in el.iter() if child is not el))
+    prosody = el.find(".//prosody")
+    rate = prosody.get("rate") if prosody is not None else None
+    return Say(text, el.get("voice"), el.get("language", "en-US"), _int(el.get("loop"), 1),
+               rate, ssml)
 
 
 def _nested(el: ET.Element) -> Say | Play | Pause:

@@ -122,6 +122,7 @@ def test_caller_first_human_hears_who_is_calling_then_reaches_the_agent(hotline)
     call = next(iter(state.calls.values()))
     assert any("la richiamiamo dal servizio clienti come promesso" in p.lower()
                for p in call.transcript.prompts)
+    assert call.transcript.notices == []  # said by a voice that speaks Italian
     assert request.status == "completed" and attempts[0].callee_status == "completed"
 
 

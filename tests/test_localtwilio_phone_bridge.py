@@ -286,7 +286,8 @@ def test_junk_audio_frames_are_dropped_and_the_bridge_goes_on(
 
 def test_after_a_hang_up_no_voice_crosses(phone_server: Callable[..., Any]) -> None:  # noqa: F811
     live = phone_server()
-    agent, caller = bridged_pages(live, after_dial='<Say language="it-IT">Grazie.</Say>')
+    agent, caller = bridged_pages(
+        live, after_dial='<Say language="it-IT" voice="Polly.Bianca-Neural">Grazie.</Say>')
     speak(caller, frame(1))
     assert heard(agent, 1) == [frame(1)]
     heard_before = len(agent.seen)

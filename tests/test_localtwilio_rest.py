@@ -22,6 +22,8 @@ from localtwilio.rest import StandIn, create_stand_in
 from localtwilio.server import serve_in_thread
 from tests.test_localtwilio_runner import tone_wav
 
+ITALIAN = {"language": "it-IT", "voice": "Polly.Bianca-Neural"}  # a voice that speaks it
+
 SID = "AC" + "7" * 32
 TOKEN = "rest-test-token"
 APP = "http://hotline.test"
@@ -52,12 +54,12 @@ def make_hotline() -> Flask:
         app.config["WEBHOOKS"].append(request.form.to_dict())
         r = VoiceResponse()
         if request.form.get("AnsweredBy", "human").startswith("machine"):
-            r.say("Messaggio per la segreteria.", language="it-IT")
+            r.say("Messaggio per la segreteria.", **ITALIAN)
             return twiml(r)
         gather = Gather(input="dtmf", num_digits=1, action="/outbound/accept")
-        gather.say("Premi 1 per richiamare il cliente.", language="it-IT")
+        gather.say("Premi 1 per richiamare il cliente.", **ITALIAN)
         r.append(gather)
-        r.say("Nessuna risposta.", language="it-IT")
+        r.say("Nessuna risposta.", **ITALIAN)
         app.config["IN_GATHER"].set()
         return twiml(r)
 
@@ -73,13 +75,13 @@ def make_hotline() -> Flask:
     def dial_done() -> Response:
         app.config["DIAL"] = request.form.to_dict()
         r = VoiceResponse()
-        r.say(f"Chiamata {request.form['DialCallStatus']}.", language="it-IT")
+        r.say(f"Chiamata {request.form['DialCallStatus']}.", **ITALIAN)
         return twiml(r)
 
     @app.post("/outbound/redirected")
     def redirected() -> Response:
         r = VoiceResponse()
-        r.say("Il cliente ha già richiamato.", language="it-IT")
+        r.say("Il cliente ha già richiamato.", **ITALIAN)
         return twiml(r)
 
     @app.post("/outbound/record")
@@ -341,7 +343,8 @@ def test_duplicate_and_out_of_order_status_callbacks(
 def test_inline_twiml_is_executed(served: tuple[StandIn, Client, str]) -> None:
     state, client, _ = served
     call = place(client, url=None,
-                 twiml='<Response><Say language="it-IT">Promemoria</Say></Response>')
+                 twiml='<Response><Say language="it-IT" voice="Polly.Bianca-Neural">'
+                       'Promemoria</Say></Response>')
     state.wait_idle()
     transcript = state.calls[call.sid].transcript
     assert transcript is not None and transcript.prompts == ["Promemoria"]
