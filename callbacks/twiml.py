@@ -43,7 +43,7 @@ def _text(lang: str) -> dict[str, str]:
 
 
 def _say(response: VoiceResponse, text: str, lang: str) -> None:
-    lang = lang if lang in DEFAULT_VOICES else "en"  # a named voice: `man` speaks no Italian
+    lang = lang if lang in TEXT else "en"  # the texts' language, said by a voice that speaks it
     response.say(text, language=DEFAULT_SAY_LANGUAGE[lang], voice=DEFAULT_VOICES[lang])
 
 

@@ -57,7 +57,7 @@ def rescue_twiml(app: Any, form: Mapping[str, str]) -> str:
     """TwiML for a call we failed: apology, then the fallback number or a callback."""
     config = app.config
     lang = config.get("DEFAULT_LANGUAGE", "it")
-    lang = lang if lang in SAY_LANGUAGE else "en"
+    lang = lang if lang in MESSAGES["sorry"] else "en"
     say, voice = SAY_LANGUAGE[lang], DEFAULT_VOICES[lang]
     fallback = config.get("FALLBACK_NUMBER") or ""
     if fallback:

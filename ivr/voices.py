@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-DEFAULT_VOICES = {"it": "Polly.Bianca-Neural", "en": "Polly.Amy-Neural"}
-DEFAULT_SAY_LANGUAGE = {"it": "it-IT", "en": "en-GB"}
+DEFAULT_VOICES = {"it": "Polly.Bianca-Neural", "en": "Polly.Amy-Neural",
+                  "ko": "Polly.Seoyeon-Neural"}
+DEFAULT_SAY_LANGUAGE = {"it": "it-IT", "en": "en-GB", "ko": "ko-KR"}
 BASIC_VOICES = frozenset({"man", "woman", "alice"})
 SSML_PROVIDERS = ("Polly.", "Google.")
 

@@ -40,6 +40,7 @@ POLLY = {
     "es-es": ({"Conchita", "Enrique", "Lucia"}, {"Lucia", "Sergio"}),
     "fr-fr": ({"Celine", "Lea", "Mathieu"}, {"Lea", "Remi"}),
     "de-de": ({"Marlene", "Vicki", "Hans"}, {"Vicki", "Daniel"}),
+    "ko-kr": ({"Seoyeon"}, {"Seoyeon"}),
 }
 GOOGLE = re.compile(r"Google\.([a-z]{2,3}-[A-Z]{2})-[A-Za-z0-9]+-[A-Z]")
 RATE = re.compile(r"(x-slow|slow|medium|fast|x-fast|[0-9]{2,3}%)")
