@@ -16,10 +16,11 @@ def init_app(app: Flask, csrf: Any) -> None:
     from core.cli import register_seeder
     from core.webhooks import warn_if_disabled
     from ivr import flow_store, views
-    from ivr.listening import FlowListenPlans, StoreUtterance
+    from ivr.listening import FlowListenPlans, StoreUtterance, tts_check
 
     app.register_blueprint(views.bp)
     csrf.exempt(views.bp)
+    app.extensions["speech.tts_available"] = tts_check(app.config)
     app.extensions["speech.listen_plan"] = FlowListenPlans(app)
     app.extensions["speech.result_sink"] = StoreUtterance(app)
     register_seeder(app, flow_store.seed_default_flows)

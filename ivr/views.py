@@ -68,7 +68,8 @@ def _engine() -> CallEngine:
         speech_input=str(app.config.get("SPEECH_INPUT") or "auto"),
         fallback_number=app.config.get("FALLBACK_NUMBER") or "",
         caller_id=app.config.get("TWILIO_CALLER_ID") or None,
-        speech_available=_speech_available)
+        speech_available=_speech_available,
+        tts_available=app.extensions["speech.tts_available"])
     return CallEngine(app.extensions["db"].session, now=app.extensions["clock"].now(),
                       urls=WebUrls(app), options=options,
                       understanding=app.extensions.get("understanding"))

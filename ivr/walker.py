@@ -47,6 +47,7 @@ class EngineOptions:
     fallback_number: str = ""
     caller_id: str | None = None
     speech_available: Any = None  # callable(lang) -> bool
+    tts_available: Any = None  # callable() -> bool: barge-in prompts can be synthesised
 
 
 class FlowWalker:
@@ -141,6 +142,18 @@ class FlowWalker:
         available = self.options.speech_available
         return "stream" if available is not None and available(lang) else "gather"
 
+    def _barge_in(self, flow: FlowDoc) -> bool:
+        """Play the question over the stream? Only if the server can synthesise it: else
+        the caller would hear silence, so Twilio's <Say> asks it (no interrupting)."""
+        if not flow.settings.get("barge_in"):
+            return False
+        available = self.options.tts_available
+        if available is not None and available():
+            return True
+        log.warning("barge_in is on but prompts cannot be synthesised here (espeak-ng/sox "
+                    "missing): questions are said with <Say>")
+        return False
+
     def _speak(self, call: Call, flow: FlowDoc, text: str) -> Speak:
         settings = flow.settings
         slow = settings["not_digital"] if call.not_digital else {}
@@ -164,7 +177,7 @@ class FlowWalker:
             verbs.append(Listen(action, [prompt], mode="stream", stream_url=self.urls.stream(),
                                 parameters={"call": call.call_sid, "step": step_key,
                                             "attempt": str(attempt), "expecting": expecting},
-                                barge_in=bool(flow.settings.get("barge_in"))))
+                                barge_in=self._barge_in(flow)))
         else:
             hints = flow.memo(("hints", call.language, expecting), lambda: self.understanding
                               .phrases(flow.document, call.language, expecting)[:80])
