@@ -83,7 +83,10 @@ def first_leg_ended(session: Session, attempt: CallAttempt, now: datetime) -> No
         return
     if attempt.callee_status is None:  # the agent's phone never reached the caller
         request.status = CLAIMED if request.status == DIALLING else request.status
-        request.last_error = f"the agent's phone did not connect ({attempt.status})"
+        request.last_error = (
+            "the agent's phone answered but the call was not taken (no 1 at the screening: "
+            "a voicemail?)" if attempt.status == "completed" and attempt.agent_accepted_at is None
+            else f"the agent's phone did not connect ({attempt.status})")
         if attempt.error:
             request.last_error += f": {attempt.error}"
         request.updated_at = now

@@ -133,8 +133,14 @@ def _call_params(attempt: CallAttempt, app: Any) -> dict[str, Any]:
         "status_callback_event": ["initiated", "ringing", "answered", "completed"],
     }
     if attempt.mode == "caller_first":
+        # Asynchronous AMD: the caller hears us at once (synchronous AMD meant seconds of
+        # silence after "hello", and people hang up); a machine's verdict comes once its
+        # greeting has ended (DetectMessageEnd), when our message can be left on it.
         params.update(url=public_url(app, "callbacks_twilio.announce", attempt_id=attempt.id),
-                      timeout=attempt.ring_timeout, machine_detection="Enable")
+                      timeout=attempt.ring_timeout, machine_detection="DetectMessageEnd",
+                      async_amd="true", async_amd_status_callback_method="POST",
+                      async_amd_status_callback=public_url(app, "callbacks_twilio.amd",
+                                                           attempt_id=attempt.id))
     else:
         params.update(url=public_url(app, "callbacks_twilio.bridge", attempt_id=attempt.id),
                       timeout=AGENT_RING_SECONDS)

@@ -79,6 +79,9 @@ class DialTarget:
     status_callback: str | None = None
     status_callback_event: tuple[str, ...] = ()
     send_digits: str | None = None
+    method: str = "POST"  # of `url`, the whisper/screening TwiML run on the dialled party
+    machine_detection: str | None = None  # Enable | DetectMessageEnd
+    amd_status_callback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,9 @@ def _dial(el: ET.Element) -> Dial:
             targets.append(DialTarget(
                 child.tag.lower(), _text(child) or child.get("identity", ""), child.get("url"),
                 child.get("statusCallback"),
-                tuple(child.get("statusCallbackEvent", "").split()), child.get("sendDigits")))
+                tuple(child.get("statusCallbackEvent", "").split()), child.get("sendDigits"),
+                child.get("method", "POST").upper(), child.get("machineDetection"),
+                child.get("amdStatusCallback")))
         else:
             unsupported = child.tag
     if not targets and _text(el):

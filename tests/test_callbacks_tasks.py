@@ -108,8 +108,10 @@ def test_caller_first_announces_and_an_answering_machine_gets_a_message(hotline)
     _call(app, state, request_id, agent_id, mode="caller_first")
     request, attempts = _load(app, request_id)
     call = next(iter(state.calls.values()))
-    assert call.to == CUSTOMER and call.machine_detection == "Enable"
-    assert attempts[0].answered_by == "machine_start" and attempts[0].callee_status == "machine"
+    assert call.to == CUSTOMER and call.machine_detection == "DetectMessageEnd"
+    assert call.async_amd  # the caller hears us at once; the verdict comes on its own
+    assert attempts[0].answered_by == "machine_end_beep"
+    assert attempts[0].callee_status == "machine"
     assert request.status == "retry_scheduled" and request.last_error == "answering machine"
     assert any("riproveremo" in p.lower() for p in call.transcript.prompts)
 
@@ -291,3 +293,52 @@ def test_running_the_job_twice_dials_once(hotline):
         assert tasks.place_call(attempt_id) == "skipped"
     state.wait_idle()
     assert len([c for c in state.calls.values() if c.to == AGENT]) == 1
+
+
+def test_an_agents_voicemail_is_screened_out_and_the_caller_never_dialled(hotline):
+    app, state, _ = hotline
+    state.callees.set(AGENT, Callee(answer="machine"))  # answers, never presses 1
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id)
+    request, attempts = _load(app, request_id)
+    assert [c.to for c in state.calls.values()] == [AGENT]  # the caller was not disturbed
+    assert attempts[0].agent_accepted_at is None and attempts[0].callee_status is None
+    assert request.status == "claimed" and "not taken" in request.last_error
+
+
+def test_caller_first_with_the_agent_on_voicemail_is_not_counted_done(hotline):
+    app, state, _ = hotline
+    state.callees.set(AGENT, Callee(answer="machine"))
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id, mode="caller_first")
+    request, attempts = _load(app, request_id)
+    [dial] = [r for c in state.calls.values() if c.transcript
+              for r in c.transcript.requests_to("/dial-result/")]
+    assert dial.params["DialCallStatus"] == "completed"  # Twilio's word: not enough
+    assert dial.params["DialBridged"] == "false"
+    assert attempts[0].callee_status == "agent-unreached"
+    assert request.status == "queued" and request.completed_at is None
+
+
+def test_agent_first_reaching_the_callers_answering_machine_is_retried(hotline):
+    app, state, _ = hotline
+    state.callees.set(CUSTOMER, Callee(answer="machine"))
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id)
+    request, attempts = _load(app, request_id)
+    assert attempts[0].agent_accepted_at is not None  # the agent took it...
+    assert attempts[0].answered_by == "machine_start"  # ...and reached a voicemail
+    assert attempts[0].callee_status == "machine" and request.status == "retry_scheduled"
+
+
+def test_a_callback_is_done_only_when_people_answered_on_both_sides(hotline):
+    app, state, _ = hotline
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id, mode="caller_first")
+    request, attempts = _load(app, request_id)
+    assert attempts[0].agent_accepted_at is not None  # pressed 1 at the whisper
+    assert attempts[0].answered_by == "human"  # the asynchronous AMD verdict
+    assert request.status == "completed"
+    caller_leg = next(c for c in state.calls.values() if c.to == CUSTOMER)
+    assert "AnsweredBy" not in caller_leg.transcript.requests[0].params  # asynchronous
+    assert [c.event for c in state.callbacks if c.event == "amd"] == ["amd"]

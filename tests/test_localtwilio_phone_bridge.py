@@ -172,7 +172,9 @@ def test_an_agent_page_rings_first_then_the_caller_page_and_typed_words_cross(
     call_now(live, request_id, phone_number=AGENT_PHONE)
     assert agent_page.expect("incoming")["to"] == AGENT_PHONE
     agent_page.send(type="answer")
-    assert agent_page.expect("prompt")["text"].startswith("Richiamata per")  # the intro
+    assert agent_page.expect("prompt")["text"].startswith("Richiamata per")  # the screening
+    agent_page.expect("listening")
+    agent_page.send(type="digits", digits="1")  # the agent takes the call
     caller_page.expect("incoming")
     caller_page.send(type="answer")
     caller_page.expect("connected")
