@@ -117,12 +117,14 @@ class CallDriver:
         self.stand_in.record_callback(StatusCallbackRecord(
             call.sid, "amd", url, dict(params), reply.status, reply.text))
 
-    def _screen(self, target: DialTarget, leg: CallRecord, callee: Any) -> bool:
+    def _screen(self, target: DialTarget, leg: CallRecord, callee: Any,
+                parent: LocalCall) -> bool:
         """<Number url>: run the screening TwiML on the answered leg (the dialled person
         hears it, may press keys); True if it ends with the leg still there to bridge."""
         assert target.url is not None
         whisper = LocalCall(
-            self.transport, target.url, from_=leg.from_, to=leg.to,
+            self.transport, parent.resolve(parent.voice_url, target.url),
+            from_=leg.from_, to=leg.to,
             signer=self.stand_in.signer, account_sid=leg.account_sid, call_sid=leg.sid,
             direction="outbound-dial", method=target.method,
             extra_params={"ParentCallSid": leg.parent_call_sid or ""},
@@ -153,7 +155,7 @@ class CallDriver:
             if target.amd_status_callback:
                 self._amd_callback(leg, parent.resolve(parent.voice_url,
                                                        target.amd_status_callback))
-        if target.url and not self._screen(target, leg, callee):
+        if target.url and not self._screen(target, leg, callee, parent):
             leg.set_status("completed")  # answered, then screened out: never bridged
             self._emit(leg, "completed")
             leg.done.set()

@@ -95,6 +95,35 @@ def make_hotline() -> Flask:
         app.config["RECORDING"] = request.form.to_dict()
         return twiml(VoiceResponse())
 
+    @app.post("/amd")
+    def amd() -> str:
+        app.config.setdefault("AMD", []).append(request.form.to_dict())
+        return ""
+
+    @app.post("/outbound/screened")
+    def screened() -> Response:
+        r = VoiceResponse()
+        dial = Dial(action="/outbound/dial-done", caller_id=HOTLINE, timeout=20)
+        dial.number(CUSTOMER, url="/whisper")
+        r.append(dial)
+        return twiml(r)
+
+    @app.post("/whisper")
+    def whisper() -> Response:
+        r = VoiceResponse()
+        gather = Gather(input="dtmf", num_digits=1, action="/whisper/accept")
+        gather.say("Premi 1 per prendere la chiamata.", **ITALIAN)
+        r.append(gather)
+        r.hangup()
+        return twiml(r)
+
+    @app.post("/whisper/accept")
+    def whisper_accept() -> Response:
+        r = VoiceResponse()
+        if request.form.get("Digits") != "1":
+            r.hangup()
+        return twiml(r)
+
     @app.post("/status")
     def status() -> str:
         app.config["STATUS"].append(request.form.to_dict())
@@ -387,3 +416,33 @@ def test_callee_hanging_up_after_some_seconds_ends_the_call(
     assert "DIAL" not in hotline.config  # gone before pressing 1
     final = [c for c in hotline.config["STATUS"] if c["CallSid"] == call.sid][-1]
     assert final["CallStatus"] == "completed"
+
+
+def test_async_amd_lets_the_twiml_play_and_posts_the_verdict_on_its_own(
+        served: tuple[StandIn, Client, str], hotline: Flask) -> None:
+    state, client, _ = served
+    state.callees.set(AGENT, Callee(answer="machine", script=(Press("1"),)))
+    place(client, machine_detection="DetectMessageEnd", async_amd="true",
+          async_amd_status_callback=APP + "/amd")
+    state.wait_idle()
+    assert "AnsweredBy" not in hotline.config["WEBHOOKS"][0]  # no waiting for the verdict
+    [verdict] = hotline.config["AMD"]
+    assert verdict["AnsweredBy"] == "machine_end_beep" and verdict["CallSid"].startswith("CA")
+
+
+@pytest.mark.parametrize(("callee", "bridged"), [
+    (Callee(script=(Press("1"),)), "true"),
+    (Callee(answer="machine"), "false"),  # a voicemail presses nothing: the whisper hangs up
+])
+def test_a_number_url_screens_the_dialled_party_before_bridging(
+        served: tuple[StandIn, Client, str], hotline: Flask, callee: Callee,
+        bridged: str) -> None:
+    state, client, _ = served
+    state.callees.set(AGENT, Callee(script=()))
+    state.callees.set(CUSTOMER, callee)
+    place(client, url=APP + "/outbound/screened")
+    state.wait_idle()
+    dial = hotline.config["DIAL"]
+    assert (dial["DialCallStatus"], dial["DialBridged"]) == ("completed", bridged)
+    leg = next(c for c in state.calls.values() if c.to == CUSTOMER)
+    assert leg.transcript is not None and "Premi 1" in leg.transcript.prompts[0]
