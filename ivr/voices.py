@@ -17,8 +17,26 @@ from typing import Any
 DEFAULT_VOICES = {"it": "Polly.Bianca-Neural", "en": "Polly.Amy-Neural",
                   "ko": "Polly.Seoyeon-Neural"}
 DEFAULT_SAY_LANGUAGE = {"it": "it-IT", "en": "en-GB", "ko": "ko-KR"}
-BASIC_VOICES = frozenset({"man", "woman", "alice"})
 SSML_PROVIDERS = ("Polly.", "Google.")
+
+
+# Twilio's basic voices and the languages they speak (man/woman: English, Spanish,
+# French, German); a flow naming one for another language would say nothing at all.
+BASIC_LANGUAGES = {"man": ("en", "es", "fr", "de"), "woman": ("en", "es", "fr", "de"),
+                   "alice": ("da", "de", "en", "ca", "es", "fi", "fr", "it", "ja", "ko", "nb",
+                             "nl", "pl", "pt", "ru", "sv", "zh")}
+
+
+def voice_problems(settings: Mapping[str, Any], languages: list[str]) -> list[str]:
+    """Flow-settings problems: a basic voice named for a language it does not speak."""
+    problems = []
+    for lang in languages:
+        voice = (settings.get("voice") or {}).get(lang)
+        tag = say_language(settings, lang)
+        if voice in BASIC_LANGUAGES and tag.split("-")[0].lower() not in BASIC_LANGUAGES[voice]:
+            problems.append(f"settings/voice/{lang}: Twilio's {voice!r} voice does not speak "
+                            f"{tag}; name a Polly voice (e.g. {DEFAULT_VOICES.get(lang, '')})")
+    return problems
 
 
 def voice_for(settings: Mapping[str, Any], lang: str) -> str | None:
