@@ -87,7 +87,8 @@ def cue_figures(understanding: Understanding, flow: dict, path: Path,
             if said and not truth:
                 counts[f"{kind}_false"] += 1
             if verbose and truth != said:
-                evidence = found[kind].evidence if found[kind] else ""
+                cue = found[kind]
+                evidence = cue.evidence if cue is not None else ""
                 print(f"    {'missed' if truth else 'FALSE '} {kind:11} | {case['text']}"
                       f"{' [' + evidence + ']' if evidence else ''}")
     print(f"{path.relative_to(ROOT)}: not digital {_pct(counts['not_digital_hit'], counts['not_digital_pos'])} "  # noqa: E501

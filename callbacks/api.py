@@ -105,6 +105,15 @@ def release(request_id: int) -> Response:
     return jsonify(_request_json(item))
 
 
+@bp.post("/callbacks/<int:request_id>/reopen")
+@token_required("agent")
+def reopen(request_id: int) -> Response:
+    """Put a failed, unanswered or cancelled request back in the queue."""
+    note = str(_body().get("note", ""))
+    item = _act(lambda: queue.reopen(_session(), request_id, g.api_user.id, _now(), note=note))
+    return jsonify(_request_json(item))
+
+
 @bp.post("/callbacks/<int:request_id>/call")
 @token_required("agent")
 def call(request_id: int) -> tuple[Response, int]:

@@ -172,6 +172,24 @@ def release(request_id: int) -> Any:
     return _back()
 
 
+@bp.route("/requests/<int:request_id>/reopen", methods=["POST"])
+@login_required("agent")
+def reopen(request_id: int) -> Any:
+    """Put a failed, unanswered or cancelled request back in the queue (a person's call)."""
+    session = _session()
+    try:
+        queue.reopen(session, request_id, g.user.id, _now(),
+                     note=request.form.get("notes", "").strip())
+    except (queue.QueueError, LookupError) as exc:
+        session.rollback()
+        flash("console.flash.cannot_reopen")
+        flash(str(exc).strip("'\""))
+        return _back()
+    session.commit()
+    flash("console.flash.reopened")
+    return _back()
+
+
 @bp.route("/requests/<int:request_id>/call", methods=["POST"])
 @login_required("agent")
 def call_now(request_id: int) -> Any:

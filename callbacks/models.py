@@ -176,7 +176,11 @@ class CallAttempt(Base):
     number: Mapped[str] = mapped_column(String(32))  # the number dialled first
     status: Mapped[str] = mapped_column(String(16), default="pending")
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    # Twilio's AMD verdict on the caller's leg (async AMD of a caller-first call, or the
+    # <Number machineDetection> of the caller dialled in an agent-first call)
     answered_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    # the agent pressed 1 at the screening whisper: a person is on the agent's side
+    agent_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     callee_status: Mapped[str | None] = mapped_column(String(16), default=None)
     duration: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[str | None] = mapped_column(String(300), default=None)

@@ -2,8 +2,10 @@
 
 Twilio's status callbacks can arrive twice or out of order. Each is applied at most once:
 a callback whose SequenceNumber is not newer than the last one applied is ignored, and an
-attempt in a terminal state never leaves it. The outcome for the request (completed,
-retry later, no answer, failed) is decided once per attempt, guarded by `ended_at`.
+attempt in a terminal state never leaves it. The outcome for the request (completed when
+a person answered, retry later, or back to the queue for an agent once the policy's
+tries are spent) is decided once per attempt, guarded by `ended_at`. Only a person
+closes a request as failed or unanswered (`queue.record_agent_outcome`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from callbacks.models import (
     CLAIMED,
     COMPLETED,
     DIALLING,
-    FAILED,
-    NO_ANSWER,
     QUEUED,
     RETRY_SCHEDULED,
     CallAttempt,
@@ -83,7 +83,10 @@ def first_leg_ended(session: Session, attempt: CallAttempt, now: datetime) -> No
         return
     if attempt.callee_status is None:  # the agent's phone never reached the caller
         request.status = CLAIMED if request.status == DIALLING else request.status
-        request.last_error = f"the agent's phone did not connect ({attempt.status})"
+        request.last_error = (
+            "the agent's phone answered but the call was not taken (no 1 at the screening: "
+            "a voicemail?)" if attempt.status == "completed" and attempt.agent_accepted_at is None
+            else f"the agent's phone did not connect ({attempt.status})")
         if attempt.error:
             request.last_error += f": {attempt.error}"
         request.updated_at = now
@@ -121,6 +124,8 @@ def callee_result(session: Session, attempt: CallAttempt, status: str, now: date
     request.last_error = reason[:300]
     if retry_at is not None:
         request.status, request.not_before, request.claimed_by = RETRY_SCHEDULED, retry_at, None
-    else:
-        request.status = FAILED if status == "failed" else NO_ANSWER
+    else:  # the policy's tries are spent: a person decides (a request is never closed here)
+        request.status, request.not_before, request.claimed_by = QUEUED, now, None
+        request.last_error = (f"{reason}; not reached after {request.attempts_made} "
+                              "attempts: an agent decides")[:300]
     log.info("callback %s attempt %s: %s -> %s", request.id, attempt.id, status, request.status)

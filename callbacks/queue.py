@@ -14,6 +14,7 @@ write lock first, so claims are serialised. On both, the UPDATE re-checks the st
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +36,8 @@ from callbacks.models import (
 )
 from callbacks.priority import explain
 from callbacks.promise import record_outcome, stored_promise
+
+log = logging.getLogger(__name__)
 
 OUTCOMES = (COMPLETED, NO_ANSWER, FAILED, CANCELLED, RETRY_SCHEDULED)
 
@@ -165,6 +168,28 @@ def follow_up_connected(session: Session, request_id: int, agent_id: int, outcom
     elif outcome == FAILED:
         request.status, request.completed_at = FAILED, None
     session.flush()
+    return request
+
+
+REOPENABLE = (FAILED, NO_ANSWER, CANCELLED)
+
+
+def reopen(session: Session, request_id: int, agent_id: int, now: datetime,
+           note: str = "") -> CallbackRequest:
+    """An agent puts a closed request (failed, no answer, cancelled) back in the queue.
+
+    Only people close requests (`record_agent_outcome`), and a person can change their
+    mind: the request is claimable again at once, keeping its place and its history.
+    """
+    request = _owned(session, request_id, agent_id)
+    if request.status not in REOPENABLE:
+        raise QueueError(f"only a failed, unanswered or cancelled request can be reopened "
+                         f"(it is {request.status})")
+    request.status, request.not_before, request.claimed_by = QUEUED, now, None
+    request.completed_at, request.lease_expires_at, request.updated_at = None, None, now
+    request.outcome_note = (note[:500] or request.outcome_note)
+    session.flush()
+    log.info("callback %s reopened by agent %s", request_id, agent_id)
     return request
 
 

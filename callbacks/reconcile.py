@@ -5,7 +5,9 @@ reconcile`) we:
 
 * put due retries and requests of vanished agents (expired leases) back in the queue;
 * re-enqueue the job of every attempt still "pending" (its job was lost: Redis flushed,
-  worker killed before it started) - the job is idempotent, so a duplicate is harmless;
+  worker killed before it started) once its back-off is over (`tasks.due_again`: a try
+  that failed with a 429/5xx waits as long as the job scheduled) - the job is idempotent,
+  so a duplicate is harmless;
 * recover attempts stuck in "requesting" (a worker killed during the REST call) once no
   status callback has arrived for a while: Twilio never accepted them, so they are
   placed again;
@@ -28,7 +30,7 @@ from callbacks.outcomes import TERMINAL, apply_status
 from callbacks.queue import promote_due
 from callbacks.recordings import TRANSCRIPT_GRACE, due_for_transcription
 from callbacks.recordings import enqueue as enqueue_transcription
-from callbacks.tasks import job_id, place_call
+from callbacks.tasks import due_again, job_id, place_call
 from core.jobs import app_job
 
 log = logging.getLogger(__name__)
@@ -50,12 +52,16 @@ def reconcile_now(app: Flask, now: datetime) -> dict[str, int]:
             CallAttempt.updated_at < now - REQUESTING_GRACE)).all()
         for attempt in stuck:
             attempt.status, attempt.updated_at = "pending", now
+            # the interrupted try is undone, not counted as a failure to back off from
+            attempt.dispatch_tries = max(attempt.dispatch_tries - 1, 0)
             attempt.error = "interrupted while placing the call; placed again"
             counts["recovered"] += 1
-        pending = session.scalars(select(CallAttempt.id).where(
+        waiting = session.scalars(select(CallAttempt).where(
             CallAttempt.status == "pending",
             CallAttempt.updated_at < now - PENDING_GRACE)).all()
-        pending = list(pending) + [a.id for a in stuck]
+        # a try that failed transiently waits out its back-off (its own job is scheduled)
+        pending = [a.id for a in waiting if due_again(a) < now - PENDING_GRACE]
+        pending += [a.id for a in stuck]
         silent = session.scalars(select(CallAttempt).where(
             CallAttempt.status.not_in(TERMINAL + ("pending", "requesting")),
             CallAttempt.call_sid.is_not(None),

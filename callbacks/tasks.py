@@ -3,13 +3,22 @@
 The job is idempotent: it moves the attempt from "pending" to "requesting" with a
 compare-and-set UPDATE before talking to Twilio, so a second run (a duplicate job, or the
 reconciler re-enqueueing after Redis lost it) finds nothing to do and never dials twice.
-Transient Twilio/network errors are retried with back-off; a refusal (4xx) marks the
-request failed with the error shown to the agent. Nothing is ever dropped silently.
+
+Transient is never final. HTTP 429, any 5xx and network errors are retried with
+exponential back-off and jitter (`retry_delay`) for DISPATCH_BUDGET (hours, counted from
+the attempt's creation); the attempt waits "pending" with `updated_at` at the moment it
+failed, and the reconciler re-enqueues it only after the longest delay that try could
+have drawn (`due_again`), so it honours the back-off. When the budget is spent, or Twilio
+refuses the call (another 4xx), the attempt ends "failed" and the request goes back to
+its agent (then to the queue if their lease lapses) with the error: a callback leaves the
+queue only by a person's outcome. Nothing is ever dropped silently.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,19 +28,55 @@ from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from callbacks import settings as queue_settings
-from callbacks.models import CLAIMED, DIALLING, FAILED, QUEUED, CallAttempt, CallbackRequest
+from callbacks.models import CLAIMED, DIALLING, QUEUED, CallAttempt, CallbackRequest
 from callbacks.policy import calling_hours, policy_for
 from callbacks.queue import QueueError, renew_lease
-from callbacks.urls import public_url
 from core.jobs import JobQueue, app_job
 from core.models import User
 from core.privacy import mask_phone
+from core.webhooks import public_url
 
 log = logging.getLogger(__name__)
 
 MODES = ("agent_first", "caller_first")
-MAX_DISPATCH_TRIES = 3
 AGENT_RING_SECONDS = 30
+DISPATCH_BUDGET = timedelta(hours=4)  # how long transient errors are retried
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(minutes=15)
+TRANSIENT_STATUSES = (429,)  # plus every 5xx
+
+
+def longest_delay(tries: int) -> timedelta:
+    """The longest wait after `tries` failed tries: 30 s, 1 min, 2 min, ... up to 15 min."""
+    return min(LONGEST_RETRY, FIRST_RETRY * 2 ** max(tries - 1, 0))
+
+
+def retry_delay(tries: int, draw: Callable[[float, float], float] = random.uniform) -> timedelta:
+    """The wait after `tries` failed tries: between half and all of `longest_delay`
+    ("equal jitter"), so workers retrying after one outage do not all return at once."""
+    longest = longest_delay(tries).total_seconds()
+    return timedelta(seconds=draw(longest / 2, longest))
+
+
+def earliest_retry(attempt: CallAttempt) -> datetime:
+    """The soonest a pending attempt may be tried again (the shortest delay it could draw)."""
+    if attempt.dispatch_tries == 0:
+        return attempt.updated_at
+    return attempt.updated_at + longest_delay(attempt.dispatch_tries) / 2
+
+
+def due_again(attempt: CallAttempt) -> datetime:
+    """When a pending attempt may be placed again (its back-off, if a try failed)."""
+    if attempt.dispatch_tries == 0:
+        return attempt.updated_at
+    return attempt.updated_at + longest_delay(attempt.dispatch_tries)
+
+
+def is_transient(exc: Exception) -> bool:
+    """Whether a failed REST call may succeed if tried again later."""
+    if isinstance(exc, TwilioRestException):
+        return exc.status in TRANSIENT_STATUSES or exc.status >= 500
+    return isinstance(exc, TwilioException | OSError)  # network errors, timeouts
 
 
 def job_id(attempt_id: int) -> str:
@@ -88,8 +133,14 @@ def _call_params(attempt: CallAttempt, app: Any) -> dict[str, Any]:
         "status_callback_event": ["initiated", "ringing", "answered", "completed"],
     }
     if attempt.mode == "caller_first":
+        # Asynchronous AMD: the caller hears us at once (synchronous AMD meant seconds of
+        # silence after "hello", and people hang up); a machine's verdict comes once its
+        # greeting has ended (DetectMessageEnd), when our message can be left on it.
         params.update(url=public_url(app, "callbacks_twilio.announce", attempt_id=attempt.id),
-                      timeout=attempt.ring_timeout, machine_detection="Enable")
+                      timeout=attempt.ring_timeout, machine_detection="DetectMessageEnd",
+                      async_amd="true", async_amd_status_callback_method="POST",
+                      async_amd_status_callback=public_url(app, "callbacks_twilio.amd",
+                                                           attempt_id=attempt.id))
     else:
         params.update(url=public_url(app, "callbacks_twilio.bridge", attempt_id=attempt.id),
                       timeout=AGENT_RING_SECONDS)
@@ -103,30 +154,42 @@ def place_call(attempt_id: int) -> str:
     db, clock = app.extensions["db"], app.extensions["clock"]
     now = clock.now()
     with db.transaction() as session:
+        waiting = session.get(CallAttempt, attempt_id)
+        if (waiting is not None and waiting.status == "pending" and waiting.dispatch_tries
+                and now < earliest_retry(waiting)):
+            log.info("attempt %s: still backing off until %s (a duplicate job)", attempt_id,
+                     earliest_retry(waiting).isoformat())
+            return "backing-off"
+        tried = waiting.dispatch_tries if waiting is not None else 0
         taken = session.execute(
             update(CallAttempt).where(CallAttempt.id == attempt_id,
-                                      CallAttempt.status == "pending")
-            .values(status="requesting", updated_at=now,
-                    dispatch_tries=CallAttempt.dispatch_tries + 1)
+                                      CallAttempt.status == "pending",
+                                      CallAttempt.dispatch_tries == tried)
+            .values(status="requesting", updated_at=now, dispatch_tries=tried + 1)
             .execution_options(synchronize_session=False)).rowcount
         if not taken:
             log.info("attempt %s: nothing to do (already placed or ended)", attempt_id)
             return "skipped"
+        session.expire_all()
         attempt = session.get(CallAttempt, attempt_id)
         assert attempt is not None
         params, tries = _call_params(attempt, app), attempt.dispatch_tries
+        started = attempt.created_at
+        open_now = calling_hours(queue_settings.load(session).hours).is_open(now)
+    if not open_now:  # a retry that outlived the calling hours: never call at night
+        return _give_up(app, attempt_id, "calling hours ended before Twilio took the call")
     log.info("attempt %s: calling %s (%s)", attempt_id, mask_phone(params["to"]),
              params.get("machine_detection") and "caller first" or "agent first")
     try:
         call = app.extensions["twilio"].calls.create(**params)
-    except TwilioRestException as exc:
-        if exc.status >= 500 and tries < MAX_DISPATCH_TRIES:
-            return _retry_later(app, attempt_id, tries, f"Twilio {exc.status}: {exc.msg}")
-        return _give_up(app, attempt_id, f"Twilio refused the call ({exc.code}): {exc.msg}")
     except (TwilioException, OSError) as exc:
-        if tries < MAX_DISPATCH_TRIES:
-            return _retry_later(app, attempt_id, tries, f"{type(exc).__name__}: {exc}")
-        return _give_up(app, attempt_id, f"Twilio unreachable: {type(exc).__name__}")
+        error = (f"Twilio {exc.status} ({exc.code}): {exc.msg}"
+                 if isinstance(exc, TwilioRestException) else f"{type(exc).__name__}: {exc}")
+        if not is_transient(exc):
+            return _give_up(app, attempt_id, f"Twilio refused the call: {error}")
+        if now - started < DISPATCH_BUDGET:
+            return _retry_later(app, attempt_id, tries, error)
+        return _give_up(app, attempt_id, f"Twilio unreachable for {DISPATCH_BUDGET}: {error}")
     # Compare-and-set: status callbacks for this call may already be applied by a web
     # process; a read-then-write here could put a finished attempt back to "queued".
     with db.transaction() as session:
@@ -144,12 +207,14 @@ def place_call(attempt_id: int) -> str:
 
 def _retry_later(app: Any, attempt_id: int, tries: int, error: str) -> str:
     db, clock = app.extensions["db"], app.extensions["clock"]
-    when = clock.now() + timedelta(seconds=30 * 2 ** (tries - 1))
+    now = clock.now()
+    when = now + retry_delay(tries)
     with db.transaction() as session:
         attempt = session.get(CallAttempt, attempt_id)
         if attempt is None or attempt.status != "requesting":
             return "skipped"
-        attempt.status, attempt.error, attempt.updated_at = "pending", error[:300], clock.now()
+        attempt.status, attempt.error, attempt.updated_at = "pending", error[:300], now
+        attempt.request.last_error = f"retrying: {error}"[:300]
     log.warning("attempt %s: %s; retrying at %s", attempt_id, error, when.isoformat())
     app.extensions["jobs"].enqueue(place_call, attempt_id, queue="calls", at=when,
                                    job_id=f"{job_id(attempt_id)}-retry{tries}")
@@ -157,6 +222,7 @@ def _retry_later(app: Any, attempt_id: int, tries: int, error: str) -> str:
 
 
 def _give_up(app: Any, attempt_id: int, error: str) -> str:
+    """The attempt failed for good; the request goes back to its agent, never closed."""
     db, clock = app.extensions["db"], app.extensions["clock"]
     with db.transaction() as session:
         attempt = session.get(CallAttempt, attempt_id)
@@ -166,6 +232,8 @@ def _give_up(app: Any, attempt_id: int, error: str) -> str:
         attempt.status, attempt.error, attempt.updated_at, attempt.ended_at = (
             "failed", error[:300], now, now)
         request = attempt.request
-        request.status, request.last_error, request.updated_at = FAILED, error[:300], now
+        if request.status == DIALLING:  # back to the agent who asked; the lease still runs
+            request.status = CLAIMED if request.claimed_by is not None else QUEUED
+        request.last_error, request.updated_at = error[:300], now
     log.error("attempt %s failed: %s", attempt_id, error)
     return "failed"

@@ -3,8 +3,15 @@
 Both queues take the same calls, so domain code never knows which one runs its jobs.
 Jobs are module-level functions that take ids (never objects) and are wrapped with
 `app_job`, which gives them an application context: inside the web process that is the
-running app; inside an `rq worker` process the app is built once, on the first job,
-from the environment (never at import time).
+running app; inside an RQ worker it is the worker's app, built from the environment
+(never at import time).
+
+RQ's default worker forks a work horse for every job, and the horse exits after it: an
+app built inside a horse (on its first job) dies with it, so every job rebuilt the app and
+reloaded what it loads. `HotlineWorker` (`rq worker --worker-class
+core.jobs.HotlineWorker`) builds the app and loads the speech models once, in the worker
+process, before it takes jobs; each horse inherits them (copy-on-write) and drops only the
+database connections it inherited (`docs/benchmarks.md`, "RQ job start").
 """
 
 from __future__ import annotations
@@ -13,12 +20,14 @@ import functools
 import heapq
 import itertools
 import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from flask import Flask, current_app, has_app_context
+from rq.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +47,42 @@ def _app_for_job() -> Flask:
             from app import create_app  # late: workers build the app on their first job
 
             _worker_app = create_app({"START_IN_PROCESS_WORKER": False})
+            _worker_app.extensions["jobs.built_by_pid"] = os.getpid()
         return _worker_app
+
+
+def _drop_inherited_connections() -> None:
+    """In a forked work horse: never use the parent's pooled database connections."""
+    if _worker_app is not None:
+        _worker_app.extensions["db"].engine.dispose(close=False)
+
+
+def preload_worker_app() -> Flask:
+    """Build this worker process's app now and load the speech models its jobs use, so the
+    work horses forked afterwards inherit them instead of building their own per job."""
+    first = _worker_app is None
+    app = _app_for_job()
+    if first:
+        registry = app.extensions.get("speech")
+        for lang in list(registry.languages) if registry is not None else []:
+            try:
+                app.extensions["speech"].get(lang)
+            except Exception as exc:  # reported; the job that needs it reports it too
+                log.warning("worker: speech model %s not loaded: %s", lang, _one_line(exc))
+        app.extensions["db"].engine.dispose()  # nothing pooled before the first fork
+        os.register_at_fork(after_in_child=_drop_inherited_connections)
+    return app
+
+
+class HotlineWorker(Worker):
+    """An RQ worker that builds the app once, before taking jobs (see the module doc)."""
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        """Preload the app, then RQ's usual loop (forking a work horse per job)."""
+        preload_worker_app()
+        return bool(super().work(*args, **kwargs))
+
+
 
 
 def app_job(func: Callable[P, R]) -> Callable[P, R]:
@@ -56,6 +100,13 @@ def app_job(func: Callable[P, R]) -> Callable[P, R]:
                 app.extensions["db"].remove_session()
 
     return wrapper
+
+
+@app_job
+def ping() -> dict[str, int]:
+    """Job: which process ran it and which process built its app (a worker's health)."""
+    built = current_app.extensions.get("jobs.built_by_pid", 0)
+    return {"pid": os.getpid(), "app_built_by_pid": int(built)}
 
 
 class JobQueue(Protocol):

@@ -31,6 +31,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ivr.voices import voice_problems
+
 SCHEMA_PATH = Path(__file__).with_name("flow_schema.json")
 FLOWS_DIR = Path(__file__).with_name("flows")
 TARGET_KEYS = ("next", "confirm", "on_failure", "on_yes", "on_no", "not_digital", "open",
@@ -49,7 +51,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "opening_hours": {},
     "language_by_country": {},
     "say_language": {"it": "it-IT", "en": "en-GB"},
-    "voice": {},
+    "voice": {"it": "Polly.Bianca-Neural", "en": "Polly.Amy-Neural"},  # see ivr.voices
     "listen_timeout": 5,
     "speech_input": "auto",
     "human_step": "human",
@@ -86,6 +88,7 @@ def validate_document(document: Mapping[str, Any]) -> list[str]:
         problems.append("default_language must be one of languages")
     if document["start"] not in steps:
         problems.append(f"start: no step named {document['start']!r}")
+    problems += voice_problems(document.get("settings") or {}, languages)
     human = document.get("settings", {}).get("human_step", DEFAULT_SETTINGS["human_step"])
     if human not in steps:
         problems.append(f"settings/human_step: no step named {human!r}")

@@ -10,12 +10,16 @@ worker thread, without a request: they open their own database transaction.
 
 With the flow setting `barge_in`, the TwiML skips the question's `<Say>` and the listen
 plan carries the question synthesised by `speech.tts` (slower for callers flagged not
-digital), which the socket plays over the stream and clears when the caller speaks.
+digital), which the socket plays over the stream and clears when the caller speaks. A
+server that cannot synthesise (no espeak-ng or sox; `tts_check`) falls back to `<Say>`:
+a question the caller cannot interrupt beats a question they never hear.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import or_, select
@@ -35,6 +39,17 @@ log = logging.getLogger(__name__)
 
 NOT_DIGITAL_PATIENCE = 1.7
 """How much longer we wait for callers flagged as not digital (pauses, slower speech)."""
+
+
+def tts_check(config: Mapping[str, Any]) -> Callable[[], bool]:
+    """Whether barge-in prompts can be synthesised: `TTS_AVAILABLE` (a bool or a callable
+    handed in through the config, e.g. by tests) or else `speech.tts.available`."""
+    given = config.get("TTS_AVAILABLE")
+    if given is None:
+        return tts.available
+    if callable(given):
+        return given  # type: ignore[no-any-return]
+    return lambda: bool(given)
 
 
 def _attempt(parameters: dict[str, str]) -> int:
@@ -95,9 +110,11 @@ class FlowListenPlans:
             flow = flow_doc_by_id(session, call.flow_version_id)
             _check_waiting(session, call, flow, parameters)
             lang, not_digital = call.language, call.not_digital
+            barge_in = bool(flow.settings.get("barge_in")) and \
+                self.app.extensions["speech.tts_available"]()  # as the TwiML decided
             question = (question_text(call, flow, parameters.get("step", ""),
                                       _attempt(parameters))
-                        if flow.settings.get("barge_in") and parameters.get("step") else None)
+                        if barge_in and parameters.get("step") else None)
         listen_timeout = float(flow.settings["listen_timeout"])
         phrases = expected_phrases(flow.document, lang, expecting)
         settings = ListenSettings(

@@ -17,6 +17,8 @@ from sqlalchemy import select
 
 from ivr import handoff, twiml
 from ivr.models import Call
+from ivr.voices import DEFAULT_SAY_LANGUAGE as SAY_LANGUAGE
+from ivr.voices import DEFAULT_VOICES
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,6 @@ MESSAGES = {
               "en": "Sorry, we have a technical problem and cannot take your call now. "
                     "Goodbye."},
 }
-SAY_LANGUAGE = {"it": "it-IT", "en": "en-GB"}
 
 
 def _book(app: Any, call_sid: str, from_raw: str | None, lang: str, now: datetime) -> str | None:
@@ -56,11 +57,11 @@ def rescue_twiml(app: Any, form: Mapping[str, str]) -> str:
     """TwiML for a call we failed: apology, then the fallback number or a callback."""
     config = app.config
     lang = config.get("DEFAULT_LANGUAGE", "it")
-    lang = lang if lang in SAY_LANGUAGE else "en"
-    say = SAY_LANGUAGE[lang]
+    lang = lang if lang in MESSAGES["sorry"] else "en"
+    say, voice = SAY_LANGUAGE[lang], DEFAULT_VOICES[lang]
     fallback = config.get("FALLBACK_NUMBER") or ""
     if fallback:
-        return twiml.apology(MESSAGES["transfer"][lang], say, fallback)
+        return twiml.apology(MESSAGES["transfer"][lang], say, fallback, voice)
     call_sid = form.get("CallSid") or ""
     promise = None
     if call_sid:
@@ -69,6 +70,6 @@ def rescue_twiml(app: Any, form: Mapping[str, str]) -> str:
         except Exception:
             log.exception("call %s: could not book a callback while rescuing", call_sid)
     if promise:
-        return twiml.render([twiml.Speak(f"{MESSAGES['callback'][lang]} {promise}", say),
+        return twiml.render([twiml.Speak(f"{MESSAGES['callback'][lang]} {promise}", say, voice),
                              twiml.Hangup()])
-    return twiml.apology(MESSAGES["sorry"][lang], say, None)
+    return twiml.apology(MESSAGES["sorry"][lang], say, None, voice)

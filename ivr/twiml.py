@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from twilio.twiml.voice_response import Connect, Gather, VoiceResponse
 
+from ivr.voices import speaks_ssml
+
 
 @dataclass(frozen=True)
 class Speak:
@@ -18,8 +20,8 @@ class Speak:
 
     text: str
     language: str  # Twilio's language tag, e.g. "it-IT"
-    voice: str | None = None
-    rate: str | None = None  # SSML prosody rate, e.g. "85%", for callers who need it slower
+    voice: str | None = None  # None: Twilio's basic `man` (see ivr.voices)
+    rate: str | None = None  # SSML prosody rate, e.g. "85%"; only sent to SSML voices
     pause_after: int = 0  # seconds of silence after the sentence
 
 
@@ -52,7 +54,12 @@ class Transfer:
 
 @dataclass(frozen=True)
 class RecordMessage:
-    """Record a voice message; Twilio posts the recording's URL to action."""
+    """Record a voice message; Twilio posts the recording's URL to action.
+
+    An empty recording makes Twilio skip the action and run the next verb, so `build`
+    follows the <Record> with a <Redirect> to the same action (posted without
+    RecordingUrl), as it does after <Gather>.
+    """
 
     action: str
     max_length: int = 90
@@ -67,7 +74,7 @@ Verb = Speak | Listen | Transfer | RecordMessage | Hangup
 
 
 def _say(parent: VoiceResponse | Gather, item: Speak) -> None:
-    if item.rate:
+    if item.rate and speaks_ssml(item.voice):  # basic voices refuse SSML (warning 13513)
         say = parent.say(language=item.language, voice=item.voice)
         say.prosody(item.text, rate=item.rate)
     else:
@@ -119,6 +126,9 @@ def build(verbs: Sequence[Verb]) -> VoiceResponse:
         elif isinstance(item, RecordMessage):
             response.record(action=item.action, method="POST", max_length=item.max_length,
                             play_beep=True, timeout=5)
+            # An empty recording (silence, a key only) skips the action URL and goes on
+            # with the next verb; without this the call would just end in silence.
+            response.redirect(item.action, method="POST")
         elif isinstance(item, Hangup):
             response.hangup()
     return response
@@ -129,9 +139,10 @@ def render(verbs: Sequence[Verb]) -> str:
     return str(build(verbs))
 
 
-def apology(message: str, language: str, fallback_number: str | None) -> str:
+def apology(message: str, language: str, fallback_number: str | None,
+            voice: str | None = None) -> str:
     """The reply when something failed: a short apology, then a human (if any) or goodbye."""
-    verbs: list[Verb] = [Speak(message, language)]
+    verbs: list[Verb] = [Speak(message, language, voice)]
     if fallback_number:
         verbs.append(Transfer(fallback_number, action=None))
     verbs.append(Hangup())

@@ -11,14 +11,13 @@ import logging
 import math
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, request, url_for
+from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from core.db import retry_on_disconnect
-from ivr import security
+from core.webhooks import check_signature, public_url
 from ivr.engine import Answer, CallEngine, EngineOptions
 from ivr.rescue import rescue_twiml
 
@@ -30,22 +29,24 @@ TWIML = "text/xml"
 
 
 class WebUrls:
-    """Absolute URLs on the public base (what Twilio requests and signs)."""
+    """Absolute URLs on the public base (what Twilio requests and signs; see core.webhooks)."""
 
-    def __init__(self, base_url: str) -> None:
-        self.base = base_url.rstrip("/")
+    def __init__(self, app: Flask) -> None:
+        self.app = app
 
     def step(self, call_sid: str, step: str, attempt: int) -> str:
         """The action URL of one listening step."""
-        return self.base + url_for("voice.step", call_sid=call_sid, step=step, attempt=attempt)
+        return public_url(self.app, "voice.step", call_sid=call_sid, step=step,
+                          attempt=attempt)
 
     def stream(self) -> str:
         """The Media Streams WebSocket (wss:// on an https base)."""
-        try:  # a websocket rule builds as ws://host/path: keep only the path
-            path = urlsplit(url_for("speech_ws.media_stream")).path
+        try:
+            url = public_url(self.app, "speech_ws.media_stream")
         except Exception:  # the speech socket is not registered in this app
-            path = "/media-stream"
-        return security.stream_url(self.base, path)
+            url = self.app.config["PUBLIC_BASE_URL"].rstrip("/") + "/media-stream"
+        scheme, _, rest = url.partition("://")  # a websocket rule may build as http(s)
+        return {"https": "wss", "http": "ws"}.get(scheme, scheme) + "://" + rest
 
 
 def _twiml(text: str) -> Response:
@@ -67,9 +68,10 @@ def _engine() -> CallEngine:
         speech_input=str(app.config.get("SPEECH_INPUT") or "auto"),
         fallback_number=app.config.get("FALLBACK_NUMBER") or "",
         caller_id=app.config.get("TWILIO_CALLER_ID") or None,
-        speech_available=_speech_available)
+        speech_available=_speech_available,
+        tts_available=app.extensions["speech.tts_available"])
     return CallEngine(app.extensions["db"].session, now=app.extensions["clock"].now(),
-                      urls=WebUrls(app.config["PUBLIC_BASE_URL"]), options=options,
+                      urls=WebUrls(app), options=options,
                       understanding=app.extensions.get("understanding"))
 
 
@@ -111,15 +113,7 @@ def _answer() -> Answer:
                   extra=extra)
 
 
-@bp.before_request
-def check_signature() -> None:
-    """403 unless the request carries Twilio's valid signature for its public URL."""
-    url = security.public_url(current_app.config["PUBLIC_BASE_URL"], request.full_path)
-    params = request.form if request.method == "POST" else {}
-    if not security.is_signed(current_app.config, url, params,
-                              request.headers.get("X-Twilio-Signature")):
-        log.warning("rejected webhook with a missing or forged signature: %s", request.path)
-        abort(403)
+bp.before_request(check_signature)  # 403 unless Twilio signed the public URL
 
 
 @bp.post("/incoming")

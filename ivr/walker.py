@@ -20,6 +20,7 @@ from ivr.flowdoc import FlowDoc
 from ivr.hours import is_open
 from ivr.models import Call
 from ivr.twiml import Hangup, Listen, RecordMessage, Speak, Transfer, Verb
+from ivr.voices import say_language, voice_for
 from speech.understanding import Understanding
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class EngineOptions:
     fallback_number: str = ""
     caller_id: str | None = None
     speech_available: Any = None  # callable(lang) -> bool
+    tts_available: Any = None  # callable() -> bool: barge-in prompts can be synthesised
 
 
 class FlowWalker:
@@ -140,11 +142,23 @@ class FlowWalker:
         available = self.options.speech_available
         return "stream" if available is not None and available(lang) else "gather"
 
+    def _barge_in(self, flow: FlowDoc) -> bool:
+        """Play the question over the stream? Only if the server can synthesise it: else
+        the caller would hear silence, so Twilio's <Say> asks it (no interrupting)."""
+        if not flow.settings.get("barge_in"):
+            return False
+        available = self.options.tts_available
+        if available is not None and available():
+            return True
+        log.warning("barge_in is on but prompts cannot be synthesised here (espeak-ng/sox "
+                    "missing): questions are said with <Say>")
+        return False
+
     def _speak(self, call: Call, flow: FlowDoc, text: str) -> Speak:
         settings = flow.settings
         slow = settings["not_digital"] if call.not_digital else {}
-        return Speak(text, language=settings["say_language"].get(call.language, call.language),
-                     voice=settings["voice"].get(call.language), rate=slow.get("prosody_rate"),
+        return Speak(text, language=say_language(settings, call.language),
+                     voice=voice_for(settings, call.language), rate=slow.get("prosody_rate"),
                      pause_after=int(slow.get("pause_seconds", 0)))
 
     def _listen(self, call: Call, flow: FlowDoc, step_key: str, attempt: int,
@@ -163,7 +177,7 @@ class FlowWalker:
             verbs.append(Listen(action, [prompt], mode="stream", stream_url=self.urls.stream(),
                                 parameters={"call": call.call_sid, "step": step_key,
                                             "attempt": str(attempt), "expecting": expecting},
-                                barge_in=bool(flow.settings.get("barge_in"))))
+                                barge_in=self._barge_in(flow)))
         else:
             hints = flow.memo(("hints", call.language, expecting), lambda: self.understanding
                               .phrases(flow.document, call.language, expecting)[:80])

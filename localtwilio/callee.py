@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from localtwilio.caller import CallerAction
+from localtwilio.caller import CallerAction, Press
 
 ANSWERS = ("human", "machine", "fax", "unknown", "no-answer", "busy", "failed")
 
@@ -53,7 +53,8 @@ class Callee:
 class CalleeBook:
     """Per-number behaviours with a default for numbers nobody configured."""
 
-    default: Callee = field(default_factory=Callee)
+    # nobody configured: a person who answers and, asked to press 1 (call screening), does
+    default: Callee = field(default_factory=lambda: Callee(script=(Press("1"),)))
     numbers: dict[str, Callee] = field(default_factory=dict)
 
     def set(self, number: str, callee: Callee) -> None:

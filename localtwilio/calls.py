@@ -51,6 +51,9 @@ class CallRecord:
     status_callback_method: str = "POST"
     events: frozenset[str] = frozenset({"completed"})
     machine_detection: str | None = None
+    async_amd: bool = False  # AMD runs while the call's TwiML already plays
+    async_amd_status_callback: str | None = None
+    async_amd_status_callback_method: str = "POST"
     timeout: int = 60
     record: bool = False
     direction: str = "outbound-api"

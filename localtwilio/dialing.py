@@ -31,6 +31,7 @@ class DialOutcome:
     call_sid: str = field(default_factory=new_call_sid)
     caller_hangs_up: bool = True  # after a bridged call the caller usually ends it
     ring_seconds: int = 3
+    screened_out: bool = False  # answered, but the whisper (<Number url>) ended the leg
 
     def __post_init__(self) -> None:
         if self.status not in DIAL_STATUSES:
@@ -38,8 +39,9 @@ class DialOutcome:
 
     @property
     def bridged(self) -> bool:
-        """Whether the two parties were connected."""
-        return self.status == "completed"
+        """Whether the two parties were connected (an answered leg that the screening
+        URL hung up was not: DialCallStatus "completed", DialBridged "false")."""
+        return self.status == "completed" and not self.screened_out
 
     def action_params(self) -> dict[str, str]:
         """The parameters Twilio adds to the `<Dial action>` request."""

@@ -17,6 +17,7 @@ from localtwilio.dialing import DialOutcome, new_call_sid
 from localtwilio.runner import LocalCall, rfc2822_now
 from localtwilio.transport import with_query
 from localtwilio.twiml import Dial, DialTarget
+from localtwilio.voices import Notice
 
 if TYPE_CHECKING:
     from localtwilio.rest import StandIn
@@ -70,10 +71,12 @@ class CallDriver:
         call.answered_by = callee.answered_by(call.machine_detection)
         call.set_status("in-progress")
         self._emit(call, "answered")
+        synchronous = call.answered_by and not call.async_amd
         live = self._answered_call(
-            extra_params={"AnsweredBy": call.answered_by} if call.answered_by else None,
+            extra_params={"AnsweredBy": call.answered_by} if synchronous else None,
             hangup_after=callee.hangup_after,
-            duplicate_webhooks=self.stand_in.duplicate_webhooks)
+            duplicate_webhooks=self.stand_in.duplicate_webhooks,
+            on_answered=self._async_amd_verdict if call.async_amd else None)
         call.live = live
         transcript = live.run(ScriptedCaller(callee.script))
         call.transcript, call.live = transcript, None
@@ -92,6 +95,44 @@ class CallDriver:
             recordings=self.stand_in.recordings, recording_base_url=self.stand_in.base_url,
             **options)
 
+    def _async_amd_verdict(self, live: LocalCall) -> None:
+        """AsyncAmd: the TwiML is already playing; AMD's verdict is POSTed on its own."""
+        call = self.call
+        if call.async_amd_status_callback and call.answered_by:
+            self._amd_callback(call, call.async_amd_status_callback,
+                               call.async_amd_status_callback_method)
+        elif call.answered_by:
+            live.notice(Notice(21262, "No AMD status callback URL provided"))
+
+    def _amd_callback(self, call: CallRecord, url: str, method: str = "POST") -> None:
+        params = {"AccountSid": call.account_sid, "CallSid": call.sid,
+                  "AnsweredBy": call.answered_by or "unknown",
+                  "MachineDetectionDuration": "3200"}
+        if call.parent_call_sid:
+            params["ParentCallSid"] = call.parent_call_sid
+        target = with_query(url, params) if method.upper() == "GET" else url
+        body = {} if method.upper() == "GET" else params
+        reply = self.transport.request(method.upper(), target, body,
+                                       self.stand_in.signer.headers(target, body))
+        self.stand_in.record_callback(StatusCallbackRecord(
+            call.sid, "amd", url, dict(params), reply.status, reply.text))
+
+    def _screen(self, target: DialTarget, leg: CallRecord, callee: Any,
+                parent: LocalCall) -> bool:
+        """<Number url>: run the screening TwiML on the answered leg (the dialled person
+        hears it, may press keys); True if it ends with the leg still there to bridge."""
+        assert target.url is not None
+        whisper = LocalCall(
+            self.transport, parent.resolve(parent.voice_url, target.url),
+            from_=leg.from_, to=leg.to,
+            signer=self.stand_in.signer, account_sid=leg.account_sid, call_sid=leg.sid,
+            direction="outbound-dial", method=target.method,
+            extra_params={"ParentCallSid": leg.parent_call_sid or ""},
+            dial=lambda *_: DialOutcome("failed"))
+        transcript = whisper.run(ScriptedCaller(callee.script))
+        leg.transcript = transcript
+        return transcript.outcome == "completed" and not transcript.error
+
     def _dial_leg(self, target: DialTarget, dial: Dial, parent: LocalCall) -> DialOutcome:
         """Simulate the dialled party of a `<Dial><Number>`: a child call of its own."""
         callee = self.stand_in.callees.get(target.value)
@@ -109,6 +150,17 @@ class CallDriver:
             return DialOutcome(leg.status, 0, leg.sid, ring_seconds=callee.ring_seconds)
         leg.set_status("in-progress")
         self._emit(leg, "answered")
+        if target.machine_detection:  # AMD on the dialled leg: verdict to amdStatusCallback
+            leg.answered_by = callee.answered_by(target.machine_detection)
+            if target.amd_status_callback:
+                self._amd_callback(leg, parent.resolve(parent.voice_url,
+                                                       target.amd_status_callback))
+        if target.url and not self._screen(target, leg, callee, parent):
+            leg.set_status("completed")  # answered, then screened out: never bridged
+            self._emit(leg, "completed")
+            leg.done.set()
+            return DialOutcome("completed", 0, leg.sid, caller_hangs_up=False,
+                               ring_seconds=callee.ring_seconds, screened_out=True)
         talk = int(callee.hangup_after) if callee.hangup_after else callee.talk_seconds
         leg.duration = talk
         leg.set_status("completed")

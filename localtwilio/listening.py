@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import websocket
 
+from localtwilio import voices
 from localtwilio.audio import file_ulaw, speak_ulaw, ulaw_seconds, ulaw_to_wav, wav_seconds
 from localtwilio.caller import (
     CallerAction,
@@ -29,6 +30,7 @@ from localtwilio.caller import (
     Silence,
 )
 from localtwilio.stream import MediaStreamClient
+from localtwilio.transcript import Turn
 from localtwilio.twiml import Connect, Gather, Pause, Play, Record, Say, Start
 
 if TYPE_CHECKING:
@@ -44,7 +46,15 @@ def _speech_seconds(text: str) -> float:
 def play(call: LocalCall, verb: Say | Play | Pause) -> None:
     """Say/Play/Pause: the caller hears it; the simulated clock moves on."""
     if isinstance(verb, Say):
-        call.add_turn("app", verb.text, verb.language, "Say")
+        spoken = voices.speak(verb.voice, verb.language, verb.rate, verb.ssml)
+        for notice in spoken.notices:
+            call.notice(notice)
+        if not spoken.heard:  # Twilio fails the <Say> and goes on with the next verb
+            call.add_turn("system", f"(<Say> failed: {spoken.notices[0].message})",
+                          verb.language, "Say")
+            return
+        call.transcript.turns.append(Turn("app", verb.text, verb.language, "Say",
+                                          verb.voice or "man", spoken.rate))
         call.caller.hear(verb.text, verb.language)
         call.elapsed += _speech_seconds(verb.text) * max(verb.loop, 1)
     elif isinstance(verb, Play):

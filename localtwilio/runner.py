@@ -28,6 +28,7 @@ from localtwilio.stream import MediaStreamClient
 from localtwilio.transcript import CallTranscript, Exchange, Turn
 from localtwilio.transport import HttpReply, Transport, with_query
 from localtwilio.twiml import Dial, TwimlError, Verb, parse_twiml
+from localtwilio.voices import Notice
 
 log = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
@@ -70,7 +71,8 @@ class LocalCall:
                  recording_base_url: str = "http://localtwilio.test",
                  duplicate_webhooks: bool | Callable[[str, str], bool] = False,
                  realtime: bool = False, stream_idle_timeout: float = 5.0,
-                 hangup_after: float | None = None, max_requests: int = 100) -> None:
+                 hangup_after: float | None = None, max_requests: int = 100,
+                 on_answered: Callable[[LocalCall], None] | None = None) -> None:
         self.transport, self.voice_url, self.method = transport, voice_url, method.upper()
         self.from_, self.to, self.signer = from_, to, signer
         self.account_sid = account_sid
@@ -95,6 +97,8 @@ class LocalCall:
         self.forks: dict[str, MediaStreamClient] = {}
         self._interrupts: queue.Queue[Goto | str] = queue.Queue()
         self._first_request = True
+        # runs once the first document is fetched, before its verbs (async AMD's verdict)
+        self.on_answered = on_answered
 
     # ------------------------------------------------------------ public
     def run(self, script: Caller | Sequence[CallerAction] | None = None) -> CallTranscript:
@@ -133,6 +137,12 @@ class LocalCall:
     def add_turn(self, who: str, text: str, language: str | None = None, verb: str = "") -> None:
         """Append a turn to the transcript."""
         self.transcript.turns.append(Turn(who, text, language, verb))
+
+    def notice(self, notice: Notice) -> None:
+        """Log a warning or error as Twilio's debugger would show it for this call."""
+        log.warning("call %s: Twilio %s %s: %s", self.call_sid, notice.level.lower(),
+                    notice.code, notice.message)
+        self.transcript.notices.append(notice)
 
     def listen(self, listening_for: Listening) -> CallerAction:
         """Ask the caller for input, unless their patience (hangup_after) has run out."""
@@ -216,6 +226,9 @@ class LocalCall:
 
     def _run_document(self, goto: Goto) -> Goto | None:
         doc_url, verbs = self._load(goto)
+        if self.on_answered is not None:
+            hook, self.on_answered = self.on_answered, None
+            hook(self)
         for verb in verbs:
             pending = self._take_interrupt()
             if pending is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from localtwilio.voices import Notice
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -13,6 +15,8 @@ class Turn:
     text: str
     language: str | None = None
     verb: str = ""
+    voice: str | None = None  # Say: the voice Twilio used ("man" when none was named)
+    rate: str | None = None  # Say: the prosody rate honoured (None: the default rate)
 
 
 @dataclass
@@ -40,6 +44,7 @@ class CallTranscript:
     error: str | None = None
     duration: int = 0
     stream_events: list[dict[str, object]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)  # Twilio's debugger log of the call
 
     def said_by(self, who: str) -> list[str]:
         """The texts of all turns by `who`."""

@@ -29,6 +29,8 @@ class Say:
     voice: str | None = None
     language: str = "en-US"
     loop: int = 1
+    rate: str | None = None  # <prosody rate> inside, if any
+    ssml: tuple[str, ...] = ()  # the SSML elements inside (prosody, break, ...)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class DialTarget:
     status_callback: str | None = None
     status_callback_event: tuple[str, ...] = ()
     send_digits: str | None = None
+    method: str = "POST"  # of `url`, the whisper/screening TwiML run on the dialled party
+    machine_detection: str | None = None  # Enable | DetectMessageEnd
+    amd_status_callback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,8 +163,12 @@ def _text(el: ET.Element) -> str:
 
 
 def _say(el: ET.Element) -> Say:
-    text = "".join(el.itertext()).strip()  # SSML children are read as plain text
-    return Say(text, el.get("voice"), el.get("language", "en-US"), _int(el.get("loop"), 1))
+    text = " ".join("".join(el.itertext()).split())  # the words, SSML tags left out
+    ssml = tuple(dict.fromkeys(child.tag for child in el.iter() if child is not el))
+    prosody = el.find(".//prosody")
+    rate = prosody.get("rate") if prosody is not None else None
+    return Say(text, el.get("voice"), el.get("language", "en-US"), _int(el.get("loop"), 1),
+               rate, ssml)
 
 
 def _nested(el: ET.Element) -> Say | Play | Pause:
@@ -194,7 +203,9 @@ def _dial(el: ET.Element) -> Dial:
             targets.append(DialTarget(
                 child.tag.lower(), _text(child) or child.get("identity", ""), child.get("url"),
                 child.get("statusCallback"),
-                tuple(child.get("statusCallbackEvent", "").split()), child.get("sendDigits")))
+                tuple(child.get("statusCallbackEvent", "").split()), child.get("sendDigits"),
+                child.get("method", "POST").upper(), child.get("machineDetection"),
+                child.get("amdStatusCallback")))
         else:
             unsupported = child.tag
     if not targets and _text(el):

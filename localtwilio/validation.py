@@ -69,7 +69,7 @@ def create_call_fields(form: MultiDict[str, str]) -> dict[str, Any]:
     url, twiml = form.get("Url"), form.get("Twiml")
     if not url and not twiml:
         raise TwilioApiError(21205, "Url parameter is required.")
-    for name in ("Url", "StatusCallback", "FallbackUrl"):
+    for name in ("Url", "StatusCallback", "FallbackUrl", "AsyncAmdStatusCallback"):
         if form.get(name) and not _valid_url(form[name]):
             raise TwilioApiError(21205 if name != "StatusCallback" else 21609,
                                  f"Invalid {name}: {form[name]}")
@@ -79,6 +79,7 @@ def create_call_fields(form: MultiDict[str, str]) -> dict[str, Any]:
     detection = form.get("MachineDetection")
     if detection and detection not in {"Enable", "DetectMessageEnd"}:
         raise TwilioApiError(21235, f"Invalid MachineDetection: {detection}")
+    async_amd = form.get("AsyncAmd", "false").lower() == "true"
     try:
         timeout = int(form.get("Timeout", "60"))
     except ValueError as exc:
@@ -89,7 +90,10 @@ def create_call_fields(form: MultiDict[str, str]) -> dict[str, Any]:
             "status_callback_method": _method(form, "StatusCallbackMethod"),
             "events": frozenset(events or {"completed"}), "machine_detection": detection,
             "timeout": max(1, min(timeout, 600)),
-            "record": form.get("Record", "false").lower() == "true"}
+            "record": form.get("Record", "false").lower() == "true",
+            "async_amd": async_amd and bool(detection),
+            "async_amd_status_callback": form.get("AsyncAmdStatusCallback"),
+            "async_amd_status_callback_method": _method(form, "AsyncAmdStatusCallbackMethod")}
 
 
 def apply_update(call: CallRecord, form: Mapping[str, str]) -> None:

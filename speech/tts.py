@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import tempfile
 from functools import lru_cache
@@ -53,6 +54,16 @@ def speed_for_rate(rate: str | None, base: int = BASE_SPEED) -> int:
     except ValueError:
         return base
     return max(MIN_SPEED, min(MAX_SPEED, round(base * percent / 100)))
+
+
+@lru_cache(maxsize=1)
+def available() -> bool:
+    """Whether this server can synthesise prompts (espeak-ng and sox on the PATH).
+
+    Barge-in depends on it: without them a question played over the stream is silence,
+    so the flow engine falls back to Twilio's `<Say>` (asked once per process).
+    """
+    return shutil.which("espeak-ng") is not None and shutil.which("sox") is not None
 
 
 def _run(*args: str) -> None:

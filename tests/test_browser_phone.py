@@ -127,7 +127,8 @@ def test_an_outbound_call_rings_the_page_which_answers_and_hears_the_prompt(
             if directory.line_for_number("+393339998877") is not None:
                 break
             phone.wait_for_timeout(100)
-        twiml = ('<Response><Say language="it-IT">La richiamiamo come promesso.</Say>'
+        twiml = ('<Response><Say language="it-IT" voice="Polly.Bianca-Neural">'
+                 'La richiamiamo come promesso.</Say>'
                  '<Gather input="dtmf" numDigits="1" timeout="3"/></Response>')
         created = live.app.extensions["twilio"].calls.create(
             to="+393339998877", from_="+390000000000", twiml=twiml)

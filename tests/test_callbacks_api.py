@@ -70,6 +70,19 @@ def test_claim_release_and_outcome(api):
     assert bad.status_code == 400
 
 
+def test_an_agent_reopens_a_failed_request(api):
+    _, client, tokens = api
+    claimed = client.post("/api/callbacks/claim", headers=tokens["anna"]).get_json()
+    url = f"/api/callbacks/{claimed['id']}"
+    assert client.post(url + "/reopen", headers=tokens["anna"]).status_code == 409  # open
+    client.post(url + "/outcome", headers=tokens["anna"], json={"outcome": "failed"})
+    reopened = client.post(url + "/reopen", headers=tokens["bruno"], json={"note": "new number"})
+    assert reopened.status_code == 200
+    assert reopened.get_json()["status"] == "queued"
+    listed = client.get("/api/callbacks", headers=tokens["bruno"]).get_json()["items"]
+    assert claimed["id"] in [item["id"] for item in listed]  # waiting in the queue again
+
+
 def test_call_is_refused_at_night(api, clock):
     _, client, tokens = api
     claimed = client.post("/api/callbacks/claim", headers=tokens["anna"]).get_json()

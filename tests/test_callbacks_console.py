@@ -199,6 +199,26 @@ def test_wrong_number_keeps_the_reason_in_the_notes(console_app: Flask) -> None:
     assert (row.status, row.outcome_note) == ("failed", "wrong number: a shop")
 
 
+def test_a_request_closed_as_wrong_number_can_be_reopened_from_the_callers_page(
+        console_app: Flask) -> None:
+    request_id = book(console_app, "+393331111111", minutes_ago=20)
+    caller_id = request_row(console_app, request_id).caller_id
+    client = console_app.test_client()
+    token = login(client)
+    client.post("/console/take", data={"csrf_token": token})
+    client.post(f"/console/requests/{request_id}/outcome",
+                data={"csrf_token": token, "outcome": "wrong_number", "notes": "a shop"})
+    page = client.get(f"/console/callers/{caller_id}").get_data(as_text=True)
+    assert f"/console/requests/{request_id}/reopen" in page
+    answer = client.post(f"/console/requests/{request_id}/reopen",
+                         data={"csrf_token": token}, follow_redirects=True)
+    assert "back in the queue" in answer.get_data(as_text=True)
+    assert request_row(console_app, request_id).status == "queued"
+    again = client.post(f"/console/requests/{request_id}/reopen",
+                        data={"csrf_token": token}, follow_redirects=True)
+    assert "cannot be reopened" in again.get_data(as_text=True)
+
+
 def test_an_agent_cannot_close_another_agents_request(console_app: Flask) -> None:
     request_id = book(console_app, "+393331111111", minutes_ago=20)
     anna, bruno = console_app.test_client(), console_app.test_client()

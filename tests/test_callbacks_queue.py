@@ -178,3 +178,20 @@ def test_a_follow_up_needs_a_future_time_and_a_connected_call(session):
     with pytest.raises(queue.QueueError, match="not connected"):
         queue.follow_up_connected(session, other.request_id, anna.id, "completed",
                                   TUESDAY_10 + timedelta(minutes=10))
+
+
+@pytest.mark.parametrize("closed", ["failed", "no_answer", "cancelled"])
+def test_an_agent_reopens_a_closed_request_and_it_is_claimable_again(session, closed):
+    anna, bruno = make_agent(session, "anna"), make_agent(session, "bruno")
+    booking = book(session, "+393331000001", TUESDAY_10 - timedelta(minutes=5))
+    assert queue.claim_next(session, anna.id, TUESDAY_10).id == booking.request_id
+    queue.record_agent_outcome(session, booking.request_id, anna.id, closed, TUESDAY_10,
+                               note="wrong number?")
+    later = TUESDAY_10 + timedelta(days=1)
+    request = queue.reopen(session, booking.request_id, bruno.id, later, note="right number")
+    assert (request.status, request.claimed_by, request.not_before) == ("queued", None, later)
+    assert request.outcome_note == "right number"
+    session.commit()
+    assert queue.claim_next(session, bruno.id, later).id == booking.request_id
+    with pytest.raises(queue.QueueError):
+        queue.reopen(session, booking.request_id, bruno.id, later)  # it is open already

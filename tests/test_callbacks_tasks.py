@@ -108,8 +108,10 @@ def test_caller_first_announces_and_an_answering_machine_gets_a_message(hotline)
     _call(app, state, request_id, agent_id, mode="caller_first")
     request, attempts = _load(app, request_id)
     call = next(iter(state.calls.values()))
-    assert call.to == CUSTOMER and call.machine_detection == "Enable"
-    assert attempts[0].answered_by == "machine_start" and attempts[0].callee_status == "machine"
+    assert call.to == CUSTOMER and call.machine_detection == "DetectMessageEnd"
+    assert call.async_amd  # the caller hears us at once; the verdict comes on its own
+    assert attempts[0].answered_by == "machine_end_beep"
+    assert attempts[0].callee_status == "machine"
     assert request.status == "retry_scheduled" and request.last_error == "answering machine"
     assert any("riproveremo" in p.lower() for p in call.transcript.prompts)
 
@@ -122,6 +124,7 @@ def test_caller_first_human_hears_who_is_calling_then_reaches_the_agent(hotline)
     call = next(iter(state.calls.values()))
     assert any("la richiamiamo dal servizio clienti come promesso" in p.lower()
                for p in call.transcript.prompts)
+    assert call.transcript.notices == []  # said by a voice that speaks Italian
     assert request.status == "completed" and attempts[0].callee_status == "completed"
 
 
@@ -148,7 +151,9 @@ def test_retries_stop_after_the_policy_maximum(hotline):
         _call(app, state, request_id, agent_id)
         clock.set(_load(app, request_id)[0].not_before)
     request, attempts = _load(app, request_id)
-    assert request.status == "no_answer" and request.attempts_made == 3 and len(attempts) == 3
+    assert request.attempts_made == 3 and len(attempts) == 3
+    # no more automatic tries, but only a person closes the request
+    assert request.status == "queued" and "not reached after 3 attempts" in request.last_error
 
 
 def test_duplicate_and_out_of_order_status_callbacks_change_nothing(hotline):
@@ -193,7 +198,7 @@ def test_twilio_server_error_is_retried_and_the_call_placed_once(hotline):
     assert len([c for c in state.calls.values() if c.to == AGENT]) == 1
 
 
-def test_twilio_refusal_is_shown_to_the_agent_as_failed(hotline):
+def test_twilio_refusal_goes_back_to_the_agent_with_the_error(hotline):
     app, state, _ = hotline
     request_id, agent_id = _claimed_request(app)
     with app.extensions["db"].transaction() as session:
@@ -202,8 +207,82 @@ def test_twilio_refusal_is_shown_to_the_agent_as_failed(hotline):
         session.get(User, agent_id).phone_number = "12345"  # Twilio answers 21211
     _call(app, state, request_id, agent_id)
     request, attempts = _load(app, request_id)
-    assert request.status == "failed" and "21211" in request.last_error
     assert attempts[0].status == "failed"
+    assert request.status == "claimed" and request.claimed_by == agent_id  # still open
+    assert "21211" in request.last_error
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_rate_limits_and_server_errors_are_retried_after_a_jittered_back_off(hotline, status):
+    app, state, clock = hotline
+    state.faults.fail_next(1, status)
+    request_id, agent_id = _claimed_request(app)
+    attempt_id = _call(app, state, request_id, agent_id)
+    request, attempts = _load(app, request_id)
+    assert attempts[0].status == "pending" and str(status) in attempts[0].error
+    assert request.status == "dialling" and "retrying" in request.last_error
+    clock.advance(timedelta(seconds=14))  # the first retry comes 15 to 30 s later
+    _settle(app, state)
+    assert _load(app, request_id)[1][0].status == "pending"
+    clock.advance(timedelta(seconds=17))
+    _settle(app, state)
+    request, attempts = _load(app, request_id)
+    assert request.status == "completed" and attempts[0].id == attempt_id
+    assert len([c for c in state.calls.values() if c.to == AGENT]) == 1
+
+
+def test_the_reconciler_waits_out_the_back_off_it_scheduled(hotline):
+    from callbacks.reconcile import reconcile_now
+
+    app, state, clock = hotline
+    state.faults.fail_next(3, 503)
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id)
+    clock.advance(timedelta(seconds=31))  # first retry (15-30 s): 503 again
+    _settle(app, state)
+    assert state.faults.arrived == 2
+    # the second wait is 30-60 s; the reconciler runs (Redis lost the job?) meanwhile
+    clock.advance(timedelta(seconds=29))
+    assert reconcile_now(app, clock.now())["reenqueued"] == 0
+    _settle(app, state)
+    assert state.faults.arrived == 2
+    clock.advance(timedelta(seconds=90))  # past the longest wait and the grace: due again
+    assert reconcile_now(app, clock.now())["reenqueued"] == 1
+    _settle(app, state)
+    assert state.faults.arrived == 3 and _load(app, request_id)[1][0].status == "pending"
+
+
+def test_an_outage_is_retried_for_hours_then_the_request_returns_to_its_agent(hotline):
+    app, state, clock = hotline
+    state.faults.fail_next(200, 503)
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id)
+    waits = []
+    for _ in range(60):
+        attempt = _load(app, request_id)[1][0]
+        if attempt.status != "pending":
+            break
+        before = state.faults.arrived
+        waits.append(tasks.longest_delay(attempt.dispatch_tries))
+        clock.advance(waits[-1])
+        _settle(app, state)
+        assert state.faults.arrived == before + 1  # one try per back-off, never a burst
+    request, attempts = _load(app, request_id)
+    assert attempts[0].status == "failed" and "unreachable" in attempts[0].error
+    assert clock.now() - TUESDAY_10 >= tasks.DISPATCH_BUDGET
+    assert waits[:4] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    assert max(waits) == tasks.LONGEST_RETRY
+    assert request.status == "claimed" and "unreachable" in request.last_error
+
+
+def test_retry_delays_grow_with_jitter_and_a_ceiling():
+    assert tasks.retry_delay(1, lambda low, high: low) == timedelta(seconds=15)
+    assert tasks.retry_delay(1, lambda low, high: high) == timedelta(seconds=30)
+    assert tasks.retry_delay(3, lambda low, high: high) == timedelta(minutes=2)
+    assert tasks.retry_delay(30, lambda low, high: high) == tasks.LONGEST_RETRY
+    draws = {tasks.retry_delay(4) for _ in range(20)}
+    assert len(draws) > 1 and all(timedelta(minutes=2) <= d <= timedelta(minutes=4)
+                                  for d in draws)
 
 
 def test_running_the_job_twice_dials_once(hotline):
@@ -214,3 +293,52 @@ def test_running_the_job_twice_dials_once(hotline):
         assert tasks.place_call(attempt_id) == "skipped"
     state.wait_idle()
     assert len([c for c in state.calls.values() if c.to == AGENT]) == 1
+
+
+def test_an_agents_voicemail_is_screened_out_and_the_caller_never_dialled(hotline):
+    app, state, _ = hotline
+    state.callees.set(AGENT, Callee(answer="machine"))  # answers, never presses 1
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id)
+    request, attempts = _load(app, request_id)
+    assert [c.to for c in state.calls.values()] == [AGENT]  # the caller was not disturbed
+    assert attempts[0].agent_accepted_at is None and attempts[0].callee_status is None
+    assert request.status == "claimed" and "not taken" in request.last_error
+
+
+def test_caller_first_with_the_agent_on_voicemail_is_not_counted_done(hotline):
+    app, state, _ = hotline
+    state.callees.set(AGENT, Callee(answer="machine"))
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id, mode="caller_first")
+    request, attempts = _load(app, request_id)
+    [dial] = [r for c in state.calls.values() if c.transcript
+              for r in c.transcript.requests_to("/dial-result/")]
+    assert dial.params["DialCallStatus"] == "completed"  # Twilio's word: not enough
+    assert dial.params["DialBridged"] == "false"
+    assert attempts[0].callee_status == "agent-unreached"
+    assert request.status == "queued" and request.completed_at is None
+
+
+def test_agent_first_reaching_the_callers_answering_machine_is_retried(hotline):
+    app, state, _ = hotline
+    state.callees.set(CUSTOMER, Callee(answer="machine"))
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id)
+    request, attempts = _load(app, request_id)
+    assert attempts[0].agent_accepted_at is not None  # the agent took it...
+    assert attempts[0].answered_by == "machine_start"  # ...and reached a voicemail
+    assert attempts[0].callee_status == "machine" and request.status == "retry_scheduled"
+
+
+def test_a_callback_is_done_only_when_people_answered_on_both_sides(hotline):
+    app, state, _ = hotline
+    request_id, agent_id = _claimed_request(app)
+    _call(app, state, request_id, agent_id, mode="caller_first")
+    request, attempts = _load(app, request_id)
+    assert attempts[0].agent_accepted_at is not None  # pressed 1 at the whisper
+    assert attempts[0].answered_by == "human"  # the asynchronous AMD verdict
+    assert request.status == "completed"
+    caller_leg = next(c for c in state.calls.values() if c.to == CUSTOMER)
+    assert "AnsweredBy" not in caller_leg.transcript.requests[0].params  # asynchronous
+    assert [c.event for c in state.callbacks if c.event == "amd"] == ["amd"]

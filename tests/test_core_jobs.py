@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from flask import Flask, current_app
 from rq import SimpleWorker
 from sqlalchemy import select
 
 from core.clock import FrozenClock
-from core.jobs import InProcessJobQueue, RQJobQueue, app_job
+from core.jobs import InProcessJobQueue, RQJobQueue, app_job, ping
 from core.models import User
 from core.users import create_user
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @app_job
@@ -89,3 +96,30 @@ def test_rq_status_reports_an_unreachable_redis_without_raising(make_app) -> Non
     status = app.extensions["jobs"].status()
     assert status["ok"] is False
     assert "Error" in status["error"]
+
+
+@pytest.mark.parametrize(("worker_class", "built_once"), [
+    ("core.jobs.HotlineWorker", True),
+    ("rq.worker.Worker", False),  # RQ's own: each forked work horse builds its own app
+])
+def test_the_hotline_worker_builds_the_app_once_for_every_forked_job(
+        make_app, redis_url: str, worker_class: str, built_once: bool) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(REDIS_URL=redis_url, RQ_QUEUE_PREFIX="jobtest")
+    jobs = app.extensions["jobs"]
+    ids = [jobs.enqueue(ping, queue="default") for _ in range(3)]
+    env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "REDIS_URL": redis_url,
+           "RQ_QUEUE_PREFIX": "jobtest", "LOCAL_TELEPHONY": "false", "SECRET_KEY": "test",
+           "VOSK_MODEL_PATHS": "", "CALLBACKS_RECONCILE_SECONDS": "0", "PYTHONPATH": str(ROOT)}
+    worker = subprocess.run(
+        [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", redis_url,
+         "--worker-class", worker_class, "jobtest-default"],
+        cwd=ROOT, env=env, capture_output=True, timeout=180)
+    assert worker.returncode == 0, worker.stdout.decode(errors="replace")[-2000:]
+    results = [jobs.queues["default"].fetch_job(i).return_value() for i in ids]
+    horses = {r["pid"] for r in results}
+    builders = {r["app_built_by_pid"] for r in results}
+    assert len(horses) == 3  # a fresh work horse per job, as RQ forks them
+    if built_once:
+        assert len(builders) == 1 and not builders & horses  # built by the worker, once
+    else:
+        assert builders == horses  # every job paid for building the app

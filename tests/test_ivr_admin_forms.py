@@ -211,8 +211,10 @@ def test_a_form_that_shows_the_values_unchanged_saves_the_same_document(
 def test_defaults_shown_in_the_form_are_not_written_into_a_document_without_them(
         doc: dict[str, Any]) -> None:
     del doc["settings"]["say_language"], doc["settings"]["speech_input"]
+    del doc["settings"]["voice"]
     edited = apply_form(doc, {"settings.say_language.it": "it-IT",
                               "settings.say_language.en": "en-GB",
-                              "settings.voice.it": "", "settings.voice.en": "",
+                              "settings.voice.it": "Polly.Bianca-Neural",
+                              "settings.voice.en": "Polly.Amy-Neural",
                               "settings.speech_input": "auto"})
     assert edited == doc

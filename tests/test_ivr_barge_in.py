@@ -87,6 +87,22 @@ def test_without_barge_in_the_question_is_said_and_no_audio_is_planned(
     assert plan.prompt_ulaw is None
 
 
+@pytest.mark.parametrize("synthesis", [False, True])
+def test_a_server_that_cannot_synthesise_falls_back_to_say(make_app: Any, tmp_path: Path,
+                                                           synthesis: bool) -> None:
+    # no espeak-ng/sox: a question played over the stream would be silence
+    app = _app(make_app, tmp_path, barge_in=True, TTS_AVAILABLE=synthesis)
+    root = _first_twiml(app)
+    said = [say.text for say in root.findall("Say")]
+    plan = app.extensions["speech.listen_plan"](SID, _parameters(root))
+    if synthesis:
+        assert said == ["안녕하세요, 고객 센터입니다."] and plan.prompt_ulaw
+    else:
+        assert said == ["안녕하세요, 고객 센터입니다.", "무엇을 도와드릴까요?"]
+        assert plan.prompt_ulaw is None  # nothing played over the <Say>
+    assert root.find("Connect/Stream") is not None  # still our recogniser
+
+
 def test_callers_not_digital_hear_the_played_question_slower(make_app: Any, tmp_path: Path,
                                                              session: Any) -> None:
     app = _app(make_app, tmp_path, barge_in=True)

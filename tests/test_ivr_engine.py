@@ -244,6 +244,22 @@ def test_caller_flagged_not_digital_gets_patience_and_the_shortest_path(
     assert gather.find("Pause") is not None
     assert t.outcome == "transferred:+390299999999"  # no callback offer, no confirmation
     assert "vuole essere richiamato" not in prompts_text(t)
+    # Twilio honours the slower rate: the voice takes SSML and speaks Italian (no warnings)
+    assert t.notices == []
+    assert {turn.rate for turn in t.turns if turn.who == "app"} == {"85%"}
+
+
+@pytest.mark.parametrize(("caller", "words", "voice"), [
+    (CALLER, "ho un problema con la bolletta", "Polly.Bianca-Neural"),
+    (UK_CALLER, "I have a problem with my bill", "Polly.Amy-Neural"),
+])
+def test_every_prompt_is_said_by_a_voice_that_speaks_the_callers_language(
+        make_app: Any, caller: str, words: str, voice: str) -> None:
+    t = place_call(hotline(make_app), [SayText(words), SayText("no"), Silence()],
+                   from_=caller)
+    assert t.notices == []  # Twilio's debugger would list 13511 (voice/language) or 13513
+    said = [turn for turn in t.turns if turn.who == "app" and turn.verb == "Say"]
+    assert len(said) >= 3 and {turn.voice for turn in said} == {voice}
 
 
 def test_anonymous_caller_who_cannot_give_a_number_leaves_a_message(make_app: Any,
@@ -262,6 +278,21 @@ def test_anonymous_caller_who_cannot_give_a_number_leaves_a_message(make_app: An
     assert request.words == "ho un problema con la bolletta"
     recorded = [e for e in call.events if e.step == "leave_message"]
     assert recorded[0].detail["RecordingUrl"].startswith("http://localtwilio.test")
+
+
+def test_a_caller_who_records_nothing_still_hears_goodbye(make_app: Any,
+                                                         session: Any) -> None:
+    # Twilio skips the <Record> action on an empty recording and runs the next verb.
+    app = hotline(make_app)
+    t = place_call(app, [SayText("c'è un addebito che non riconosco"), SayText("sì"),
+                         Silence(), Silence(), Silence()], from_="anonymous")
+    assert any(turn.text == "(records nothing)" for turn in t.turns)
+    [redirect] = [r for r in t.requests_to("/leave_message/0") if r.kind == "redirect"]
+    assert "RecordingUrl" not in redirect.params
+    assert t.prompts[-1] == "Grazie per aver chiamato. Arrivederci."
+    call = _call(session, t.call_sid)
+    assert [e.decision for e in call.events if e.step == "leave_message"] == ["recorded"]
+    assert t.hung_up_by == "app"  # the flow ended the call, not dead air
 
 
 def test_a_confirmation_is_reprompted_once_then_a_human(make_app: Any, session: Any) -> None:

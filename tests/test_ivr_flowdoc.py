@@ -55,6 +55,22 @@ def test_steps_that_never_listen_cannot_loop() -> None:
     assert any("loops back" in p for p in _broken(loop))
 
 
+def test_a_basic_voice_that_cannot_speak_the_language_is_refused() -> None:
+    problems = _broken(lambda d: d["settings"]["voice"].update(it="man"))
+    assert problems == ["settings/voice/it: Twilio's 'man' voice does not speak it-IT; name a "
+                        "Polly voice (e.g. Polly.Bianca-Neural)"]
+    assert any(p.startswith("settings/voice/it") for p in _broken(
+        lambda d: d["settings"]["voice"].update(it="Bianca")))  # not a Twilio voice name
+
+
+@pytest.mark.parametrize("voices", [{"it": "alice", "en": "woman"},
+                                    {"it": "Polly.Carla", "en": "Google.en-GB-Neural2-A"}])
+def test_voices_that_speak_the_language_are_accepted(voices: dict[str, str]) -> None:
+    document = copy.deepcopy(MAIN)
+    document["settings"]["voice"] = voices
+    check_document(document)
+
+
 @pytest.mark.parametrize(("change", "where"), [
     (lambda d: d["steps"]["ask_need"].pop("reprompt"), "steps/ask_need"),
     (lambda d: d["steps"]["welcome"].update(type="dance"), "steps/welcome/type"),

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from app import create_app
+from core import webhooks as security
 from core.clock import FrozenClock
-from ivr import security
 from ivr.flow_store import import_default_flows
 from ivr.models import Call, CallEvent
 from localtwilio import Signer

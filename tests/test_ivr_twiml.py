@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from ivr.twiml import Hangup, Listen, RecordMessage, Speak, Transfer, apology, render
 
 ACTION = "http://hotline.test/voice/step/CA1/ask_need/0"
@@ -52,10 +54,19 @@ def test_stream_mode_connects_the_media_stream_with_the_step_as_parameters() -> 
 
 
 def test_slow_speech_uses_ssml_prosody_and_a_pause() -> None:
-    root = parse([Speak("Piano", "it-IT", rate="85%", pause_after=1)])
+    root = parse([Speak("Piano", "it-IT", voice="Polly.Bianca-Neural", rate="85%",
+                        pause_after=1)])
+    assert root.find("Say").get("voice") == "Polly.Bianca-Neural"
     prosody = root.find("Say/prosody")
     assert prosody is not None and prosody.get("rate") == "85%" and prosody.text == "Piano"
     assert root.find("Pause").get("length") == "1"
+
+
+@pytest.mark.parametrize("voice", [None, "man", "woman", "alice"])
+def test_basic_voices_get_plain_text_never_ssml(voice: str | None) -> None:
+    root = parse([Speak("Slowly", "en-GB", voice=voice, rate="85%", pause_after=1)])
+    assert root.find("Say/prosody") is None and root.find("Say").text == "Slowly"
+    assert root.find("Pause").get("length") == "1"  # the pause still gives them time
 
 
 def test_transfer_dials_the_number_and_reports_to_the_action() -> None:
@@ -71,6 +82,13 @@ def test_record_and_hangup() -> None:
     assert root.find("Record").get("maxLength") == "60"
     assert root.find("Record").get("playBeep") == "true"
     assert root[-1].tag == "Hangup"
+
+
+def test_an_empty_recording_falls_through_to_a_redirect_to_the_action() -> None:
+    root = parse([RecordMessage(ACTION)])
+    assert [child.tag for child in root] == ["Record", "Redirect"]
+    assert root.find("Redirect").text == ACTION
+    assert root.find("Redirect").get("method") == "POST"
 
 
 def test_apology_transfers_to_the_fallback_number_when_there_is_one() -> None:

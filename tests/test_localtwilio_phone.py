@@ -197,7 +197,8 @@ def test_an_outbound_call_rings_the_registered_page_which_answers(
     page.send(type="register", number="+393339998877")
     assert page.expect("registered")["number"] == "+393339998877"
     client = live.app.extensions["twilio"]
-    twiml = ('<Response><Say language="it-IT">La richiamiamo come promesso.</Say>'
+    twiml = ('<Response><Say language="it-IT" voice="Polly.Bianca-Neural">'
+             'La richiamiamo come promesso.</Say>'
              '<Gather input="dtmf" numDigits="1" timeout="3"/></Response>')
     created = client.calls.create(to="+393339998877", from_="+390000000000", twiml=twiml)
     incoming = page.expect("incoming")

@@ -172,7 +172,9 @@ def test_an_agent_page_rings_first_then_the_caller_page_and_typed_words_cross(
     call_now(live, request_id, phone_number=AGENT_PHONE)
     assert agent_page.expect("incoming")["to"] == AGENT_PHONE
     agent_page.send(type="answer")
-    assert agent_page.expect("prompt")["text"].startswith("Richiamata per")  # the intro
+    assert agent_page.expect("prompt")["text"].startswith("Richiamata per")  # the screening
+    agent_page.expect("listening")
+    agent_page.send(type="digits", digits="1")  # the agent takes the call
     caller_page.expect("incoming")
     caller_page.send(type="answer")
     caller_page.expect("connected")
@@ -286,7 +288,8 @@ def test_junk_audio_frames_are_dropped_and_the_bridge_goes_on(
 
 def test_after_a_hang_up_no_voice_crosses(phone_server: Callable[..., Any]) -> None:  # noqa: F811
     live = phone_server()
-    agent, caller = bridged_pages(live, after_dial='<Say language="it-IT">Grazie.</Say>')
+    agent, caller = bridged_pages(
+        live, after_dial='<Say language="it-IT" voice="Polly.Bianca-Neural">Grazie.</Say>')
     speak(caller, frame(1))
     assert heard(agent, 1) == [frame(1)]
     heard_before = len(agent.seen)

@@ -22,6 +22,8 @@ from localtwilio.rest import StandIn, create_stand_in
 from localtwilio.server import serve_in_thread
 from tests.test_localtwilio_runner import tone_wav
 
+ITALIAN = {"language": "it-IT", "voice": "Polly.Bianca-Neural"}  # a voice that speaks it
+
 SID = "AC" + "7" * 32
 TOKEN = "rest-test-token"
 APP = "http://hotline.test"
@@ -52,12 +54,12 @@ def make_hotline() -> Flask:
         app.config["WEBHOOKS"].append(request.form.to_dict())
         r = VoiceResponse()
         if request.form.get("AnsweredBy", "human").startswith("machine"):
-            r.say("Messaggio per la segreteria.", language="it-IT")
+            r.say("Messaggio per la segreteria.", **ITALIAN)
             return twiml(r)
         gather = Gather(input="dtmf", num_digits=1, action="/outbound/accept")
-        gather.say("Premi 1 per richiamare il cliente.", language="it-IT")
+        gather.say("Premi 1 per richiamare il cliente.", **ITALIAN)
         r.append(gather)
-        r.say("Nessuna risposta.", language="it-IT")
+        r.say("Nessuna risposta.", **ITALIAN)
         app.config["IN_GATHER"].set()
         return twiml(r)
 
@@ -73,13 +75,13 @@ def make_hotline() -> Flask:
     def dial_done() -> Response:
         app.config["DIAL"] = request.form.to_dict()
         r = VoiceResponse()
-        r.say(f"Chiamata {request.form['DialCallStatus']}.", language="it-IT")
+        r.say(f"Chiamata {request.form['DialCallStatus']}.", **ITALIAN)
         return twiml(r)
 
     @app.post("/outbound/redirected")
     def redirected() -> Response:
         r = VoiceResponse()
-        r.say("Il cliente ha già richiamato.", language="it-IT")
+        r.say("Il cliente ha già richiamato.", **ITALIAN)
         return twiml(r)
 
     @app.post("/outbound/record")
@@ -92,6 +94,35 @@ def make_hotline() -> Flask:
     def recorded() -> Response:
         app.config["RECORDING"] = request.form.to_dict()
         return twiml(VoiceResponse())
+
+    @app.post("/amd")
+    def amd() -> str:
+        app.config.setdefault("AMD", []).append(request.form.to_dict())
+        return ""
+
+    @app.post("/outbound/screened")
+    def screened() -> Response:
+        r = VoiceResponse()
+        dial = Dial(action="/outbound/dial-done", caller_id=HOTLINE, timeout=20)
+        dial.number(CUSTOMER, url="/whisper")
+        r.append(dial)
+        return twiml(r)
+
+    @app.post("/whisper")
+    def whisper() -> Response:
+        r = VoiceResponse()
+        gather = Gather(input="dtmf", num_digits=1, action="/whisper/accept")
+        gather.say("Premi 1 per prendere la chiamata.", **ITALIAN)
+        r.append(gather)
+        r.hangup()
+        return twiml(r)
+
+    @app.post("/whisper/accept")
+    def whisper_accept() -> Response:
+        r = VoiceResponse()
+        if request.form.get("Digits") != "1":
+            r.hangup()
+        return twiml(r)
 
     @app.post("/status")
     def status() -> str:
@@ -341,7 +372,8 @@ def test_duplicate_and_out_of_order_status_callbacks(
 def test_inline_twiml_is_executed(served: tuple[StandIn, Client, str]) -> None:
     state, client, _ = served
     call = place(client, url=None,
-                 twiml='<Response><Say language="it-IT">Promemoria</Say></Response>')
+                 twiml='<Response><Say language="it-IT" voice="Polly.Bianca-Neural">'
+                       'Promemoria</Say></Response>')
     state.wait_idle()
     transcript = state.calls[call.sid].transcript
     assert transcript is not None and transcript.prompts == ["Promemoria"]
@@ -384,3 +416,33 @@ def test_callee_hanging_up_after_some_seconds_ends_the_call(
     assert "DIAL" not in hotline.config  # gone before pressing 1
     final = [c for c in hotline.config["STATUS"] if c["CallSid"] == call.sid][-1]
     assert final["CallStatus"] == "completed"
+
+
+def test_async_amd_lets_the_twiml_play_and_posts_the_verdict_on_its_own(
+        served: tuple[StandIn, Client, str], hotline: Flask) -> None:
+    state, client, _ = served
+    state.callees.set(AGENT, Callee(answer="machine", script=(Press("1"),)))
+    place(client, machine_detection="DetectMessageEnd", async_amd="true",
+          async_amd_status_callback=APP + "/amd")
+    state.wait_idle()
+    assert "AnsweredBy" not in hotline.config["WEBHOOKS"][0]  # no waiting for the verdict
+    [verdict] = hotline.config["AMD"]
+    assert verdict["AnsweredBy"] == "machine_end_beep" and verdict["CallSid"].startswith("CA")
+
+
+@pytest.mark.parametrize(("callee", "bridged"), [
+    (Callee(script=(Press("1"),)), "true"),
+    (Callee(answer="machine"), "false"),  # a voicemail presses nothing: the whisper hangs up
+])
+def test_a_number_url_screens_the_dialled_party_before_bridging(
+        served: tuple[StandIn, Client, str], hotline: Flask, callee: Callee,
+        bridged: str) -> None:
+    state, client, _ = served
+    state.callees.set(AGENT, Callee(script=()))
+    state.callees.set(CUSTOMER, callee)
+    place(client, url=APP + "/outbound/screened")
+    state.wait_idle()
+    dial = hotline.config["DIAL"]
+    assert (dial["DialCallStatus"], dial["DialBridged"]) == ("completed", bridged)
+    leg = next(c for c in state.calls.values() if c.to == CUSTOMER)
+    assert leg.transcript is not None and "Premi 1" in leg.transcript.prompts[0]

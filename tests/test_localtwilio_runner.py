@@ -31,6 +31,8 @@ from localtwilio import (
 )
 from localtwilio.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER
 
+ITALIAN = {"language": "it-IT", "voice": "Polly.Bianca-Neural"}  # a voice that speaks it
+
 TOKEN = "runner-test-token"
 BASE = "http://hotline.test"
 CALLER = "+393331234567"
@@ -59,9 +61,9 @@ def make_voice_app(token: str = TOKEN) -> Flask:
         r = VoiceResponse()
         gather = Gather(input="speech dtmf", action="/voice/answer", language="it-IT",
                         num_digits=1, timeout=4)
-        gather.say("Come posso aiutarla?", language="it-IT")
+        gather.say("Come posso aiutarla?", **ITALIAN)
         r.append(gather)
-        r.say("Non ho sentito nulla. Arrivederci.", language="it-IT")
+        r.say("Non ho sentito nulla. Arrivederci.", **ITALIAN)
         r.hangup()
         return twiml(r)
 
@@ -73,29 +75,29 @@ def make_voice_app(token: str = TOKEN) -> Flask:
             dial.number("+390299999999")
             r.append(dial)
             return twiml(r)
-        r.say(f"Ha detto: {request.form.get('SpeechResult', '')}", language="it-IT")
+        r.say(f"Ha detto: {request.form.get('SpeechResult', '')}", **ITALIAN)
         r.redirect("/voice/record", method="GET")
         return twiml(r)
 
     @app.get("/voice/record")
     def record_prompt() -> Response:
         r = VoiceResponse()
-        r.say("Lasci un messaggio.", language="it-IT")
+        r.say("Lasci un messaggio.", **ITALIAN)
         r.record(action="/voice/recorded", max_length=30)
-        r.say("Nessun messaggio.", language="it-IT")
+        r.say("Nessun messaggio.", **ITALIAN)
         return twiml(r)
 
     @app.post("/voice/recorded")
     def recorded() -> Response:
         r = VoiceResponse()
-        r.say("Grazie.", language="it-IT")
+        r.say("Grazie.", **ITALIAN)
         return twiml(r)
 
     @app.post("/voice/dial-done")
     def dial_done() -> Response:
         r = VoiceResponse()
         if request.form["DialCallStatus"] != "completed":
-            r.say("Operatore non disponibile.", language="it-IT")
+            r.say("Operatore non disponibile.", **ITALIAN)
         return twiml(r)
 
     @app.post("/voice/status")
@@ -113,7 +115,7 @@ def make_voice_app(token: str = TOKEN) -> Flask:
     @app.post("/fallback")
     def fallback() -> Response:
         r = VoiceResponse()
-        r.say("Servizio temporaneamente non disponibile.", language="it-IT")
+        r.say("Servizio temporaneamente non disponibile.", **ITALIAN)
         return twiml(r)
 
     return app
@@ -374,3 +376,35 @@ def test_caller_whose_patience_runs_out_hangs_up() -> None:
     transcript = new_call(make_voice_app(), hangup_after=0.5).run([SayText("la bolletta")])
     assert transcript.requests_to("/voice/answer") == []
     assert transcript.hung_up_by == "caller"
+
+
+def _say_twice(first: str) -> str:
+    """A document saying `first` (a <Say> element), then a plain English sentence."""
+    return f'<Response>{first}<Say voice="woman">Next.</Say></Response>'
+
+
+@pytest.mark.parametrize(("say", "heard", "rate", "codes"), [
+    # a basic voice: no SSML, so prosody is dropped with warning 13513, the words still said
+    ('<Say voice="man" language="en-US"><prosody rate="85%">Slowly.</prosody></Say>',
+     "Slowly.", None, [13513]),
+    # no voice is `man`, which speaks no Italian: 13511, the <Say> fails, the call goes on
+    ('<Say language="it-IT">Buongiorno.</Say>', None, None, [13511]),
+    ('<Say voice="Polly.Amy-Neural" language="it-IT">Buongiorno.</Say>', None, None, [13511]),
+    ('<Say voice="Polly.Nobody" language="en-GB">Hello.</Say>', None, None, [13511]),
+    # an SSML voice speaking its own language honours the prosody rate
+    ('<Say voice="Polly.Bianca-Neural" language="it-IT"><prosody rate="85%">Piano.</prosody>'
+     '</Say>', "Piano.", "85%", []),
+    ('<Say voice="Polly.Amy-Neural" language="en-GB"><prosody rate="slowish">Hi.</prosody>'
+     '</Say>', "Hi.", None, [13513]),
+    ('<Say voice="alice" language="it-IT">Buongiorno.</Say>', "Buongiorno.", None, []),
+])
+def test_say_voices_languages_and_ssml_are_checked_as_twilio_does(
+        say: str, heard: str | None, rate: str | None, codes: list[int]) -> None:
+    call = LocalCall(FlaskClientTransport(Flask(__name__).test_client()), BASE + "/voice",
+                     from_=CALLER, to=HOTLINE, twiml=_say_twice(say))
+    transcript = call.run([])
+    assert transcript.prompts == ([heard] if heard else []) + ["Next."]
+    assert [n.code for n in transcript.notices] == codes
+    said = [t for t in transcript.turns if t.who == "app"]
+    assert said[0].rate == rate if heard else said[0].text == "Next."
+    assert transcript.outcome == "completed"

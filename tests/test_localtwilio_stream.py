@@ -21,6 +21,8 @@ from localtwilio.stream import MediaStreamClient
 from localtwilio.twiml import Stream
 from tests.test_localtwilio_runner import tone_wav
 
+ITALIAN = {"language": "it-IT", "voice": "Polly.Bianca-Neural"}  # a voice that speaks it
+
 TOKEN = "stream-test-token"
 CALLER = "+393331234567"
 
@@ -60,7 +62,7 @@ def make_media_app() -> Flask:
     def after() -> Response:
         app.config["AFTER"].append(request.form.to_dict())
         r = VoiceResponse()
-        r.say("Grazie, arrivederci.", language="it-IT")
+        r.say("Grazie, arrivederci.", **ITALIAN)
         return Response(str(r), mimetype="text/xml")
 
     @sock.route("/media")
@@ -116,7 +118,7 @@ def make_media_app() -> Flask:
         start.stream(url=ws_base() + "/fork", name="listener")
         r.append(start)
         gather = Gather(input="speech", action="/after", language="it-IT")
-        gather.say("Mi dica.", language="it-IT")
+        gather.say("Mi dica.", **ITALIAN)
         r.append(gather)
         return Response(str(r), mimetype="text/xml")
 

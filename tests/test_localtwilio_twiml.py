@@ -109,3 +109,13 @@ def test_invalid_documents_raise_with_twilio_error_codes(document: str, code: in
     with pytest.raises(tw.TwimlError) as failure:
         tw.parse_twiml(document)
     assert failure.value.code == code
+
+
+def test_ssml_inside_say_is_read_as_words_with_its_prosody_rate() -> None:
+    r = VoiceResponse()
+    say = r.say(voice="Polly.Bianca-Neural", language="it-IT")
+    say.prosody("Parlo piano.", rate="85%")
+    [verb] = tw.parse_twiml(str(r))
+    assert isinstance(verb, tw.Say)
+    assert (verb.text, verb.voice, verb.rate, verb.ssml) == (
+        "Parlo piano.", "Polly.Bianca-Neural", "85%", ("prosody",))
