@@ -165,7 +165,7 @@ def test_a_language_without_a_model_is_marked_no_model_not_dropped(
     state, base_url = stand_in
     app = _hotline(make_app, stand_in)
     _call(app, state, base_url, "+390200000000",
-          [SayText("c'è un addebito che non riconosco"), SayText("sì"), Silence(), Silence(),
+          [SayText("ho un problema con la bolletta"), SayText("sì"), Silence(), Silence(),
            SayText("sono Maria, richiamatemi")])
     assert app.extensions["jobs"].wait_idle(timeout=30)
     request = _request(app)

@@ -284,7 +284,7 @@ def test_a_caller_who_records_nothing_still_hears_goodbye(make_app: Any,
                                                          session: Any) -> None:
     # Twilio skips the <Record> action on an empty recording and runs the next verb.
     app = hotline(make_app)
-    t = place_call(app, [SayText("c'è un addebito che non riconosco"), SayText("sì"),
+    t = place_call(app, [SayText("ho un problema con la bolletta"), SayText("sì"),
                          Silence(), Silence(), Silence()], from_="anonymous")
     assert any(turn.text == "(records nothing)" for turn in t.turns)
     [redirect] = [r for r in t.requests_to("/leave_message/0") if r.kind == "redirect"]
