@@ -155,7 +155,8 @@ def judge(case: Case, decision: str | None, intent: str | None, not_digital: boo
 class Hotline:
     """The app on a throw-away SQLite database, served on a local port."""
 
-    def __init__(self, workdir: Path, checks: str = "garbage") -> None:
+    def __init__(self, workdir: Path, checks: str = "garbage",
+                 tuning: dict[str, Any] | None = None) -> None:
         from app import create_app
         from core.cli import upgrade_database
         from ivr.flow_store import import_file
@@ -178,7 +179,7 @@ class Hotline:
             import_file(session, KO_FLOW)
         self.app.extensions["speech"].get("ko")  # load the model before the first call
         self.checks = {"garbage_check": checks in ("garbage", "both"),
-                       "free_form_check": checks in ("free", "both")}
+                       "free_form_check": checks in ("free", "both"), **(tuning or {})}
         self.started: dict[tuple[str, str], float] = {}
         self.finished: dict[tuple[str, str], tuple[float, Any]] = {}
         self._wrap()
@@ -277,7 +278,7 @@ def report(outcomes: list[Outcome]) -> dict[str, Any]:
 
 
 def run_set(name: str, *, jobs: int, realtime: bool, verbose: bool,
-            checks: str = "garbage") -> dict[str, Any]:
+            checks: str = "garbage", tuning: dict[str, Any] | None = None) -> dict[str, Any]:
     """Play every call of set `name` and print the per-category table."""
     cases = load_cases(name)
     with tempfile.TemporaryDirectory(prefix="bench-phone-") as tmp:
@@ -286,7 +287,7 @@ def run_set(name: str, *, jobs: int, realtime: bool, verbose: bool,
         for case in cases:
             clips[case.index] = workdir / f"call-{case.index:03d}.ulaw"
             clips[case.index].write_bytes(case_audio(case))
-        hotline = Hotline(workdir, checks)
+        hotline = Hotline(workdir, checks, tuning)
         try:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 outcomes = list(pool.map(
@@ -294,7 +295,8 @@ def run_set(name: str, *, jobs: int, realtime: bool, verbose: bool,
         finally:
             hotline.close()
     table = report(outcomes)
-    print(f"set {name}: {len(cases)} calls, checks={checks}, realtime={realtime}, jobs={jobs}")
+    print(f"set {name}: {len(cases)} calls, checks={checks} {tuning or ''}, "
+          f"realtime={realtime}, jobs={jobs}")
     print(f"{'category':<16}{'n':>4}{'right':>7}{'asked':>7}{'misroute':>10}{'error':>7}")
     for category, row in table.items():
         if category != "latency":
@@ -355,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checks", choices=("none", "garbage", "free", "both"),
                         default="garbage", help="hearing checks besides the grammar pass "
                         "(none = as before speech.hearing)")
+    parser.add_argument("--heard-coverage", type=float,
+                        help="tuning (dev set only): ListenSettings.heard_coverage")
+    parser.add_argument("--garbage-weight", type=int,
+                        help="tuning (dev set only): ListenSettings.garbage_phrase_weight")
     parser.add_argument("--cpu", action="store_true", help="only measure the CPU cost")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every call")
     args = parser.parse_args(argv)
@@ -363,9 +369,14 @@ def main(argv: list[str] | None = None) -> int:
         print(cpu_cost(), flush=True)
         return 0
     threading.excepthook = lambda hook: logging.error("thread failed: %s", hook.exc_value)
+    tuning: dict[str, Any] = {}
+    if args.heard_coverage is not None:
+        tuning["heard_coverage"] = args.heard_coverage
+    if args.garbage_weight is not None:
+        tuning["garbage_phrase_weight"] = args.garbage_weight
     for name in args.sets or ["ko_dev"]:
         run_set(name, jobs=args.jobs, realtime=not args.fast, verbose=args.verbose,
-                checks=args.checks)
+                checks=args.checks, tuning=tuning)
     return 0
 
 

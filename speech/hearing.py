@@ -160,14 +160,14 @@ def agreement(grammar_text: str, free_text: str) -> float:
 
 
 def judge(text: str, posterior: float, *, coverage: float | None = None,
-          free_text: str | None = None) -> Hearing:
+          free_text: str | None = None, heard_coverage: float = HEARD_COVERAGE) -> Hearing:
     """Fuse the grammar pass's posterior with the garbage-path coverage and, when given,
     the free-form pass's agreement into one confidence and a heard / doubt verdict."""
     if not text:
         return Hearing(0.0, False, "unknown_only", coverage)
     confidence = posterior if coverage is None else min(posterior, coverage)
     doubt = ""
-    if coverage is not None and coverage < HEARD_COVERAGE:
+    if coverage is not None and coverage < heard_coverage:
         doubt = "garbage"
     elif free_text is not None and agreement(text, free_text) < FREE_FORM_AGREEMENT:
         doubt = "free_form"
@@ -196,10 +196,10 @@ def garbage_syllables(model: Any) -> frozenset[str]:
     return found
 
 
-def garbage_grammar(phrases: list[str], syllables: frozenset[str]) -> tuple[list[str],
-                                                                         frozenset[str]]:
-    """The garbage-path grammar for `phrases`, and the syllables used as garbage (those
-    that are not a word of the phrases)."""
+def garbage_grammar(phrases: list[str], syllables: frozenset[str],
+                    weight: int = PHRASE_WEIGHT) -> tuple[list[str], frozenset[str]]:
+    """The garbage-path grammar for `phrases` (each counted `weight` times), and the
+    syllables used as garbage (those that are not a word of the phrases)."""
     grammar_words = {w for p in phrases for w in p.split()}
     garbage = frozenset(s for s in syllables if s not in grammar_words)
-    return [*phrases * PHRASE_WEIGHT, *sorted(garbage)], garbage
+    return [*phrases * max(1, weight), *sorted(garbage)], garbage

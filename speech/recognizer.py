@@ -65,6 +65,8 @@ class ListenSettings:
     max_alternatives: int = 3          # n-best size; 0 = word confidences only
     garbage_check: bool = True         # second grammar pass with a garbage path (hearing)
     free_form_check: bool = False      # third pass without grammar (hearing; costly)
+    heard_coverage: float = hearing.HEARD_COVERAGE  # trusted from this garbage-pass coverage
+    garbage_phrase_weight: int = hearing.PHRASE_WEIGHT  # phrases' weight against garbage
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ class StreamingRecognizer:
         self._garbage: frozenset[str] = frozenset()
         if usable and settings.garbage_check:
             phrases_with_garbage, self._garbage = hearing.garbage_grammar(
-                usable, hearing.garbage_syllables(model))
+                usable, hearing.garbage_syllables(model), settings.garbage_phrase_weight)
             if self._garbage:
                 self._checks["garbage"] = vosk.KaldiRecognizer(
                     model, vosk_rate, grammar_json(phrases_with_garbage))
@@ -303,7 +305,9 @@ class StreamingRecognizer:
             covered = hearing.coverage(words, self._grammar_words)
         if "free" in self._checks:
             free = " ".join(seg.text for seg in self._check_segments["free"] if seg.text)
-        return hearing.judge(text, posterior, coverage=covered, free_text=free), free or ""
+        verdict = hearing.judge(text, posterior, coverage=covered, free_text=free,
+                                heard_coverage=self.settings.heard_coverage)
+        return verdict, free or ""
 
     def _finish(self, reason: str) -> bool:
         if self._unflushed:
