@@ -359,8 +359,8 @@ def main(argv: list[str] | None = None) -> int:
                         "(none = as before speech.hearing)")
     parser.add_argument("--heard-coverage", type=float,
                         help="tuning (dev set only): ListenSettings.heard_coverage")
-    parser.add_argument("--garbage-weight", type=int,
-                        help="tuning (dev set only): ListenSettings.garbage_phrase_weight")
+    parser.add_argument("--garbage-ratio", type=float,
+                        help="tuning (dev set only): ListenSettings.garbage_ratio")
     parser.add_argument("--cpu", action="store_true", help="only measure the CPU cost")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every call")
     args = parser.parse_args(argv)
@@ -372,8 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     tuning: dict[str, Any] = {}
     if args.heard_coverage is not None:
         tuning["heard_coverage"] = args.heard_coverage
-    if args.garbage_weight is not None:
-        tuning["garbage_phrase_weight"] = args.garbage_weight
+    if args.garbage_ratio is not None:
+        tuning["garbage_ratio"] = args.garbage_ratio
     for name in args.sets or ["ko_dev"]:
         run_set(name, jobs=args.jobs, realtime=not args.fast, verbose=args.verbose,
                 checks=args.checks, tuning=tuning)

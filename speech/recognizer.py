@@ -66,7 +66,7 @@ class ListenSettings:
     garbage_check: bool = True         # second grammar pass with a garbage path (hearing)
     free_form_check: bool = False      # third pass without grammar (hearing; costly)
     heard_coverage: float = hearing.HEARD_COVERAGE  # trusted from this garbage-pass coverage
-    garbage_phrase_weight: int = hearing.PHRASE_WEIGHT  # phrases' weight against garbage
+    garbage_ratio: float = hearing.GARBAGE_RATIO  # phrases' weight against the garbage
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class StreamingRecognizer:
         self._garbage: frozenset[str] = frozenset()
         if usable and settings.garbage_check:
             phrases_with_garbage, self._garbage = hearing.garbage_grammar(
-                usable, hearing.garbage_syllables(model), settings.garbage_phrase_weight)
+                usable, hearing.garbage_syllables(model), settings.garbage_ratio)
             if self._garbage:
                 self._checks["garbage"] = vosk.KaldiRecognizer(
                     model, vosk_rate, grammar_json(phrases_with_garbage))
