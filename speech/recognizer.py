@@ -29,8 +29,9 @@ Both only rank grammar phrases against each other, so with a grammar two more pa
 on the same audio, each a `KaldiRecognizer` of this call over the shared `Model`
 (`speech.hearing` explains them and fuses the result into `Utterance.confidence`,
 `heard` and `doubt`): a garbage-path grammar pass (`settings.garbage_check`, on by
-default; +0.02 CPU-s per audio second) and a free-form pass (`settings.free_form_check`,
-off by default; +0.3 CPU-s per audio second, see docs/benchmarks.md).
+default; +0.034 CPU-s per audio second, 2.6 times the grammar pass) and a free-form pass
+(`settings.free_form_check`, off by default; +0.35 CPU-s per audio second). Figures:
+docs/benchmarks.md, "Phone audio".
 """
 
 from __future__ import annotations
