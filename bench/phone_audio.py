@@ -180,8 +180,8 @@ class Hotline:
         self.app.extensions["speech"].get("ko")  # load the model before the first call
         self.checks = {"garbage_check": checks in ("garbage", "both"),
                        "free_form_check": checks in ("free", "both"), **(tuning or {})}
-        self.started: dict[tuple[str, str], float] = {}
-        self.finished: dict[tuple[str, str], tuple[float, Any]] = {}
+        self.started: dict[tuple[str, str, str], float] = {}  # (call, step, attempt)
+        self.finished: dict[tuple[str, str, str], tuple[float, Any]] = {}
         self._wrap()
         self.base, self._stop = serve_in_thread(self.app, port=port)
 
@@ -191,12 +191,12 @@ class Hotline:
         sink: Callable[..., Any] = self.app.extensions["speech.result_sink"]
 
         def plan(call_sid: str, parameters: dict[str, str]) -> Any:
-            self.started[(call_sid, parameters.get("step", ""))] = time.monotonic()
+            self.started[_stream_key(call_sid, parameters)] = time.monotonic()
             chosen = plans(call_sid, parameters)
             return replace(chosen, settings=replace(chosen.settings, **self.checks))
 
         def result(call_sid: str, parameters: dict[str, str], utterance: Any) -> None:
-            self.finished[(call_sid, parameters.get("step", ""))] = (time.monotonic(), utterance)
+            self.finished[_stream_key(call_sid, parameters)] = (time.monotonic(), utterance)
             sink(call_sid, parameters, utterance)
 
         self.app.extensions["speech.listen_plan"] = plan
@@ -228,7 +228,7 @@ class Hotline:
             outcome.heard = {k: v for k, v in (event.detail or {}).items()
                              if k in ("doubt", "coverage", "ignored", "reason")}
             outcome.verdict = judge(case, event.decision, event.intent, bool(row.not_digital))
-        key = (transcript.call_sid, case.step)
+        key = (transcript.call_sid, case.step, "0")  # the answer to the first asking
         if realtime and key in self.started and key in self.finished:
             done, utterance = self.finished[key]
             elapsed = done - self.started[key]
@@ -243,6 +243,10 @@ class Hotline:
         self._stop()
         self.app.extensions["jobs"].close()
         self.app.extensions["db"].dispose()
+
+
+def _stream_key(call_sid: str, parameters: dict[str, str]) -> tuple[str, str, str]:
+    return call_sid, parameters.get("step", ""), parameters.get("attempt", "0")
 
 
 def _speech_end(ulaw: bytes) -> float:
