@@ -8,6 +8,11 @@ Rules that hold at every step: "operator" (or 0) reaches a human; silence or no 
 one simpler reprompt with a keypad hint and a second failure goes to a human or callback;
 a step entered a third time goes to the human step instead (never a loop); callers flagged
 as not digital hear slower prompts, wait longer and skip anything that sends them online.
+
+Words the recogniser says it may have misheard (`doubt` in the event's detail, from
+`speech.hearing`) are never acted on: a need is said back for confirmation (or asked again
+when the step has no confirmation), any other answer (yes/no, a number, a time, "a
+person") is asked again. They set no cue (not digital) either.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from ivr.flowdoc import FlowDoc
 from ivr.models import Call, CallEvent, FlowVersion
 from ivr.twiml import Hangup, Verb, render
 from ivr.walker import ASK_PHASE, EXPECTING, EngineOptions, FlowWalker, Urls, split_step
+from speech.hearing import strip_unknown
 from speech.understanding import decide
 
 log = logging.getLogger(__name__)
@@ -200,8 +206,9 @@ class CallEngine(FlowWalker):
 
     @staticmethod
     def _merge(event: CallEvent, given: Answer) -> None:
-        if given.words and not event.words:
-            event.words = given.words[:4000]
+        words = strip_unknown(given.words or "")  # "[unk]" is no word a caller said
+        if words and not event.words:
+            event.words = words[:4000]
         if given.digits and not event.digits:
             event.digits = given.digits[:64]
         if given.asr_confidence is not None and event.asr_confidence is None:
@@ -257,6 +264,8 @@ class CallEngine(FlowWalker):
             words = ""
         heard = self.understanding.understand(flow.document, words, call.language, expecting,
                                               now=self.now)
+        if words and not digits and (event.detail or {}).get("doubt"):
+            return self._decide_doubtful(call, flow, event, step, heard.intent, words)
         if heard.not_digital is not None:
             call.not_digital = True
             call.not_digital_cue = heard.not_digital.evidence[:255]
@@ -314,6 +323,23 @@ class CallEngine(FlowWalker):
         if verdict == "confirm" and step.get("confirm") and not call.not_digital:
             return "confirm", self._enter(call, flow, step["confirm"])
         return "accept", self._enter(call, flow, step["next"])
+
+    def _decide_doubtful(self, call: Call, flow: FlowDoc, event: CallEvent,
+                         step: dict[str, Any], result: Any,
+                         words: str) -> tuple[str, list[Verb]]:
+        """Words the recogniser may have misheard: confirm a need, ask anything else again."""
+        event.detail = {**(event.detail or {}), "ignored": "doubtful_hearing"}
+        if step["type"] != "ask" or not step.get("confirm") or result is None \
+                or result.intent is None:
+            return self._failed(call, flow, event)
+        event.intent, event.confidence = result.intent, result.confidence
+        if decide(result, float(flow.settings["confirm_below"]),
+                  float(flow.settings["reject_below"])) == "reject":
+            return self._failed(call, flow, event)
+        call.words = words
+        call.intent, call.intent_confidence = result.intent, result.confidence
+        call.need_source = "speech"
+        return "confirm", self._enter(call, flow, step["confirm"])
 
     def _failed(self, call: Call, flow: FlowDoc, event: CallEvent) -> tuple[str, list[Verb]]:
         """No answer or no match: one simpler reprompt, then a human (never a third try)."""

@@ -151,11 +151,15 @@ class StoreUtterance:
         """Store the utterance under (call, step, attempt) from the stream's parameters."""
         step = parameters.get("step", "")
         attempt = _attempt(parameters)
+        extra: dict[str, object] = {
+            "alternatives": [[t, c] for t, c in utterance.alternatives][:3],
+            "duration": round(utterance.duration_seconds, 2)}
+        if utterance.text:  # the recogniser's judgement on its words (speech.hearing)
+            extra.update(heard=utterance.heard, doubt=utterance.doubt,
+                         coverage=utterance.coverage)
         given = Answer(words=utterance.text or None, digits=utterance.digits or None,
                        asr_confidence=utterance.confidence if utterance.text else None,
-                       source="dtmf" if utterance.reason == "dtmf" else "vosk",
-                       extra={"alternatives": [[t, c] for t, c in utterance.alternatives][:3],
-                              "duration": round(utterance.duration_seconds, 2)})
+                       source="dtmf" if utterance.reason == "dtmf" else "vosk", extra=extra)
         app = self.app
         with app.extensions["db"].transaction() as session:
             engine = CallEngine(session, now=app.extensions["clock"].now(), urls=_NoUrls(),

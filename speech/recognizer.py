@@ -22,9 +22,16 @@ When has the caller finished? All times below are multiplied by `settings.patien
 
 Confidence: with `max_alternatives > 0` Vosk returns an n-best list whose scores are
 log-likelihoods; a softmax over them gives each alternative's posterior, and the top one's
-posterior is the confidence. On the Korean model this matches Vosk's own MBR word
-confidences (`SetWords(True)`): "네" 0.90 vs word conf 0.903; "바로 연결해 주세요" 0.52 vs
-lowest word conf 0.528. With `max_alternatives = 0` the lowest word confidence is used.
+posterior is the grammar pass's confidence. On the Korean model this matches Vosk's own MBR
+word confidences (`SetWords(True)`): "네" 0.90 vs word conf 0.903; "바로 연결해 주세요" 0.52
+vs lowest word conf 0.528. With `max_alternatives = 0` the lowest word confidence is used.
+Both only rank grammar phrases against each other, so with a grammar two more passes run
+on the same audio, each a `KaldiRecognizer` of this call over the shared `Model`
+(`speech.hearing` explains them and fuses the result into `Utterance.confidence`,
+`heard` and `doubt`): a garbage-path grammar pass (`settings.garbage_check`, on by
+default; +0.034 CPU-s per audio second, 2.6 times the grammar pass) and a free-form pass
+(`settings.free_form_check`, off by default; +0.35 CPU-s per audio second). Figures:
+docs/benchmarks.md, "Phone audio".
 """
 
 from __future__ import annotations
@@ -37,8 +44,9 @@ from typing import Any
 
 import vosk
 
-from speech import audio
+from speech import audio, hearing
 from speech.grammar import grammar_json, grammar_phrases
+from speech.hearing import Segment
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +64,10 @@ class ListenSettings:
     digit_timeout_seconds: float = 3.0  # after a key press, wait this long for the next
     max_digits: int = 1                # keypad answer complete after this many keys
     max_alternatives: int = 3          # n-best size; 0 = word confidences only
+    garbage_check: bool = True         # second grammar pass with a garbage path (hearing)
+    free_form_check: bool = False      # third pass without grammar (hearing; costly)
+    heard_coverage: float = hearing.HEARD_COVERAGE  # trusted from this garbage-pass coverage
+    garbage_ratio: float = hearing.GARBAGE_RATIO  # phrases' weight against the garbage
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,10 @@ class Utterance:
     digits: str = ""          # keypad presses received during listening
     duration_seconds: float = 0.0
     missing_words: list[str] = field(default_factory=list)  # grammar words the model lacks
+    heard: bool = True        # False: the words may be misheard; confirm or ask again
+    doubt: str = ""           # why not heard: "garbage" | "free_form" | "unknown_only"
+    coverage: float | None = None  # share of speech time on grammar words (garbage pass)
+    free_text: str = ""       # the free-form pass's transcript, when it ran
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (for the database and the CLI)."""
@@ -85,25 +101,9 @@ class Utterance:
 
 
 def _segment(raw: str) -> list[tuple[str, float]]:
-    """Vosk result JSON -> [(text, posterior)], best first, empty texts left out.
-
-    The posterior of "nothing was said" still counts in the softmax, so a word that only
-    narrowly beat silence keeps a low confidence.
-    """
-    result = json.loads(raw)
-    if "alternatives" in result:
-        scored = [(a.get("text", "").strip(), float(a.get("confidence", 0.0)))
-                  for a in result["alternatives"]]
-        if not scored:
-            return []
-        best = max(score for _, score in scored)
-        weights = [math.exp(score - best) for _, score in scored]
-        total = sum(weights)
-        return [(text, w / total) for (text, _), w in zip(scored, weights, strict=True) if text]
-    words = result.get("result", [])
-    text = result.get("text", "").strip()
-    confidence = min((float(w.get("conf", 1.0)) for w in words), default=1.0)
-    return [(text, confidence)] if text else []
+    """Vosk result JSON -> [(text, posterior)], best first, `[unk]` and empty texts left
+    out (see `speech.hearing.parse_result`)."""
+    return hearing.parse_result(raw).alternatives
 
 
 class StreamingRecognizer:
@@ -133,6 +133,23 @@ class StreamingRecognizer:
                       else vosk.KaldiRecognizer(model, vosk_rate))
         self._vosk.SetWords(True)
         self._vosk.SetMaxAlternatives(max(0, settings.max_alternatives))
+        # the hearing checks: extra recognisers of this call on the same audio
+        self._grammar_words = {w for p in usable for w in p.split()}
+        self._checks: dict[str, Any] = {}
+        self._check_segments: dict[str, list[Segment]] = {}
+        self._garbage: frozenset[str] = frozenset()
+        if usable and settings.garbage_check:
+            phrases_with_garbage, self._garbage = hearing.garbage_grammar(
+                usable, hearing.garbage_syllables(model), settings.garbage_ratio)
+            if self._garbage:
+                self._checks["garbage"] = vosk.KaldiRecognizer(
+                    model, vosk_rate, grammar_json(phrases_with_garbage))
+        if usable and settings.free_form_check:
+            self._checks["free"] = vosk.KaldiRecognizer(model, vosk_rate)
+        for check in self._checks.values():
+            check.SetWords(True)
+            check.SetMaxAlternatives(0)
+        self._check_segments = {name: [] for name in self._checks}
         self._vad = audio.EnergyDetector()
         self._pending = b""
         self._chunk_bytes = int(input_rate * self.CHUNK_SECONDS) * 2
@@ -220,6 +237,9 @@ class StreamingRecognizer:
                 self._voiced_run = 0
         feed = self._resampler.process(chunk) if self._resampler else chunk
         self._unflushed = True
+        for name, check in self._checks.items():
+            if check.AcceptWaveform(feed):
+                self._check_segments[name].append(hearing.parse_result(check.Result()))
         if self._vosk.AcceptWaveform(feed):
             segment = _segment(self._vosk.Result())
             if segment:
@@ -227,7 +247,8 @@ class StreamingRecognizer:
             self._partial = ""
             self._endpoint_at = self._seconds
         else:
-            self._partial = json.loads(self._vosk.PartialResult()).get("partial", "").strip()
+            self._partial = hearing.strip_unknown(
+                json.loads(self._vosk.PartialResult()).get("partial", ""))
         hypothesis = " ".join([s[0][0] for s in self._segments] +
                               ([self._partial] if self._partial else []))
         if hypothesis != self._hypothesis:
@@ -255,6 +276,9 @@ class StreamingRecognizer:
                     self._finish("speech")
                     return
                 self._vosk.Reset()
+                for name, check in self._checks.items():
+                    check.Reset()
+                    self._check_segments[name] = []
                 self.speech_started = False
             if listened >= s.no_input_seconds * s.patience:
                 self._finish("silence")
@@ -266,10 +290,25 @@ class StreamingRecognizer:
     def _flush(self) -> bool:
         """Finalise Vosk's current segment; True if it held words."""
         final = _segment(self._vosk.FinalResult())
+        for name, check in self._checks.items():
+            self._check_segments[name].append(hearing.parse_result(check.FinalResult()))
         self._unflushed = False
         if final:
             self._segments.append(final)
         return bool(final)
+
+    def _hearing(self, text: str, posterior: float) -> tuple[hearing.Hearing, str]:
+        """The fused judgement on `text` from the check passes; and the free-form text."""
+        covered = free = None
+        if "garbage" in self._checks:
+            words = [(w.word, w.start, w.end)
+                     for seg in self._check_segments["garbage"] for w in seg.words]
+            covered = hearing.coverage(words, self._grammar_words)
+        if "free" in self._checks:
+            free = " ".join(seg.text for seg in self._check_segments["free"] if seg.text)
+        verdict = hearing.judge(text, posterior, coverage=covered, free_text=free,
+                                heard_coverage=self.settings.heard_coverage)
+        return verdict, free or ""
 
     def _finish(self, reason: str) -> bool:
         if self._unflushed:
@@ -283,12 +322,16 @@ class StreamingRecognizer:
         confidence = min((seg[0][1] for seg in segments), default=0.0)
         if reason in ("speech", "silence"):
             reason = "speech" if text else "silence"
+        heard, free_text = (self._hearing(text, confidence) if self._checks and text
+                            else (hearing.judge(text, confidence), ""))
         self.result = Utterance(
-            text=text, confidence=round(confidence, 4),
+            text=text, confidence=heard.confidence if text else 0.0,
             alternatives=[(t, round(c, 4)) for t, c in alternatives],
             reason=reason, digits=self.digits,
             duration_seconds=round(self._seconds - min(self._listen_from, self._seconds), 2),
             missing_words=list(self.missing_words),
+            heard=heard.heard or not text, doubt=heard.doubt if text else "",
+            coverage=heard.coverage, free_text=free_text,
         )
         log.debug("listening finished reason=%s words=%d", reason, len(text.split()))
         return True

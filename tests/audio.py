@@ -41,16 +41,24 @@ def telephone_ulaw(
     lead_seconds: float = 0.4,
     trail_seconds: float = 2.0,
     noise: float = 0.004,
+    pitch: int | None = None,
 ) -> bytes:
-    """Return `text` spoken by espeak-ng as raw 8 kHz mu-law telephone audio."""
+    """Return `text` spoken by espeak-ng as raw 8 kHz mu-law telephone audio.
+
+    `voice` may carry an espeak-ng variant ("ko+f2"); `pitch` is espeak-ng's 0-99 (None:
+    the voice's own, 50).
+    """
     key = f"speech|{text}|{voice}|{speed}|{lead_seconds}|{trail_seconds}|{noise}"
+    if pitch is not None:
+        key += f"|p{pitch}"
+    voicing = ["-p", str(pitch)] if pitch is not None else []
 
     def build(out: Path) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp, "espeak.wav")
             band = Path(tmp, "band.wav")
             hiss = Path(tmp, "noise.wav")
-            _run("espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text)
+            _run("espeak-ng", "-v", voice, "-s", str(speed), *voicing, "-w", str(raw), text)
             _run("sox", "-R", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(band),
                  "sinc", "300-3400", "pad", str(lead_seconds), str(trail_seconds))
             seconds = subprocess.run(["soxi", "-D", str(band)], check=True,

@@ -350,3 +350,13 @@ def test_a_time_we_cannot_understand_still_books_as_soon_as_possible(make_app: A
     assert call.outcome == "callback_booked" and call.callback_window_start is None
     assert [e.decision for e in call.events if e.step == "callback_time"] == [
         "reprompt", "gave_up"]
+
+
+def test_an_answer_of_only_unk_is_reprompted_and_not_stored(make_app: Any,
+                                                            session: Any) -> None:
+    app = hotline(make_app)
+    t = place_call(app, [SayText("[unk] [unk]"), HangUp()])
+    call = _call(session, t.call_sid)
+    event = next(e for e in call.events if e.step == "ask_need")
+    assert event.decision == "reprompt" and event.words is None
+    assert call.words is None and call.intent is None and _requests(session) == []

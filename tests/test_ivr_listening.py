@@ -128,3 +128,34 @@ def test_a_stream_for_an_unknown_ended_or_answered_call_is_refused(make_app: Any
     signed_post(client, "/voice/status", {**START, "CallStatus": "completed"})
     with pytest.raises(StreamRefused, match="the call has ended"):
         plans(SID, parameters)
+
+
+def test_doubtful_words_from_the_stream_are_confirmed_not_accepted(make_app: Any,
+                                                                    session: Any) -> None:
+    app, client, root = _stream_call(make_app)
+    parameters = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    words = "bolletta"  # a keyword: accepted at once when really heard
+    app.extensions["speech.result_sink"](
+        SID, parameters, Utterance(words, 0.45, [(words, 0.9)], "speech", heard=False,
+                                   doubt="garbage", coverage=0.45))
+    signed_post(client, f"/voice/step/{SID}/ask_need/0", START)
+    event = session.scalar(select(CallEvent).where(CallEvent.step == "ask_need"))
+    assert event.decision == "confirm" and event.intent == "billing"
+    assert event.asr_confidence == 0.45
+    assert event.detail["doubt"] == "garbage" and event.detail["heard"] is False
+
+
+def test_a_doubtful_yes_is_asked_again(make_app: Any, session: Any) -> None:
+    app, client, root = _stream_call(make_app)
+    parameters = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    sink = app.extensions["speech.result_sink"]
+    sink(SID, parameters, Utterance("bolletta", 0.9, [], "speech"))
+    root = twiml(signed_post(client, f"/voice/step/{SID}/ask_need/0", START).data)
+    step = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    assert step["expecting"] == "yes_no"
+    sink(SID, step, Utterance("sì", 0.5, [], "speech", heard=False, doubt="garbage",
+                              coverage=0.5))
+    signed_post(client, f"/voice/step/{SID}/{step['step']}/0", START)
+    session.expire_all()
+    event = session.scalar(select(CallEvent).where(CallEvent.step == step["step"]))
+    assert event.decision == "reprompt" and event.detail["ignored"] == "doubtful_hearing"

@@ -15,10 +15,11 @@ from twilio.request_validator import RequestValidator
 from callbacks.models import CallbackRequest
 from ivr.flow_store import import_default_flows, import_file
 from ivr.models import Call
-from localtwilio import LocalCall, Press, RequestsTransport, SayText, Signer, Silence
+from localtwilio import LocalCall, PlayAudio, Press, RequestsTransport, SayText, Signer, Silence
 from localtwilio.server import serve_in_thread
 from localtwilio.stream import MediaStreamClient
 from localtwilio.twiml import Stream
+from tests.audio import telephone_ulaw
 from tests.conftest import TWILIO_SID, TWILIO_TOKEN
 
 pytestmark = pytest.mark.slow
@@ -115,3 +116,27 @@ def test_a_stream_that_goes_quiet_is_closed_and_the_call_moves_on(live: Any,
     call = session.scalar(select(Call).where(Call.call_sid == sid))
     need = next(e for e in call.events if e.step == "ask_need" and e.attempt == 0)
     assert need.detail["reason"] == "timeout"
+
+
+# Sentences the grammar-only recogniser turned into confident, wrong answers that the
+# engine acted on (dev set of bench.phone_audio, voice, speed, pitch, line noise).
+GARBLED = [("요금 때문에 전화했어요", "ko+m3", 132, 41, 0.0041),   # was: appointment
+           ("여보세요 거기 어디예요", "ko+f2", 160, 71, 0.0065),   # was: appointment
+           ("나이가 많아서 인터넷을 못 해요", "ko", 132, 43, 0.0145)]  # was: billing
+
+
+@pytest.mark.parametrize(("sentence", "voice", "speed", "pitch", "noise"), GARBLED)
+def test_garbled_audio_is_never_acted_on_without_confirmation(
+        live: Any, session: Any, tmp_path: Path, sentence: str, voice: str, speed: int,
+        pitch: int, noise: float) -> None:
+    app, base = live
+    clip = tmp_path / "caller.ulaw"
+    clip.write_bytes(telephone_ulaw(sentence, voice=voice, speed=speed, pitch=pitch,
+                                    noise=noise, lead_seconds=0.4, trail_seconds=2.0))
+    t = _call(app, base, [PlayAudio(clip)])
+    call = session.scalar(select(Call).where(Call.call_sid == t.call_sid))
+    need = next(e for e in call.events if e.step == "ask_need" and e.attempt == 0)
+    assert need.decision in ("confirm", "reprompt")
+    if need.words:  # words came out of the grammar: the recogniser said it doubts them
+        assert need.detail["doubt"] == "garbage" and need.detail["heard"] is False
+        assert need.asr_confidence is not None and need.asr_confidence < 0.6

@@ -100,8 +100,12 @@ def test_answer_is_recognised_handed_to_the_sink_and_the_socket_closed(url, call
     params, utterance = calls.results[stream.call_sid]
     assert params == {"step": "ask_reason"}
     assert (utterance.reason, utterance.text) == ("speech", phrase)
-    assert 0.3 < utterance.confidence <= 1.0
     assert utterance.alternatives[0][0] == phrase
+    assert utterance.alternatives[0][1] > 0.3  # the grammar pass's own posterior
+    # the fused judgement (speech.hearing) travels with it: espeak's short words often
+    # lose to the garbage syllables, and are then to be confirmed, not acted on
+    assert 0.0 <= utterance.confidence <= utterance.alternatives[0][1]
+    assert utterance.heard == (utterance.doubt == "") and utterance.coverage is not None
     assert calls.sink_calls == 1
 
 
