@@ -13,7 +13,8 @@ Per language it prints, under the flow's own thresholds:
 * per intent: cases, understood, misrouted;
 * cues: "not digital" recall, ordinary callers wrongly flagged, "asks for a person"
   recall, and person wrongly heard on ordinary callers.
-`--cv K` adds K-fold cross-validation over the flow's own examples; `--timing` the cost per
+`--cv K` adds K-fold cross-validation over the flow's own examples, `--cue-cv K` over the
+cue examples; `--timing` the cost per
 utterance of intent + cues as a webhook pays it (fresh utterances, cache cold).
 """
 
@@ -129,6 +130,42 @@ def cross_validation(understanding: Understanding, flow: dict, folds: int) -> No
               f"misroutes {_pct(wrong, n)}")
 
 
+def cue_cross_validation(understanding: Understanding, flow: dict, folds: int) -> None:
+    """K-fold over the cue examples (speech/data/cues.yaml), guards and rules included:
+    how the shipped thresholds were chosen."""
+    from speech.cue_model import CueDetector, load_examples
+
+    encoder = understanding.encoder
+    if encoder is None:
+        print("cue cross-validation needs the sentence encoder")
+        return
+    ordinary = [(str(e), lang) for spec in flow["intents"].values()
+                for lang, texts in (spec.get("examples") or {}).items() for e in texts]
+    rows = [(lang, kind, text) for lang, sets in load_examples().items()
+            for kind, texts in sets.items() for text in texts]
+    random.Random(3).shuffle(rows)
+    counts: dict[str, int] = defaultdict(int)
+    for fold in range(folds):
+        test = rows[fold::folds]
+        held = {id(r) for r in test}
+        train: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for row in rows:
+            if id(row) not in held:
+                train[row[0]][row[1]].append(row[2])
+        detector = CueDetector.train(encoder, train, ordinary)
+        for lang, kind, text in test:
+            found = detector.detect(text, lang)
+            for cue in ("not_digital", "human"):
+                said = found[cue] is not None
+                counts[f"{cue}_{'pos' if kind == cue else 'neg'}"] += 1
+                counts[f"{cue}_{'hit' if kind == cue else 'false'}"] += said
+    for cue in ("not_digital", "human"):
+        print(f"cue cross-validation ({folds} folds) {cue}: found "
+              f"{_pct(counts[cue + '_hit'], counts[cue + '_pos'])} of {counts[cue + '_pos']}, "
+              f"false {_pct(counts[cue + '_false'], counts[cue + '_neg'])} of "
+              f"{counts[cue + '_neg']}")
+
+
 def timing(understanding: Understanding, flow: dict) -> None:
     """Per-utterance cost of intent + cues on fresh utterances (as a webhook pays it)."""
     texts = [(c["text"], c["lang"]) for lang in LANGS
@@ -158,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lexical", action="store_true",
                         help="the lexical model and the rules only (no sentence encoder)")
     parser.add_argument("--cv", type=int, default=0, help="K-fold cross-validation")
+    parser.add_argument("--cue-cv", type=int, default=0,
+                        help="K-fold cross-validation of the cue detectors")
     parser.add_argument("--timing", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every error")
     args = parser.parse_args(argv)
@@ -177,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                 cue_figures(understanding, flow, path, args.verbose)
     if args.cv:
         cross_validation(understanding, flow, args.cv)
+    if args.cue_cv:
+        cue_cross_validation(understanding, flow, args.cue_cv)
     if args.timing:
         timing(understanding, flow)
     return 0
