@@ -200,22 +200,18 @@ class CueDetector:
         return found
 
 
-_DETECTORS: dict[tuple[int, str], CueDetector] = {}
-_LOCK = threading.Lock()
+_DETECTORS: dict[int, CueDetector] = {}
+_LOCK = threading.Lock()  # held while training: a second caller waits for the first's result
 
 
-def detector_for(encoder: Embedder, extra_ordinary: Sequence[tuple[str, str]] = (),
-                 key: str = "") -> CueDetector:
-    """The detector for an encoder (and a flow's ordinary examples, named by `key`),
-    trained once per process."""
-    cache_key = (id(encoder), key)
+def detector_for(encoder: Embedder,
+                 extra_ordinary: Sequence[tuple[str, str]] = ()) -> CueDetector:
+    """The detector for an encoder, trained once per process."""
     with _LOCK:
-        cached = _DETECTORS.get(cache_key)
-    if cached is not None:
+        cached = _DETECTORS.get(id(encoder))
+        if cached is None:
+            cached = CueDetector.train(encoder, load_examples(), extra_ordinary)
+            _DETECTORS[id(encoder)] = cached
+            while len(_DETECTORS) > 16:
+                _DETECTORS.pop(next(iter(_DETECTORS)))
         return cached
-    detector = CueDetector.train(encoder, load_examples(), extra_ordinary)
-    with _LOCK:
-        _DETECTORS[cache_key] = detector
-        while len(_DETECTORS) > 16:
-            _DETECTORS.pop(next(iter(_DETECTORS)))
-    return detector

@@ -21,7 +21,7 @@ from speech.cue_model import CueDetector, detector_for
 from speech.cues import Cue, detect_human, detect_not_digital
 from speech.encoder import Embedder, shared_encoder
 from speech.entities import parse_phone_number, parse_yes_no
-from speech.intents import NO_MATCH, IntentResult, classifier_for, intents_hash
+from speech.intents import NO_MATCH, IntentResult, classifier_for
 from speech.normalize import normalize
 from speech.phrases import expected_phrases
 from speech.timeparse import OpeningHours, TimeWindow, parse_callback_time
@@ -109,18 +109,14 @@ class Understanding:
         return classifier_for(intents, languages or flow_languages(flow_doc),
                               self.encoder).classify(text, lang)
 
-    def cue_detector(self, flow_doc: Mapping) -> CueDetector | None:
-        """The learned cue detectors, with the flow's intent examples as ordinary callers;
-        None when lexical only."""
+    def cue_detector(self, flow_doc: Mapping | None = None) -> CueDetector | None:
+        """The learned cue detectors (None when lexical only). They do not depend on the
+        flow: trained once per process, with the shipped flows' intent examples as
+        ordinary callers, so a newly published flow never retrains them in a webhook."""
         encoder = self.encoder
         if encoder is None:
             return None
-        intents = flow_doc.get("intents") or {}
-        languages = flow_languages(flow_doc)
-        ordinary = [(str(example), lang) for spec in intents.values()
-                    for lang in languages
-                    for example in (spec.get("examples") or {}).get(lang, [])]
-        return detector_for(encoder, ordinary, intents_hash(intents, languages))
+        return detector_for(encoder, _shipped_examples())
 
     def cues(self, flow_doc: Mapping, text: str, lang: str) -> dict[str, Cue | None]:
         """"not_digital" and "human" cues with their evidence (rules, then learned)."""
@@ -155,6 +151,21 @@ class Understanding:
             found["time_window"] = parse_callback_time(
                 text, lang, now, hours, tz or str(settings.get("timezone", "Europe/Rome")))
         return Understood(text, lang, **found)
+
+
+_SHIPPED: list[tuple[str, str]] = []
+
+
+def _shipped_examples() -> list[tuple[str, str]]:
+    """(example, lang) of every intent of the flows shipped in ivr/flows."""
+    if not _SHIPPED:
+        for path in sorted(SHIPPED_FLOWS.glob("*.yaml")):
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            _SHIPPED.extend((str(example), str(lang))
+                            for spec in (doc.get("intents") or {}).values()
+                            for lang, examples in (spec.get("examples") or {}).items()
+                            for example in examples)
+    return _SHIPPED
 
 
 _WARMED: set[int] = set()
