@@ -7,8 +7,9 @@ callback and a dial result of one call race each other. Every webhook that write
 transaction that first locks the attempt's row (`SELECT ... FOR UPDATE` on PostgreSQL; on
 SQLite `BEGIN IMMEDIATE` takes the database's write lock), so a duplicate waits for the
 first and then finds it applied: check-then-act on a row nobody else can change meanwhile.
-The transaction runs again once if the database connection turned out dead
-(`core.db.retry_on_disconnect`): Twilio never retries a status callback that got a 500.
+The transaction runs again if the database connection turned out dead, and while the
+database is briefly away (`core.db.retry_while_unreachable`): Twilio never retries a
+status callback that got a 500.
 If it still fails, status callbacks answer 500 (the reconciler asks Twilio about the call
 within two minutes) and TwiML webhooks a short apology instead of Twilio's error voice.
 """
@@ -26,7 +27,7 @@ from werkzeug.exceptions import HTTPException
 from callbacks import twiml
 from callbacks.models import CallAttempt
 from callbacks.outcomes import apply_status, callee_result, is_machine
-from core.db import retry_on_disconnect
+from core.db import retry_while_unreachable
 from core.models import User
 from core.webhooks import check_signature, public_url
 from ivr.labels import intent_label
@@ -67,7 +68,7 @@ def _locked(session: Session, attempt_id: int) -> CallAttempt:
 
 
 def _apply(attempt_id: int, change: Callable[[Session, CallAttempt], T]) -> T:
-    """Run `change` on the locked attempt and commit, again if the connection was dead."""
+    """Run `change` on the locked attempt and commit, again if the database was away."""
     session = _session()
 
     def transaction() -> T:
@@ -75,7 +76,7 @@ def _apply(attempt_id: int, change: Callable[[Session, CallAttempt], T]) -> T:
         session.commit()
         return result
 
-    return retry_on_disconnect(transaction, session)
+    return retry_while_unreachable(transaction, session)
 
 
 def _xml(response: Any) -> Response:
