@@ -10,8 +10,8 @@ commands recover without one::
 
 The child is started again after 1 s, doubling up to 30 s while it keeps failing (the
 wait goes back to 1 s once it has run for a minute). SIGTERM and SIGINT are passed on to
-the child and end the supervisor once the child has exited; then the child's exit status
-is the supervisor's.
+the child and end the supervisor once the child has exited, with the child's exit status
+(0 if the signal ended it).
 """
 
 from __future__ import annotations
@@ -75,9 +75,11 @@ class Supervisor:
             if self.stopping.is_set():
                 break
             delay = next_delay(delay, ran_for, self.first, self.longest, self.healthy_after)
-            log.warning("%s exited with status %s after %.0f s; starting it again in %.0f s",
+            log.warning("%s exited with status %s after %.1f s; starting it again in %.1f s",
                         self.command[0], status, ran_for, delay)
             self.stopping.wait(delay)
+        if status < 0:  # ended by a signal (ours, passed on): not a failure of the child
+            return 0 if self.stopping.is_set() else 128 - status
         return status
 
 
