@@ -18,8 +18,11 @@ log = logging.getLogger(__name__)
 def init_app(app: Flask, csrf: Any) -> None:
     """Register the callbacks API, the Twilio webhooks, the CLI and the periodic reconciler.
 
-    `CALLBACKS_RECONCILE_SECONDS` (default 60; 0 = off) sets how often the reconciler runs
-    on the app's job queue (in-process worker, or an RQ scheduled job).
+    `CALLBACKS_RECONCILE_SECONDS` (default 60; 0 = off) sets how often the reconciler runs.
+    One schedule only: with RQ it is `rq cron callbacks/cron.py` (which outlives a Redis
+    flush); the self-rescheduling chain is for the in-process queue alone. Every web process
+    and worker used to start a chain of its own on Redis as well, and dozens of reconcile
+    jobs queued up.
     """
     from callbacks import (
         api,  # noqa: F401  (adds routes to core.api.bp)
@@ -31,10 +34,10 @@ def init_app(app: Flask, csrf: Any) -> None:
     csrf.exempt(webhooks.bp)
     app.config.setdefault("CALLBACK_AGENT_NUMBER", "")
     period = int(app.config.get("CALLBACKS_RECONCILE_SECONDS", 60))
-    if period > 0:
+    if period > 0 and app.extensions["jobs"].backend == "in-process":
         try:
             reconcile.schedule(app, period, app.extensions["clock"].now())
-        except Exception as exc:  # Redis down at start-up must not stop the app
+        except Exception as exc:  # a job queue's failure at start-up must not stop the app
             log.warning("could not schedule the callback reconciler (%s); run "
                         "`flask --app app callbacks reconcile`", type(exc).__name__)
 

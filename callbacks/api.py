@@ -119,9 +119,12 @@ def reopen(request_id: int) -> Response:
 def call(request_id: int) -> tuple[Response, int]:
     """Enqueue placing the call (agent first by default, or caller first)."""
     mode = _body().get("mode", "agent_first")
-    attempt = _act(lambda: tasks.start_call(
-        _session(), current_app.extensions["jobs"], request_id, g.api_user.id, _now(),
-        mode=mode, fallback_number=current_app.config.get("CALLBACK_AGENT_NUMBER")))
+    try:
+        attempt = _act(lambda: tasks.start_call(
+            _session(), current_app.extensions["jobs"], request_id, g.api_user.id, _now(),
+            mode=mode, fallback_number=current_app.config.get("CALLBACK_AGENT_NUMBER")))
+    except tasks.QueueUnavailable as exc:  # nothing half-made is left: try again later
+        raise ApiError(503, str(exc)) from None
     return jsonify({"attempt_id": attempt.id, "status": attempt.status, "mode": mode}), 202
 
 

@@ -201,7 +201,7 @@ def call_now(request_id: int) -> Any:
         tasks.start_call(session, current_app.extensions["jobs"], request_id, g.user.id,
                          _now(),
                          fallback_number=current_app.config.get("CALLBACK_AGENT_NUMBER"))
-    except (queue.QueueError, LookupError, ValueError) as exc:
+    except (queue.QueueError, tasks.QueueUnavailable, LookupError, ValueError) as exc:
         session.rollback()
         log.info("call for request %s refused: %s", request_id, exc)
         flash("console.flash.cannot_call")

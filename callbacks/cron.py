@@ -1,9 +1,11 @@
 """`rq cron` configuration: the reconciler runs every minute, whatever Redis forgot.
 
-Production runs `rq cron callbacks/cron.py --url "$REDIS_URL"` beside the workers. The cron
-process holds the schedule itself, so a Redis restart or flush cannot lose it (the
-self-rescheduling chain started by the web processes can be lost that way, and this is
-what brings it back). Like any `rq cron` config file it reads its settings when loaded.
+Production runs `python -m core.supervise -- rq cron callbacks/cron.py --url "$REDIS_URL"`
+beside the workers. The cron process holds the schedule itself, so a Redis restart or flush
+cannot lose it; `rq cron` exits when Redis goes away, and the supervisor starts it again
+(with back-off) until Redis answers. It is the only schedule of the reconciler on RQ (the
+self-rescheduling chain is for the in-process queue). Like any `rq cron` config file it
+reads its settings when loaded.
 """
 
 from __future__ import annotations

@@ -74,6 +74,13 @@ def first_leg_ended(session: Session, attempt: CallAttempt, now: datetime) -> No
         return
     attempt.ended_at = now
     request = attempt.request
+    if attempt.callee_status is None and _connected_without_a_dial_result(attempt):
+        # The <Dial>'s result never came (lost, or refused with a 500) but both sides had
+        # a person on them: the caller was connected and must not be queued again.
+        log.warning("attempt %s: no dial result; counted as connected (the agent took the "
+                    "call and the caller's side answered)", attempt.id)
+        callee_result(session, attempt, "completed", now)
+        return
     if attempt.mode == "caller_first":
         if attempt.callee_status is None:  # the caller leg itself did not reach an agent
             callee = "machine" if is_machine(attempt.answered_by) else attempt.status
@@ -90,6 +97,17 @@ def first_leg_ended(session: Session, attempt: CallAttempt, now: datetime) -> No
         if attempt.error:
             request.last_error += f": {attempt.error}"
         request.updated_at = now
+
+
+def _connected_without_a_dial_result(attempt: CallAttempt) -> bool:
+    """Whether the ended call had people on both sides, as far as we heard: the agent
+    pressed 1 and the caller's leg answered and was not a machine (caller first: the call
+    we placed is the caller's, answered; agent first: AMD on the caller's leg said so)."""
+    if attempt.status != "completed" or attempt.agent_accepted_at is None:
+        return False
+    if is_machine(attempt.answered_by):
+        return False
+    return attempt.mode == "caller_first" or attempt.answered_by is not None
 
 
 def callee_result(session: Session, attempt: CallAttempt, status: str, now: datetime,

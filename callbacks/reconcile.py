@@ -8,10 +8,15 @@ reconcile`) we:
   worker killed before it started) once its back-off is over (`tasks.due_again`: a try
   that failed with a 429/5xx waits as long as the job scheduled) - the job is idempotent,
   so a duplicate is harmless;
-* recover attempts stuck in "requesting" (a worker killed during the REST call) once no
-  status callback has arrived for a while: Twilio never accepted them, so they are
+* recover attempts stuck in "requesting" (a worker killed during the REST call) once
+  REQUESTING_GRACE has passed without a call sid: the REST request gives up after 10 s
+  (`core.twilio_client`), so by then no live worker is still waiting for Twilio; they are
   placed again;
-* ask Twilio for calls whose final status callback never came, and apply it;
+* ask Twilio about every placed call we have heard nothing of for CALL_CHECK (a lost or
+  refused status callback: Twilio does not retry one that got a 500), and apply what it
+  says; a call still going on is asked about again a minute later. A callback leaves
+  "dialling" within a couple of reconciler passes of its call ending, not hours later;
+* give back to its agent a request left "dialling" with no live attempt;
 * re-enqueue the transcription of recorded messages still "pending" past their due time
   (see `callbacks.recordings`; the job is idempotent too).
 """
@@ -25,7 +30,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from callbacks.models import CallAttempt
+from callbacks.models import CLAIMED, DIALLING, QUEUED, CallAttempt, CallbackRequest
 from callbacks.outcomes import TERMINAL, apply_status
 from callbacks.queue import promote_due
 from callbacks.recordings import TRANSCRIPT_GRACE, due_for_transcription
@@ -36,15 +41,16 @@ from core.jobs import app_job
 log = logging.getLogger(__name__)
 
 PENDING_GRACE = timedelta(seconds=30)
-REQUESTING_GRACE = timedelta(minutes=5)
-SILENT_CALL = timedelta(hours=2)
+REQUESTING_GRACE = timedelta(seconds=40)  # 4 x the REST request's 10 s timeout
+CALL_CHECK = timedelta(seconds=60)  # how long a placed call may go unheard of
+LIVE = ("pending", "requesting", "queued", "initiated", "ringing", "in-progress", "answered")
 
 
 def reconcile_now(app: Flask, now: datetime) -> dict[str, int]:
     """One reconciliation pass; returns what it did, by kind."""
     db, jobs = app.extensions["db"], app.extensions["jobs"]
     counts = {"promoted": 0, "reenqueued": 0, "recovered": 0, "refreshed": 0,
-              "transcriptions": 0}
+              "released": 0, "transcriptions": 0}
     with db.transaction() as session:
         counts["promoted"] = promote_due(session, now)
         stuck = session.scalars(select(CallAttempt).where(
@@ -65,9 +71,10 @@ def reconcile_now(app: Flask, now: datetime) -> dict[str, int]:
         silent = session.scalars(select(CallAttempt).where(
             CallAttempt.status.not_in(TERMINAL + ("pending", "requesting")),
             CallAttempt.call_sid.is_not(None),
-            CallAttempt.updated_at < now - SILENT_CALL)).all()
+            CallAttempt.updated_at < now - CALL_CHECK)).all()
         for attempt in silent:
             counts["refreshed"] += _refresh(app, session, attempt, now)
+        counts["released"] = _release_orphans(session, now)
         untranscribed = due_for_transcription(session, now - TRANSCRIPT_GRACE)
     for attempt_id in dict.fromkeys(pending):
         jobs.enqueue(place_call, attempt_id, queue="calls", job_id=job_id(attempt_id))
@@ -88,11 +95,31 @@ def _refresh(app: Flask, session: Any, attempt: CallAttempt, now: datetime) -> i
                     type(exc).__name__)
         return 0
     status = str(call.status)
-    if status not in TERMINAL:
-        return 0
     duration = int(call.duration) if call.duration else None
-    return int(apply_status(session, attempt, status=status, sequence=None, now=now,
-                            duration=duration, answered_by=getattr(call, "answered_by", None)))
+    applied = apply_status(session, attempt, status=status, sequence=None, now=now,
+                           duration=duration, answered_by=getattr(call, "answered_by", None))
+    if status not in TERMINAL:
+        attempt.updated_at = now  # still going on: asked about again in CALL_CHECK
+        return 0
+    return int(applied)
+
+
+def _release_orphans(session: Any, now: datetime) -> int:
+    """Requests "dialling" without a live attempt go back to their agent (or the queue)."""
+    live = select(CallAttempt.id).where(CallAttempt.request_id == CallbackRequest.id,
+                                        CallAttempt.status.in_(LIVE))
+    orphans = session.scalars(select(CallbackRequest).where(
+        CallbackRequest.status == DIALLING, CallbackRequest.updated_at < now - CALL_CHECK,
+        ~live.exists()).with_for_update()).all()
+    for request in orphans:
+        request.status = CLAIMED if request.claimed_by is not None else QUEUED
+        if request.status == CLAIMED and request.lease_expires_at is None:
+            request.lease_expires_at = now
+        request.updated_at = now
+        request.last_error = (request.last_error or "the call ended without a result")[:300]
+        log.warning("callback %s: dialling with no live call; back to %s", request.id,
+                    request.status)
+    return len(orphans)
 
 
 @app_job

@@ -79,6 +79,10 @@ def is_transient(exc: Exception) -> bool:
     return isinstance(exc, TwilioException | OSError)  # network errors, timeouts
 
 
+class QueueUnavailable(Exception):
+    """The job queue (Redis) refused the job placing a call: nothing was placed; HTTP 503."""
+
+
 def job_id(attempt_id: int) -> str:
     """The job id of an attempt: re-enqueueing it never makes a second job."""
     return f"callback-attempt-{attempt_id}"
@@ -89,7 +93,9 @@ def start_call(session: Session, jobs: JobQueue, request_id: int, agent_id: int,
     """Record an attempt for the agent's claimed request and enqueue placing it; commits.
 
     Refuses (QueueError) outside calling hours, without a number, or for a request the
-    agent does not hold.
+    agent does not hold. When the job queue cannot take the job (Redis down), the attempt
+    is closed as failed and the request given back to the agent before QueueUnavailable is
+    raised: the agent can simply try again (it used to stay "dialling", refused with 409).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
@@ -120,8 +126,36 @@ def start_call(session: Session, jobs: JobQueue, request_id: int, agent_id: int,
     request.last_error = None
     renew_lease(session, request.id, agent_id, now)
     session.commit()
-    jobs.enqueue(place_call, attempt.id, queue="calls", job_id=job_id(attempt.id))
+    try:
+        jobs.enqueue(place_call, attempt.id, queue="calls", job_id=job_id(attempt.id))
+    except Exception as exc:
+        error = f"job queue unavailable ({type(exc).__name__}): the call was not placed"
+        log.error("attempt %s: %s", attempt.id, error)
+        if _undo_unqueued(session, attempt.id, request.id, now, error):
+            raise QueueUnavailable("the call could not be queued (job queue unavailable); "
+                                   "nothing was placed: try again in a minute") from exc
     return attempt
+
+
+def _undo_unqueued(session: Session, attempt_id: int, request_id: int, now: datetime,
+                   error: str) -> bool:
+    """Close an attempt whose job never reached the queue; False if a job took it after
+    all (the enqueue failed only while reading Redis's reply). Commits."""
+    session.rollback()
+    closed = session.execute(  # type: ignore[attr-defined]
+        update(CallAttempt).where(CallAttempt.id == attempt_id, CallAttempt.status == "pending",
+                                  CallAttempt.dispatch_tries == 0)
+        .values(status="failed", error=error, updated_at=now, ended_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if closed:
+        session.execute(
+            update(CallbackRequest).where(CallbackRequest.id == request_id,
+                                          CallbackRequest.status == DIALLING)
+            .values(status=CLAIMED, last_error=error, updated_at=now)
+            .execution_options(synchronize_session=False))
+    session.commit()
+    session.expire_all()
+    return bool(closed)
 
 
 def _call_params(attempt: CallAttempt, app: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@ TEXT = {
         "need": "la sua richiesta",
         "screen": "Richiamata per {need}. Prema 1 per prendere la chiamata.",
         "not_taken": "Chiamata non presa. Arrivederci.",
+        "problem": "Ci scusi, c'è un problema tecnico. Riproveremo più tardi.",
     },
     "en": {
         "agent_intro": "Callback about {need}. Connecting you to the caller.",
@@ -42,6 +43,7 @@ TEXT = {
         "need": "your request",
         "screen": "Callback about {need}. Press 1 to take this call.",
         "not_taken": "Call not taken. Goodbye.",
+        "problem": "Sorry, we have a technical problem. We will try again later.",
     },
 }
 
@@ -130,5 +132,13 @@ def after_dial(lang: str, connected: bool, caller_side: bool) -> VoiceResponse:
     response = VoiceResponse()
     if not connected:
         _say(response, _text(lang)["no_agent" if caller_side else "not_connected"], lang)
+    response.hangup()
+    return response
+
+
+def technical_problem(lang: str) -> VoiceResponse:
+    """A callback webhook failed: a short apology and hang up (never Twilio's error voice)."""
+    response = VoiceResponse()
+    _say(response, _text(lang)["problem"], lang)
     response.hangup()
     return response

@@ -1,35 +1,82 @@
 """Twilio webhooks of callback calls: thin views over `outcomes` and the TwiML builders.
 
 Every request is checked by `core.webhooks.check_signature`, like the /voice webhooks.
+
+Twilio may send the same webhook twice at once (its own retries, a proxy's), and a status
+callback and a dial result of one call race each other. Every webhook that writes runs one
+transaction that first locks the attempt's row (`SELECT ... FOR UPDATE` on PostgreSQL; on
+SQLite `BEGIN IMMEDIATE` takes the database's write lock), so a duplicate waits for the
+first and then finds it applied: check-then-act on a row nobody else can change meanwhile.
+The transaction runs again if the database connection turned out dead, and while the
+database is briefly away (`core.db.retry_while_unreachable`): Twilio never retries a
+status callback that got a 500.
+If it still fails, status callbacks answer 500 (the reconciler asks Twilio about the call
+within two minutes) and TwiML webhooks a short apology instead of Twilio's error voice.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from callbacks import twiml
 from callbacks.models import CallAttempt
 from callbacks.outcomes import apply_status, callee_result, is_machine
+from core.db import retry_while_unreachable
 from core.models import User
 from core.webhooks import check_signature, public_url
 from ivr.labels import intent_label
 
 bp = Blueprint("callbacks_twilio", __name__, url_prefix="/callbacks/twilio")
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+NO_TWIML = ("callbacks_twilio.status", "callbacks_twilio.amd")  # they answer 204
 
 
 bp.before_request(check_signature)  # 403 unless Twilio signed the public URL
 
 
+def _session() -> Session:
+    session: Session = current_app.extensions["db"].session
+    return session
+
+
 def _attempt(attempt_id: int) -> tuple[Any, CallAttempt]:
-    session = current_app.extensions["db"].session
+    """The attempt, read only (for webhooks that change nothing)."""
+    session = _session()
     attempt = session.get(CallAttempt, attempt_id)
     if attempt is None:
         abort(404)
     return session, attempt
+
+
+def _locked(session: Session, attempt_id: int) -> CallAttempt:
+    """The attempt, locked until this transaction ends, as the database has it now."""
+    session.commit()  # whatever the request read so far: the lock starts a transaction
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    attempt = session.get(CallAttempt, attempt_id, with_for_update=True,
+                          populate_existing=True)
+    if attempt is None:
+        abort(404)
+    return attempt
+
+
+def _apply(attempt_id: int, change: Callable[[Session, CallAttempt], T]) -> T:
+    """Run `change` on the locked attempt and commit, again if the database was away."""
+    session = _session()
+
+    def transaction() -> T:
+        result = change(session, _locked(session, attempt_id))
+        session.commit()
+        return result
+
+    return retry_while_unreachable(transaction, session)
 
 
 def _xml(response: Any) -> Response:
@@ -41,20 +88,26 @@ def _int(name: str) -> int | None:
     return int(value) if value.lstrip("-").isdigit() else None
 
 
+def _now() -> Any:
+    return current_app.extensions["clock"].now()
+
+
 @bp.post("/status/<int:attempt_id>")
 def status(attempt_id: int) -> tuple[str, int]:
     """Status callback of the call we placed; duplicates and stale ones are ignored."""
-    session, attempt = _attempt(attempt_id)
-    error = request.form.get("ErrorCode")
-    if error and request.form.get("ErrorMessage"):
-        error = f"{error}: {request.form['ErrorMessage']}"
-    applied = apply_status(
-        session, attempt, status=request.form.get("CallStatus", ""),
-        sequence=_int("SequenceNumber"), now=current_app.extensions["clock"].now(),
-        duration=_int("CallDuration"), answered_by=request.form.get("AnsweredBy"),
-        error=error, call_sid=request.form.get("CallSid"))
-    session.commit()
-    log.info("attempt %s status %s (%s)", attempt_id, request.form.get("CallStatus"),
+    form = request.form
+    error = form.get("ErrorCode")
+    if error and form.get("ErrorMessage"):
+        error = f"{error}: {form['ErrorMessage']}"
+
+    def change(session: Session, attempt: CallAttempt) -> bool:
+        return apply_status(
+            session, attempt, status=form.get("CallStatus", ""),
+            sequence=_int("SequenceNumber"), now=_now(), duration=_int("CallDuration"),
+            answered_by=form.get("AnsweredBy"), error=error, call_sid=form.get("CallSid"))
+
+    applied = _apply(attempt_id, change)
+    log.info("attempt %s status %s (%s)", attempt_id, form.get("CallStatus"),
              "applied" if applied else "ignored")
     return "", 204
 
@@ -79,21 +132,25 @@ def bridge(attempt_id: int) -> Response:
 @bp.post("/bridge-accept/<int:attempt_id>")
 def bridge_accept(attempt_id: int) -> Response:
     """Agent-first screening answered: 1 dials the caller; anything else hangs up."""
-    session, attempt = _attempt(attempt_id)
-    callback, lang = attempt.request, attempt.request.language
     if request.form.get("Digits") != "1":
-        return _xml(twiml.not_taken(lang))
-    _accepted(session, attempt)
-    return _xml(twiml.agent_bridge(
-        caller_number=callback.phone or "", caller_id=current_app.config["TWILIO_CALLER_ID"],
-        need=_need(session, attempt, lang), agent_lang=lang,
-        ring_timeout=attempt.ring_timeout, action_url=_url("dial_result", attempt_id),
-        amd_url=_url("amd", attempt_id)))
+        _, attempt = _attempt(attempt_id)
+        return _xml(twiml.not_taken(attempt.request.language))
+
+    def change(session: Session, attempt: CallAttempt) -> Any:
+        _accepted(attempt)
+        callback, lang = attempt.request, attempt.request.language
+        return twiml.agent_bridge(
+            caller_number=callback.phone or "",
+            caller_id=current_app.config["TWILIO_CALLER_ID"],
+            need=_need(session, attempt, lang), agent_lang=lang,
+            ring_timeout=attempt.ring_timeout, action_url=_url("dial_result", attempt_id),
+            amd_url=_url("amd", attempt_id))
+
+    return _xml(_apply(attempt_id, change))
 
 
-def _accepted(session: Any, attempt: CallAttempt) -> None:
-    attempt.agent_accepted_at = current_app.extensions["clock"].now()
-    session.commit()
+def _accepted(attempt: CallAttempt) -> None:
+    attempt.agent_accepted_at = attempt.agent_accepted_at or _now()
     log.info("attempt %s: the agent took the call", attempt.id)
 
 
@@ -101,24 +158,25 @@ def _accepted(session: Any, attempt: CallAttempt) -> None:
 def announce(attempt_id: int) -> Response:
     """Caller-first: the caller (or a machine) answered; announce at once (AMD runs
     asynchronously) and dial the agent behind the screening whisper."""
-    session, attempt = _attempt(attempt_id)
     answered_by = request.form.get("AnsweredBy")
-    lang = attempt.request.language
-    if is_machine(answered_by):  # synchronous AMD (not what we ask for, but honoured)
-        attempt.answered_by = answered_by
-        callee_result(session, attempt, "machine", current_app.extensions["clock"].now())
-        session.commit()
-        return _xml(twiml.machine_message(lang))
-    user = session.get(User, attempt.agent_id) if attempt.agent_id else None
-    agent_number = ((user.phone_number if user else None)
-                    or current_app.config.get("CALLBACK_AGENT_NUMBER") or "")
-    if answered_by:
-        attempt.answered_by = answered_by
-        session.commit()
-    return _xml(twiml.caller_announce(
-        agent_number=agent_number, caller_id=current_app.config["TWILIO_CALLER_ID"],
-        need=_need(session, attempt, lang), lang=lang,
-        action_url=_url("dial_result", attempt_id), whisper_url=_url("whisper", attempt_id)))
+
+    def change(session: Session, attempt: CallAttempt) -> Any:
+        lang = attempt.request.language
+        if is_machine(answered_by):  # synchronous AMD (not what we ask for, but honoured)
+            attempt.answered_by = answered_by
+            callee_result(session, attempt, "machine", _now())
+            return twiml.machine_message(lang)
+        user = session.get(User, attempt.agent_id) if attempt.agent_id else None
+        agent_number = ((user.phone_number if user else None)
+                        or current_app.config.get("CALLBACK_AGENT_NUMBER") or "")
+        if answered_by:
+            attempt.answered_by = answered_by
+        return twiml.caller_announce(
+            agent_number=agent_number, caller_id=current_app.config["TWILIO_CALLER_ID"],
+            need=_need(session, attempt, lang), lang=lang,
+            action_url=_url("dial_result", attempt_id), whisper_url=_url("whisper", attempt_id))
+
+    return _xml(_apply(attempt_id, change))
 
 
 @bp.post("/whisper/<int:attempt_id>")
@@ -133,10 +191,10 @@ def whisper(attempt_id: int) -> Response:
 @bp.post("/whisper-accept/<int:attempt_id>")
 def whisper_accept(attempt_id: int) -> Response:
     """The whisper answered: 1 ends it (Twilio bridges); anything else hangs up the leg."""
-    session, attempt = _attempt(attempt_id)
     if request.form.get("Digits") != "1":
+        _, attempt = _attempt(attempt_id)
         return _xml(twiml.not_taken(attempt.request.language))
-    _accepted(session, attempt)
+    _apply(attempt_id, lambda _session, attempt: _accepted(attempt))
     return _xml(twiml.screen_passed())
 
 
@@ -144,19 +202,22 @@ def whisper_accept(attempt_id: int) -> Response:
 def amd(attempt_id: int) -> tuple[str, int]:
     """Twilio's AMD verdict on the caller's leg (AsyncAmdStatusCallback of a caller-first
     call, or amdStatusCallback of the caller's <Number> in an agent-first one)."""
-    session, attempt = _attempt(attempt_id)
     answered_by = (request.form.get("AnsweredBy") or "unknown")[:32]
-    attempt.answered_by = answered_by
     machine = is_machine(answered_by)
-    live_sid = request.form.get("CallSid") if attempt.mode == "caller_first" else None
-    if machine and live_sid:
-        callee_result(session, attempt, "machine", current_app.extensions["clock"].now())
-    session.commit()
+
+    def change(session: Session, attempt: CallAttempt) -> tuple[str | None, str]:
+        attempt.answered_by = answered_by
+        live_sid = request.form.get("CallSid") if attempt.mode == "caller_first" else None
+        if machine and live_sid:
+            callee_result(session, attempt, "machine", _now())
+        return live_sid, attempt.request.language
+
+    live_sid, lang = _apply(attempt_id, change)
     log.info("attempt %s: answered by %s", attempt_id, answered_by)
     if machine and live_sid:  # the greeting has ended: leave our message instead
         try:
             current_app.extensions["twilio"].calls(live_sid).update(
-                twiml=str(twiml.machine_message(attempt.request.language)))
+                twiml=str(twiml.machine_message(lang)))
         except Exception as exc:  # the call may have ended; the outcome is recorded
             log.warning("attempt %s: could not leave the voicemail message: %s", attempt_id,
                         type(exc).__name__)
@@ -171,21 +232,38 @@ def dial_result(attempt_id: int) -> Response:
     voicemail that the whisper hung up (DialBridged=false), or the caller's answering
     machine (AMD). The agent's side counts once they pressed 1 at the screening.
     """
-    session, attempt = _attempt(attempt_id)
-    status = request.form.get("DialCallStatus", "failed")
-    caller_side = attempt.mode == "caller_first"
-    bridged = status == "completed" and request.form.get("DialBridged", "true") != "false"
-    machine = is_machine(attempt.answered_by)
-    connected = bridged and attempt.agent_accepted_at is not None and not machine
-    if connected:
-        outcome = "completed"
-    elif machine:
-        outcome = "machine"
-    elif caller_side or status in ("completed", "canceled"):
-        outcome = "agent-unreached"
-    else:
-        outcome = status
-    callee_result(session, attempt, outcome, current_app.extensions["clock"].now(),
-                  error=request.form.get("ErrorCode"))
-    session.commit()
-    return _xml(twiml.after_dial(attempt.request.language, connected, caller_side))
+    form = request.form
+    status = form.get("DialCallStatus", "failed")
+
+    def change(session: Session, attempt: CallAttempt) -> Any:
+        caller_side = attempt.mode == "caller_first"
+        bridged = status == "completed" and form.get("DialBridged", "true") != "false"
+        machine = is_machine(attempt.answered_by)
+        connected = bridged and attempt.agent_accepted_at is not None and not machine
+        if connected:
+            outcome = "completed"
+        elif machine:
+            outcome = "machine"
+        elif caller_side or status in ("completed", "canceled"):
+            outcome = "agent-unreached"
+        else:
+            outcome = status
+        callee_result(session, attempt, outcome, _now(), error=form.get("ErrorCode"))
+        return twiml.after_dial(attempt.request.language, connected, caller_side)
+
+    return _xml(_apply(attempt_id, change))
+
+
+@bp.errorhandler(Exception)
+def failed(exc: Exception) -> Any:
+    """A callback webhook failed even after running again: answer so Twilio behaves."""
+    if isinstance(exc, HTTPException):
+        return exc
+    log.exception("callback webhook failed: %s", request.path)
+    try:
+        _session().rollback()
+    except Exception:
+        log.warning("rollback failed after a callback webhook error", exc_info=True)
+    if request.endpoint in NO_TWIML:
+        return "", 500  # not retried by Twilio: the reconciler asks about the call instead
+    return _xml(twiml.technical_problem(str(current_app.config.get("DEFAULT_LANGUAGE", "it"))))

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -123,6 +123,37 @@ def retry_on_disconnect(action: Callable[[], T], session: Session) -> T:
                     type(exc.orig).__name__)
         session.rollback()
         return action()
+
+
+UNREACHABLE_BACKOFF = (0.1, 0.2, 0.4, 0.8)  # ~1.5 s in all, well inside a webhook's 15 s
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether a database error says the server is away (restarting, network cut, a
+    connection refused or dropped), not that the statement was wrong."""
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, OperationalError))
+
+
+def retry_while_unreachable(action: Callable[[], T], session: Session,
+                            delays: Sequence[float] = UNREACHABLE_BACKOFF,
+                            sleep: Callable[[float], None] = time.sleep) -> T:
+    """`retry_on_disconnect`, and while the database is away run the transaction again
+    after each of `delays` (a restart takes about a second); then give up and raise."""
+    for delay in (*delays, None):
+        try:
+            return retry_on_disconnect(action, session)
+        except DBAPIError as exc:
+            if delay is None or not is_unreachable(exc):
+                raise
+            log.warning("database unreachable (%s); trying again in %.1f s",
+                        type(exc.orig).__name__, delay)
+            try:
+                session.rollback()
+            except DBAPIError:
+                log.debug("rollback on an unreachable database failed", exc_info=True)
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class Database:

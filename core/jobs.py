@@ -77,11 +77,33 @@ def preload_worker_app() -> Flask:
 class HotlineWorker(Worker):
     """An RQ worker that builds the app once, before taking jobs (see the module doc)."""
 
+    # RQ's scheduler process (`--with-scheduler`) dies on a Redis ConnectionError, and RQ
+    # starts it again only at its next maintenance, up to 10 minutes later (and the blocking
+    # dequeue only returns every ~7 minutes): delayed jobs (retries) would wait that long.
+    # A dead scheduler is started again within SCHEDULER_CHECK_SECONDS instead; a worker that
+    # quits on a Redis error is started again by `python -m core.supervise`.
+    SCHEDULER_CHECK_SECONDS = 5
+
     def work(self, *args: Any, **kwargs: Any) -> bool:
         """Preload the app, then RQ's usual loop (forking a work horse per job)."""
         preload_worker_app()
         return bool(super().work(*args, **kwargs))
 
+    @property
+    def dequeue_timeout(self) -> int:
+        """Block on the queues at most this long, so a dead scheduler is noticed soon."""
+        return self.SCHEDULER_CHECK_SECONDS
+
+    @property
+    def should_run_maintenance_tasks(self) -> bool:
+        """RQ's schedule, or now when our scheduler process has died (see above)."""
+        scheduler = getattr(self, "scheduler", None)
+        process = getattr(scheduler, "_process", None)
+        if (self.last_cleaned_at is not None and process is not None
+                and not process.is_alive()):
+            log.warning("worker %s: the scheduler process died; starting it again", self.name)
+            return True
+        return bool(super().should_run_maintenance_tasks)
 
 
 

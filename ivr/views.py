@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from core.db import retry_on_disconnect
+from core.db import is_unreachable, retry_while_unreachable
 from core.webhooks import check_signature, public_url
 from ivr.engine import Answer, CallEngine, EngineOptions
 from ivr.rescue import rescue_twiml
@@ -77,7 +77,8 @@ def _engine() -> CallEngine:
 
 def _run(action: Any) -> Any:
     """Run an engine action in the request's session and commit; a concurrent duplicate
-    webhook that lost the race is run again and then finds the stored answer."""
+    webhook that lost the race is run again and then finds the stored answer, and a
+    database that is briefly away (a restart) is waited for, about 1.5 s at most."""
     session = current_app.extensions["db"].session
 
     def transaction() -> Any:
@@ -87,7 +88,7 @@ def _run(action: Any) -> Any:
 
     for attempt in range(2):
         try:
-            return retry_on_disconnect(transaction, session)
+            return retry_while_unreachable(transaction, session)
         except IntegrityError:
             session.rollback()
             if attempt:
@@ -161,7 +162,12 @@ def fallback() -> Response:
 
 @bp.errorhandler(Exception)
 def failed(exc: Exception) -> Any:
-    """Anything failing inside a voice webhook still gives the caller valid TwiML."""
+    """Anything failing inside a voice webhook still gives the caller valid TwiML.
+
+    A new call that finds the database away (after `_run` waited for it) is put through
+    to FALLBACK_NUMBER; without one, /voice/incoming answers 503, so Twilio requests the
+    number's Fallback URL (which may live elsewhere) instead of our apology and goodbye.
+    """
     if isinstance(exc, HTTPException):
         return exc
     log.exception("voice webhook failed: %s", request.path)
@@ -169,4 +175,7 @@ def failed(exc: Exception) -> Any:
         current_app.extensions["db"].session.rollback()
     except Exception:
         log.warning("rollback failed after a voice webhook error", exc_info=True)
+    if (request.endpoint == "voice.incoming" and is_unreachable(exc)
+            and not current_app.config.get("FALLBACK_NUMBER")):
+        return Response("database unavailable", status=503, mimetype="text/plain")
     return _twiml(rescue_twiml(current_app, request.form))

@@ -144,3 +144,41 @@ def test_a_recorded_message_shows_its_transcript_state_but_never_the_twilio_url(
     assert reply["has_recording"] is True and reply["recording_duration"] == 12
     assert reply["transcript_status"] == "pending" and reply["transcript"] is None
     assert "api.twilio.com" not in str(reply)
+
+
+def test_call_now_while_redis_is_down_answers_503_and_leaves_nothing_half_made(
+        make_app, clock, tmp_path):
+    """Redis down: a clear 503 and the request back in the agent's hands (it used to be
+    a 500, then 409 "it is dialling" forever); once Redis is back the same click works."""
+    import shutil
+
+    from callbacks.models import CallAttempt
+    from tests.test_core_supervise import ThrowawayRedis, _free_port
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server for a throwaway Redis")
+    server = ThrowawayRedis(_free_port())  # not started yet: Redis is down
+    app = make_app(CLOCK=clock, CALLBACKS_RECONCILE_SECONDS=0, REDIS_URL=server.url,
+                   RQ_QUEUE_PREFIX="outage")
+    with app.extensions["db"].transaction() as session:
+        user = create_user(session, "anna", "password123", "agent")
+        user.phone_number = "+390211111111"
+        token = {"Authorization": f"Bearer {issue_token(session, user)}"}
+        book(session, "+393331000001", TUESDAY_10 - timedelta(minutes=30))
+    client = app.test_client()
+    claimed = client.post("/api/callbacks/claim", headers=token).get_json()
+    try:
+        for _ in range(2):  # and again: not 409
+            reply = client.post(f"/api/callbacks/{claimed['id']}/call", headers=token)
+            assert reply.status_code == 503, reply.get_json()
+            assert "job queue unavailable" in reply.get_json()["error"]["message"]
+        with app.extensions["db"].session_factory() as session:
+            request = session.get(CallbackRequest, claimed["id"])
+            assert request.status == "claimed" and request.claimed_by == user.id
+            assert {a.status for a in session.query(CallAttempt)} == {"failed"}
+        server.start()
+        reply = client.post(f"/api/callbacks/{claimed['id']}/call", headers=token)
+        assert reply.status_code == 202
+        assert app.extensions["jobs"].queues["calls"].count == 1
+    finally:
+        server.stop()

@@ -45,3 +45,17 @@ def test_rq_cron_enqueues_the_reconciler_again_after_a_redis_flush(redis_url: st
         output, _ = cron.communicate(timeout=10)
         connection.close()
     assert b"Traceback" not in output, output.decode(errors="replace")[-2000:]
+
+
+def test_apps_on_redis_leave_the_reconciler_to_rq_cron(make_app, redis_url: str) -> None:
+    """One schedule, not two: building apps (web processes, workers) schedules nothing."""
+    from rq.registry import ScheduledJobRegistry
+
+    for _ in range(3):
+        make_app(REDIS_URL=redis_url, RQ_QUEUE_PREFIX="crontest",
+                 CALLBACKS_RECONCILE_SECONDS=60)
+    connection = redis.Redis.from_url(redis_url)
+    queue = Queue("crontest-default", connection=connection)
+    scheduled = ScheduledJobRegistry(queue=queue)
+    assert scheduled.get_job_ids() == [] and _reconcile_jobs(queue) == 0
+    connection.close()

@@ -110,3 +110,85 @@ def test_the_webhook_after_a_restart_answers_normally(postgres_url: str) -> None
     assert dial is not None, reply.data  # the human the caller asked for, not the apology
     assert "problema tecnico" not in reply.get_data(as_text=True)
     app.extensions["db"].dispose()
+
+
+# ------------------------------------------------- the database away for a moment
+def test_waiting_for_the_database_gives_up_after_the_back_off() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from core.db import retry_while_unreachable
+
+    slept: list[float] = []
+
+    class Away:
+        def rollback(self) -> None:
+            pass
+
+    def transaction() -> Any:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
+
+    with pytest.raises(OperationalError):
+        retry_while_unreachable(transaction, Away(), delays=(0.1, 0.2), sleep=slept.append)  # type: ignore[arg-type]
+    assert slept == [0.1, 0.2]
+
+
+def _proxied_hotline(postgres_url: str, proxy: Any, built: list[Flask], **overrides: Any
+                     ) -> Flask:
+    from tests.faults_support import via_proxy
+
+    def make_app(**more: Any) -> Flask:
+        config = {**base_config(via_proxy(postgres_url, proxy)), **overrides, **more}
+        built.append(create_app(config))
+        return built[-1]
+
+    return hotline(make_app)
+
+
+def _new_call(client: Any, sid: str) -> Any:
+    return signed_post(client, "/voice/incoming",
+                       {"CallSid": sid, "From": CALLER, "To": HOTLINE,
+                        "CallStatus": "ringing", "AccountSid": "AC" + "1" * 32})
+
+
+def test_a_new_call_while_the_database_is_away_for_a_second_gets_the_flow(
+        postgres_url: str) -> None:
+    from tests.faults_support import CuttableProxy
+
+    proxy, built = CuttableProxy("127.0.0.1", 5432), []
+    try:
+        app = _proxied_hotline(postgres_url, proxy, built)
+        client = app.test_client()
+        assert _new_call(client, "CA" + "1" * 32).status_code == 200  # a warm pool
+        proxy.cut()
+        proxy.restore_after(1.0)
+        reply = _new_call(client, "CA" + "2" * 32)
+        assert reply.status_code == 200
+        assert twiml(reply.data).find("Gather") is not None, reply.data  # the flow, not
+        assert "problema tecnico" not in reply.get_data(as_text=True)  # the apology
+    finally:
+        for app in built:
+            app.extensions["db"].dispose()
+        proxy.close()
+
+
+@pytest.mark.parametrize("fallback", ["", "+390299999999"])
+def test_a_new_call_while_the_database_stays_away_reaches_a_fallback(
+        postgres_url: str, fallback: str) -> None:
+    """Dialled to FALLBACK_NUMBER, or a 503 so Twilio requests the number's Fallback URL."""
+    from tests.faults_support import CuttableProxy
+
+    proxy, built = CuttableProxy("127.0.0.1", 5432), []
+    try:
+        app = _proxied_hotline(postgres_url, proxy, built, FALLBACK_NUMBER=fallback)
+        client = app.test_client()
+        proxy.cut()
+        reply = _new_call(client, "CA" + "3" * 32)
+        if fallback:
+            assert reply.status_code == 200
+            assert twiml(reply.data).findtext("Dial/Number") == fallback
+        else:
+            assert reply.status_code == 503
+    finally:
+        for app in built:
+            app.extensions["db"].dispose()
+        proxy.close()

@@ -1,0 +1,275 @@
+"""Callbacks under injected faults, counted: booked, called, completed, lost, duplicated.
+
+Each scenario books CALLBACKS requests on PostgreSQL, injects one fault on a throwaway
+service (a Redis server of its own, a TCP proxy in front of PostgreSQL, webhooks the
+Twilio stand-in loses or sends twice at once) and lets the hotline's own recovery run
+(the reconciler is called at the times `rq cron` would call it). A callback is *lost* if
+it did not end completed; *duplicated* counts extra dials of a caller and attempts counted
+more than once. The figures are printed (`pytest -s tests/test_faults.py`) and kept in
+docs/benchmarks.md ("Faults").
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from rq import SimpleWorker
+from sqlalchemy import update
+
+from app import create_app
+from callbacks import queue, tasks
+from callbacks.models import CallAttempt, CallbackRequest
+from callbacks.reconcile import reconcile_now
+from core.clock import FrozenClock
+from localtwilio import FlaskClientTransport
+from localtwilio.rest import StandIn
+from localtwilio.transport import HttpReply, Transport
+from tests.conftest import base_config
+from tests.faults_support import CuttableProxy, via_proxy
+from tests.ivr_support import CALLER, HOTLINE, signed_post, twiml
+from tests.test_callbacks_support import (  # noqa: F401  (stand_in is a fixture)
+    TUESDAY_10,
+    book,
+    make_agent,
+    stand_in_fixture,
+)
+from tests.test_core_supervise import ThrowawayRedis, _free_port
+
+CALLBACKS = 12
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Tally:
+    """What happened to the booked callbacks of one scenario."""
+
+    fault: str
+    booked: int = 0
+    called: int = 0
+    completed: int = 0
+    lost: int = 0
+    duplicated: int = 0
+
+    def row(self) -> str:
+        return (f"| {self.fault} | {self.booked} | {self.called} | {self.completed} | "
+                f"{self.lost} | {self.duplicated} |")
+
+
+def _customer(n: int) -> str:
+    return f"+39333200{n:04d}"
+
+
+@pytest.fixture
+def build(postgres_url: str) -> Iterator[Any]:
+    built: list[Flask] = []
+
+    def factory(url: str = postgres_url, **overrides: Any) -> Flask:
+        config = {**base_config(url), "CLOCK": FrozenClock(TUESDAY_10),
+                  "CALLBACKS_RECONCILE_SECONDS": 0, **overrides}
+        built.append(create_app(config))
+        return built[-1]
+
+    yield factory
+    for app in built:
+        app.extensions["jobs"].close()
+        app.extensions["db"].dispose()
+
+
+def _book_and_claim(app: Flask, count: int = CALLBACKS) -> list[tuple[int, int]]:
+    """`count` callbacks, each claimed by an agent of its own: (request id, agent id)."""
+    held = []
+    for n in range(count):
+        with app.extensions["db"].transaction() as session:
+            agent = make_agent(session, name=f"agent{n}", phone=f"+39021110{n:04d}")
+            book(session, _customer(n), TUESDAY_10 - timedelta(minutes=10),
+                 call_sid=f"CA{n:032d}")
+        with app.extensions["db"].session_factory() as session:
+            claimed = queue.claim_next(session, agent.id, TUESDAY_10)
+            assert claimed is not None
+            held.append((claimed.id, agent.id))
+    return held
+
+
+def _call_now(app: Flask, request_id: int, agent_id: int) -> str:
+    """The agent's "Call now": "ok", or "refused" with the reason (503 in the API)."""
+    with app.extensions["db"].session_factory() as session:
+        try:
+            tasks.start_call(session, app.extensions["jobs"], request_id, agent_id, TUESDAY_10)
+        except queue.QueueError:  # 409: e.g. "it is dialling" (a half-made attempt)
+            return "conflict"
+        except Exception:  # QueueUnavailable: 503 (before: a 500)
+            return "refused"
+    return "ok"
+
+
+def _settle(app: Flask, state: StandIn) -> None:
+    jobs = app.extensions["jobs"]
+    for _ in range(3):
+        if hasattr(jobs, "wait_idle"):
+            assert jobs.wait_idle(60)
+        else:
+            with app.app_context():
+                SimpleWorker([jobs.queues["calls"]], connection=jobs.connection).work(burst=True)
+        state.wait_idle(60)
+
+
+def _tally(app: Flask, state: StandIn, fault: str, held: list[tuple[int, int]]) -> Tally:
+    tally = Tally(fault, booked=len(held))
+    dials: dict[str, int] = {}
+    for call in state.calls.values():
+        dials[call.to] = dials.get(call.to, 0) + 1
+    with app.extensions["db"].session_factory() as session:
+        for n, (request_id, _) in enumerate(held):
+            request = session.get(CallbackRequest, request_id)
+            assert request is not None
+            called = dials.get(_customer(n), 0)
+            tally.called += called > 0
+            tally.completed += request.status == "completed"
+            tally.lost += request.status != "completed"
+            tally.duplicated += max(called - 1, 0) + max(request.attempts_made - 1, 0)
+    print(tally.row())
+    return tally
+
+
+class FaultyTransport:
+    """Twilio's webhooks with faults: some lost (never delivered, never retried), some sent
+    twice at the same moment."""
+
+    def __init__(self, inner: Transport, lose: tuple[str, ...] = (),
+                 twice: tuple[str, ...] = ()) -> None:
+        self.inner, self.lose, self.twice = inner, lose, twice
+        self.lost = self.doubled = 0
+
+    def request(self, method: str, url: str, params: Mapping[str, str],
+                headers: Mapping[str, str]) -> HttpReply:
+        if any(part in url for part in self.lose):
+            self.lost += 1
+            return HttpReply(502, b"", "text/plain")
+        if any(part in url for part in self.twice):
+            self.doubled += 1
+            replies: list[HttpReply] = []
+            other = threading.Thread(target=lambda: replies.append(
+                self.inner.request(method, url, params, headers)))
+            other.start()
+            reply = self.inner.request(method, url, params, headers)
+            other.join(30)
+            return reply
+        return self.inner.request(method, url, params, headers)
+
+
+def _wire(app: Flask, state: StandIn, **faults: Any) -> FaultyTransport:
+    transport = FaultyTransport(FlaskClientTransport(app.test_client()), **faults)
+    state.transport = transport
+    return transport
+
+
+def test_webhooks_sent_twice_at_once(build: Any, stand_in: tuple[StandIn, str]) -> None:
+    state, base_url = stand_in
+    app = build(TWILIO_API_BASE_URL=base_url)
+    transport = _wire(app, state, twice=("/callbacks/twilio/",))
+    held = _book_and_claim(app)
+    for request_id, agent_id in held:
+        assert _call_now(app, request_id, agent_id) == "ok"
+    _settle(app, state)
+    tally = _tally(app, state, "every callback webhook twice at once", held)
+    assert transport.doubled >= CALLBACKS * 4
+    assert tally.completed == CALLBACKS and tally.lost == 0 and tally.duplicated == 0
+
+
+def test_final_status_and_dial_results_lost(build: Any, stand_in: tuple[StandIn, str]) -> None:
+    state, base_url = stand_in
+    app = build(TWILIO_API_BASE_URL=base_url)
+    transport = _wire(app, state, lose=("/callbacks/twilio/status/",
+                                        "/callbacks/twilio/dial-result/"))
+    held = _book_and_claim(app)
+    for request_id, agent_id in held:
+        assert _call_now(app, request_id, agent_id) == "ok"
+    _settle(app, state)
+    assert transport.lost >= CALLBACKS * 2
+    reconcile_now(app, TUESDAY_10 + timedelta(minutes=1, seconds=1))  # rq cron's passes
+    reconcile_now(app, TUESDAY_10 + timedelta(minutes=2, seconds=2))
+    tally = _tally(app, state, "status callbacks and dial results lost", held)
+    assert tally.completed == CALLBACKS and tally.lost == 0 and tally.duplicated == 0
+
+
+def test_workers_killed_between_requesting_and_twilio(build: Any,
+                                                      stand_in: tuple[StandIn, str]) -> None:
+    state, base_url = stand_in
+    app = build(TWILIO_API_BASE_URL=base_url, START_IN_PROCESS_WORKER=False)
+    _wire(app, state)
+    held = _book_and_claim(app)
+    for request_id, agent_id in held:
+        assert _call_now(app, request_id, agent_id) == "ok"
+    with app.extensions["db"].transaction() as session:  # each worker died there
+        session.execute(update(CallAttempt).values(status="requesting", dispatch_tries=1))
+    counts = reconcile_now(app, TUESDAY_10 + timedelta(minutes=1))
+    app.extensions["jobs"].start()
+    _settle(app, state)
+    tally = _tally(app, state, "worker killed after \"requesting\", reconciler 60 s later",
+                   held)
+    assert counts["recovered"] == CALLBACKS
+    assert tally.completed == CALLBACKS and tally.lost == 0 and tally.duplicated == 0
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+def test_call_now_during_a_redis_outage(build: Any, stand_in: tuple[StandIn, str]) -> None:
+    state, base_url = stand_in
+    redis_server = ThrowawayRedis(_free_port())
+    app = build(TWILIO_API_BASE_URL=base_url, REDIS_URL=redis_server.url,
+                RQ_QUEUE_PREFIX="faults")
+    _wire(app, state)
+    held = _book_and_claim(app)
+    try:
+        half = CALLBACKS // 2
+        refused = [_call_now(app, r, a) for r, a in held[:half]]  # Redis is down
+        redis_server.start()
+        answers = [_call_now(app, r, a) for r, a in held]  # the agents click again
+        _settle(app, state)
+        tally = _tally(app, state, "Redis down during half the \"Call now\" clicks", held)
+        print(f"  clicks while down: {refused}; clicks after: {answers}")
+    finally:
+        redis_server.stop()
+    assert refused == ["refused"] * half and answers == ["ok"] * CALLBACKS
+    assert tally.completed == CALLBACKS and tally.lost == 0 and tally.duplicated == 0
+
+
+def test_new_calls_while_the_database_is_away_for_a_second(build: Any,
+                                                           postgres_url: str) -> None:
+    from ivr.flow_store import import_default_flows
+
+    proxy = CuttableProxy("127.0.0.1", 5432)
+    try:
+        app = build(via_proxy(postgres_url, proxy))
+        with app.extensions["db"].transaction() as session:
+            import_default_flows(session)
+        signed_post(app.test_client(), "/voice/incoming", {  # a warm pool
+            "CallSid": "CB" + "9" * 32, "From": CALLER, "To": HOTLINE,
+            "CallStatus": "ringing", "AccountSid": "AC" + "1" * 32})
+        proxy.cut()
+        proxy.restore_after(1.0)
+        replies: list[Any] = []
+
+        def call(n: int) -> None:
+            replies.append(signed_post(app.test_client(), "/voice/incoming", {
+                "CallSid": f"CB{n:032d}", "From": CALLER, "To": HOTLINE,
+                "CallStatus": "ringing", "AccountSid": "AC" + "1" * 32}))
+
+        threads = [threading.Thread(target=call, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        flows = sum(r.status_code == 200 and twiml(r.data).find("Gather") is not None
+                    for r in replies)
+        print(f"| database away 1 s, {len(replies)} new calls | flow {flows} | "
+              f"apology or fallback {len(replies) - flows} |")
+        assert flows == len(replies) == 8
+    finally:
+        proxy.close()
