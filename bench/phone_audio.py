@@ -282,9 +282,11 @@ def report(outcomes: list[Outcome]) -> dict[str, Any]:
 
 
 def run_set(name: str, *, jobs: int, realtime: bool, verbose: bool,
-            checks: str = "garbage", tuning: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Play every call of set `name` and print the per-category table."""
-    cases = load_cases(name)
+            checks: str = "garbage", tuning: dict[str, Any] | None = None,
+            only: list[str] | None = None) -> dict[str, Any]:
+    """Play every call of set `name` (or of the categories in `only`) and print the
+    per-category table."""
+    cases = [c for c in load_cases(name) if not only or c.category in only]
     with tempfile.TemporaryDirectory(prefix="bench-phone-") as tmp:
         workdir = Path(tmp)
         clips = {}
@@ -365,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="tuning (dev set only): ListenSettings.heard_coverage")
     parser.add_argument("--garbage-ratio", type=float,
                         help="tuning (dev set only): ListenSettings.garbage_ratio")
+    parser.add_argument("--only", action="append",
+                        help="only this category (repeatable), e.g. --only yes")
     parser.add_argument("--cpu", action="store_true", help="only measure the CPU cost")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every call")
     args = parser.parse_args(argv)
@@ -380,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         tuning["garbage_ratio"] = args.garbage_ratio
     for name in args.sets or ["ko_dev"]:
         run_set(name, jobs=args.jobs, realtime=not args.fast, verbose=args.verbose,
-                checks=args.checks, tuning=tuning)
+                checks=args.checks, tuning=tuning, only=args.only)
     return 0
 
 

@@ -7,19 +7,21 @@ generated Korean phone audio (`python -m bench.phone_audio`, docs/benchmarks.md)
 the n-best posterior nor Vosk's MBR word confidences (`SetWords`) separate right from
 wrong hearings: wrong ones score 1.0 as often as right ones.
 
-What does separate them is a competitor for the grammar: a second grammar pass over the
+What separates them better is a competitor for the grammar: a second grammar pass over the
 same audio whose grammar also holds a *garbage path*, every open Korean syllable in the
 model's vocabulary ("가", "너", "뢰", ...) as one-word phrases. Speech that really is a
 grammar phrase keeps its words; speech the grammar only approximates falls on syllables.
 `coverage` is the share of the recognised speech time that stayed on grammar words; a
 hearing is trusted (`heard`) only when it reaches `HEARD_COVERAGE`. The model has no
-`[unk]` word, so the syllables play its part (and are reported as `[unk]`). On a model
-that has `[unk]`, the grammar module adds it too.
+`[unk]` word, so the syllables play its part; they live only in the check pass and never
+reach the caller's words. (On a model that has `[unk]`, the grammar module adds it to both
+grammars.) The price, on espeak-ng audio: short clean words ("네", "환불") also lose to
+similar syllables and are doubted, i.e. confirmed or asked again.
 
 A FREE-FORM pass (the model's own language model, no grammar) can vote as well: its text
 must resemble the grammar pass's at the level of Korean letters (jamo). It is off by
 default: on this model and phone audio its transcripts are noise (the right sentence and
-a wrong one resemble it equally, ~0.3) and it costs 15 times the CPU of a grammar pass.
+a wrong one resemble it equally, 0.1-0.45) and it costs 17 times the CPU of a grammar pass.
 
 `[unk]` never leaves this module: `strip_unknown` removes it from texts and word lists, so
 stored words, agents, bookings and the intent classifier never see it; a turn of only
