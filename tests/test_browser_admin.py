@@ -134,13 +134,13 @@ def test_analytics_page_draws_its_charts(make_live_server: Any, browser: Any) ->
 
     live = admin_server(make_live_server)
     live.app.config["WTF_CSRF_ENABLED"] = True
-    place_call(live.app, [SayText("vorrei informazioni"), SayText("no"),
+    place_call(live.app, [SayText("vorrei informazioni sulla fornitura"), SayText("no"),
                           SayText("sono senza luce")])
     page = browser.new_page()
     browser.login(page, live, live.add_user("ada", role="admin"), "/admin/analytics")
     assert page.locator("figure.chart svg").count() == 4
     row = page.locator("#candidates tr.misrouted")
-    assert "vorrei informazioni" in row.inner_text()
+    assert "vorrei informazioni sulla fornitura" in row.inner_text()
     browser.screenshot(page, "admin-analytics")
     row.locator("button").click()
     assert "Example added to the draft" in page.inner_text(".flash")

@@ -40,6 +40,9 @@ def live(make_app: Any) -> Any:
     with app.extensions["db"].transaction() as session:
         import_default_flows(session)
         import_file(session, KO_FLOW)
+    # Load the model before the call: a cold load inside the first webhook can outlast the
+    # caller's 15 s patience on a loaded 2-core machine (the app loads it once per process).
+    app.extensions["speech"].get("ko")
     base, stop = serve_in_thread(app, port=port)
     yield app, base
     stop()
