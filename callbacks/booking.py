@@ -4,7 +4,9 @@
 and rules, places the request in the queue and returns the promise to say to the caller.
 The same caller calling again updates their open request (keeping its place) instead of
 creating a second one; a caller without a usable number is still recorded, flagged as
-needing a number.
+needing a number. An `urgent` booking (an emergency) is promised no wait in minutes: its
+promise kind is "urgent", which puts it at the top of the queue (callbacks.priority) and
+stays so when the caller calls again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from callbacks import profiles
 from callbacks import settings as queue_settings
-from callbacks.models import OPEN_STATUSES, QUEUED, CallbackRequest, Caller
+from callbacks.models import OPEN_STATUSES, QUEUED, URGENT, CallbackRequest, Caller
 from callbacks.priority import apply_rank
 from callbacks.promise import Promise, estimate, promise_text, queue_snapshot, stored_promise
 from core.privacy import mask_phone
@@ -110,7 +112,7 @@ def _write_pending(session: Session, kinds: tuple[type, ...],
 def book_callback(session: Session, *, phone: str | None, call_sid: str, intent: str | None,
                   words: str, language: str, window_start: datetime | None,
                   window_end: datetime | None, not_digital_cue: str | None, source: str,
-                  now: datetime, flush: bool = True) -> Booking:
+                  now: datetime, flush: bool = True, urgent: bool = False) -> Booking:
     """Book (or update) the caller's callback request and return the promise to make.
 
     `not_digital_cue` is the caller's own evidence ("non ho internet") or None; `source`
@@ -118,13 +120,15 @@ def book_callback(session: Session, *, phone: str | None, call_sid: str, intent:
     caller's transaction decides. With `flush` the request is written before returning
     (its id is known); without, it is written by the session's next flush, so a webhook
     writes its call and the request in one go (a booking reads the queue in 4 statements
-    and writes nothing until then).
+    and writes nothing until then). `urgent` (an emergency) puts the request first in the
+    queue and promises no wait in minutes.
     """
     _write_pending(session, (CallbackRequest, Caller))  # a booking or re-rank made earlier
     with session.no_autoflush:
         booking = _book(session, phone=phone, call_sid=call_sid, intent=intent, words=words,
                         language=language, window_start=window_start, window_end=window_end,
-                        not_digital_cue=not_digital_cue, source=source, now=now)
+                        not_digital_cue=not_digital_cue, source=source, now=now,
+                        urgent=urgent)
     if flush:
         session.flush()
     log.info("callback %s %s for %s (call %s)", booking.request.id or "(new)",
@@ -135,7 +139,8 @@ def book_callback(session: Session, *, phone: str | None, call_sid: str, intent:
 
 def _book(session: Session, *, phone: str | None, call_sid: str, intent: str | None,
           words: str, language: str, window_start: datetime | None, window_end: datetime | None,
-          not_digital_cue: str | None, source: str, now: datetime) -> Booking:
+          not_digital_cue: str | None, source: str, now: datetime,
+          urgent: bool = False) -> Booking:
     settings = queue_settings.load(session)
     number, problem = _number(phone)
     caller: Caller | None = None
@@ -185,8 +190,12 @@ def _book(session: Session, *, phone: str | None, call_sid: str, intent: str | N
     elif not_digital_cue:
         request.not_digital = True  # no profile to keep it in, but serve this request first
 
+    urgent = urgent or (updated and request.promise_kind == URGENT)
     keep_promise = updated and request.promised_by > now and request.promise_made_at is not None
-    if not keep_promise:
+    if urgent:
+        request.promised_by, request.promise_kind, request.promise_minutes = now, URGENT, None
+        request.promise_made_at = now
+    elif not keep_promise:
         apply_rank(request, settings.weights)
         _write_pending(session, (CallbackRequest,), apart_from=request)  # others re-ranked
         ahead, agents = queue_snapshot(session, request.rank_key, now, request.id)

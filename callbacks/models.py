@@ -34,6 +34,11 @@ NO_MODEL = "no_model"
 TRANSCRIPT_FAILED = "failed"
 TRANSCRIPT_STATUSES = (TRANSCRIPT_PENDING, TRANSCRIBED, NO_MODEL, TRANSCRIPT_FAILED)
 
+# The promise of an urgent request (an emergency): no minutes, top of the queue.
+URGENT = "urgent"
+# The source of a request booked for a caller who never spoke (the number was known).
+SILENT = "silent"
+
 # Where a "not digital" flag came from.
 PROFILE_SOURCES = ("import", "agent", "caller", "keypad", "rule", "admin")
 

@@ -1,7 +1,8 @@
 """Who is called back first, and why.
 
-Not-digital callers come first (a bonus worth hours of waiting), then whoever is closest to
-(or past) the time we promised; every minute of waiting adds to the score, so nobody
+Urgent requests (an emergency: their promise kind is "urgent") come before everyone, then
+not-digital callers (a bonus worth hours of waiting), then whoever is closest to (or past)
+the time we promised; every minute of waiting adds to the score, so nobody
 starves. The effective score of a request at time t is
 
     score(t) = bonus + w_age * (t - created_at) + w_deadline * (t - promised_by) + boost
@@ -27,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callbacks.models import OPEN_STATUSES, CallbackRequest
+from callbacks.models import OPEN_STATUSES, SILENT, URGENT, CallbackRequest
 from callbacks.settings import Weights
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -41,9 +42,16 @@ def minutes(moment: datetime) -> float:
 def rank_key(request: CallbackRequest, weights: Weights) -> float:
     """The static ordering key of a request (higher is called first)."""
     bonus = weights.not_digital_bonus if request.not_digital else 0.0
+    if is_urgent(request):
+        bonus += weights.urgent_bonus
     return (bonus + (request.manual_boost or 0.0)
             - weights.age_per_minute * minutes(request.created_at)
             - weights.deadline_per_minute * minutes(request.promised_by))
+
+
+def is_urgent(request: CallbackRequest) -> bool:
+    """Whether the request is an emergency (called back before everyone else)."""
+    return request.promise_kind == URGENT
 
 
 def effective_score(request: CallbackRequest, now: datetime, weights: Weights) -> float:
@@ -81,12 +89,14 @@ class Explanation:
 
 
 _TEXT = {
-    "it": {"nd": "non digitale", "wait": "in attesa da {m} minuti",
+    "it": {"urgent": "URGENTE: emergenza", "silent": "chiamata silenziosa",
+           "nd": "non digitale", "wait": "in attesa da {m} minuti",
            "wait_h": "in attesa da {h} h {m} min",
            "by": "promesso entro le {t}", "late": "promessa scaduta alle {t}",
            "window": "da richiamare dalle {t}", "boost": "priorità manuale +{b:g}",
            "nonum": "manca il numero"},
-    "en": {"nd": "not digital", "wait": "waiting {m} minutes", "wait_h": "waiting {h} h {m} min",
+    "en": {"urgent": "URGENT: emergency", "silent": "silent call",
+           "nd": "not digital", "wait": "waiting {m} minutes", "wait_h": "waiting {h} h {m} min",
            "by": "promised by {t}", "late": "promise missed at {t}",
            "window": "to call from {t}", "boost": "manual priority +{b:g}",
            "nonum": "number missing"},
@@ -106,6 +116,10 @@ def explain(request: CallbackRequest, now: datetime, weights: Weights,
     words = _TEXT.get(lang, _TEXT["en"])
     zone = ZoneInfo(timezone)
     parts: list[str] = []
+    if is_urgent(request):
+        parts.append(words["urgent"])
+    if request.source == SILENT:
+        parts.append(words["silent"])
     if request.not_digital:
         parts.append(words["nd"])
     waited = max(0, int((now - request.created_at).total_seconds() // 60))
@@ -115,8 +129,9 @@ def explain(request: CallbackRequest, now: datetime, weights: Weights,
         parts.append(words["wait"].format(m=waited))
     if request.not_before > now:
         parts.append(words["window"].format(t=_clock(request.not_before, now, zone)))
-    key = "late" if request.promised_by < now else "by"
-    parts.append(words[key].format(t=_clock(request.promised_by, now, zone)))
+    if not is_urgent(request):  # an urgent request promises no time: as soon as possible
+        key = "late" if request.promised_by < now else "by"
+        parts.append(words[key].format(t=_clock(request.promised_by, now, zone)))
     if request.manual_boost:
         parts.append(words["boost"].format(b=request.manual_boost))
     if request.needs_number:

@@ -28,7 +28,8 @@ WEEKDAYS = {"it": ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", 
 
 @dataclass(frozen=True)
 class Promise:
-    """What we promised: a kind ("minutes", "morning", "afternoon", "window"), the deadline."""
+    """What we promised: a kind ("minutes", "morning", "afternoon", "window", "urgent"),
+    the deadline."""
 
     kind: str
     promised_by: datetime
@@ -142,6 +143,11 @@ def promise_text(promise: Promise, lang: str, timezone: str = "Europe/Rome") -> 
     zone = ZoneInfo(timezone)
     made = promise.made_at.astimezone(zone)
     by = promise.promised_by.astimezone(zone)
+    if promise.kind == "urgent":  # never a wait in minutes: we cannot keep one
+        if lang == "it":
+            return ("La sua chiamata è la prima della lista: la richiamerà il primo "
+                    "operatore libero.")
+        return "Your call is first in the queue: the first free agent will call you back."
     if promise.kind == "minutes":
         mins = promise.minutes or 0
         if lang == "it":

@@ -21,12 +21,14 @@ from callbacks.models import CallbackSetting
 class Weights:
     """Priority weights, in "minutes of waiting" units.
 
-    effective score = not_digital_bonus (if not digital) + age_per_minute * minutes waited
+    effective score = urgent_bonus (if urgent: an emergency) + not_digital_bonus (if not
+                      digital) + age_per_minute * minutes waited
                       + deadline_per_minute * minutes past (or minus minutes before) the
                       promise + manual boost
     """
 
     not_digital_bonus: float = 240.0
+    urgent_bonus: float = 100000.0  # about ten weeks of waiting: an emergency goes first
     age_per_minute: float = 1.0
     deadline_per_minute: float = 1.0
 

@@ -4,8 +4,12 @@ Everything about a call is in the database, so any web process can take its next
 Each webhook for a listening step is keyed by (call, step, attempt): the first one decides
 and stores the TwiML it answered with; a repeat gets the stored TwiML back.
 
-Rules that hold at every step: "operator" (or 0) reaches a human; silence or no match gets
-one simpler reprompt with a keypad hint and a second failure goes to a human or callback;
+Rules that hold at every step: "operator" (or 0) reaches a human; an emergency (the
+`emergency` intent at or above the confirmation threshold, or one of its keywords) goes to
+the flow's `emergency_step`, once per call; silence or no match gets one simpler reprompt
+(a short one after silence, when the step has it) and a second failure says why in one
+sentence ("I could not understand you") and goes to a human or callback, or, for a caller
+silent twice whose number we know, to the step's `on_silence` (a booked callback);
 a step entered a third time goes to the human step instead (never a loop); callers flagged
 as not digital hear slower prompts, wait longer and skip anything that sends them online.
 
@@ -26,6 +30,7 @@ from sqlalchemy.orm import aliased
 
 from core.privacy import mask_phone
 from ivr import handoff
+from ivr.emergency import EMERGENCY, emergency_confidence
 from ivr.flow_store import cached_doc, flow_for_number
 from ivr.flowdoc import FlowDoc
 from ivr.models import Call, CallEvent, FlowVersion
@@ -244,7 +249,9 @@ class CallEngine(FlowWalker):
             if status == "completed":
                 call.outcome = "transferred"
                 return "transferred", [Hangup()]
-            return f"dial_{status or 'unknown'}", self._enter(call, flow, step["on_no_answer"])
+            why: list[Verb] = [self._speak(call, flow, flow.reason("no_agent", call.language))]
+            return f"dial_{status or 'unknown'}", self._enter(call, flow, step["on_no_answer"],
+                                                              why)
         if kind == "record":
             detail = event.detail or {}
             if detail.get("RecordingUrl"):
@@ -269,6 +276,14 @@ class CallEngine(FlowWalker):
         if heard.not_digital is not None:
             call.not_digital = True
             call.not_digital_cue = heard.not_digital.evidence[:255]
+        emergency = emergency_confidence(flow, self.understanding, words, call.language, heard,
+                                         call.path)
+        if emergency is not None and flow.emergency_step:
+            event.intent, event.confidence = EMERGENCY, emergency
+            call.words = words if kind == "ask" or not call.words \
+                else f"{call.words} | {words}"[:4000]
+            call.intent, call.intent_confidence, call.need_source = EMERGENCY, emergency, "speech"
+            return "emergency", self._enter(call, flow, flow.emergency_step)
         if digits == "0" or heard.wants_human:
             if kind == "ask" and words and not call.words:
                 call.words = words
@@ -342,9 +357,20 @@ class CallEngine(FlowWalker):
         return "confirm", self._enter(call, flow, step["confirm"])
 
     def _failed(self, call: Call, flow: FlowDoc, event: CallEvent) -> tuple[str, list[Verb]]:
-        """No answer or no match: one simpler reprompt, then a human (never a third try)."""
+        """No answer or no match: one simpler reprompt, then say why and go to a human or
+        a callback (never a third try)."""
         name, _ = split_step(event.step)
+        silent = not event.words and not event.digits
         if event.attempt == 0:
-            return "reprompt", self._listen(call, flow, event.step, 1, [])
-        target = flow.step(name).get("on_failure") or flow.human_step
-        return "gave_up", self._enter(call, flow, target)
+            return "reprompt", self._listen(call, flow, event.step, 1, [], silent=silent)
+        step = flow.step(name)
+        target = step.get("on_failure") or flow.human_step
+        if silent:
+            silent = self.session.scalar(select(CallEvent.id).where(
+                CallEvent.call_id == call.id, CallEvent.step == event.step,
+                CallEvent.attempt == 0, CallEvent.words.is_(None),
+                CallEvent.digits.is_(None))) is not None
+        if silent and step.get("on_silence") and (call.callback_number or call.from_number):
+            target = step["on_silence"]
+        why = flow.reason("not_heard" if silent else "not_understood", call.language)
+        return "gave_up", self._enter(call, flow, target, [self._speak(call, flow, why)])

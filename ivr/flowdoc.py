@@ -8,7 +8,9 @@ Step types (prompts are {lang: text}; `reprompt` is the simpler second try with 
 hint; `on_failure` is where a second failure goes, the human step by default):
 
 - `say` (prompt, next; `digital_only: true` is skipped for callers who are not digital);
-- `ask` (expecting: intent; prompt, reprompt, keypad {digit: intent}, confirm, next);
+- `ask` (expecting: intent; prompt, reprompt, keypad {digit: intent}, confirm, next;
+  `silence_reprompt`: the short second try after silence; `on_silence`: where a caller
+  silent twice goes when their number is known, e.g. a `book` step with source silent);
 - `confirm` (a yes/no question: prompt, reprompt, on_yes, on_no; keys 1 = yes, 2 = no);
 - `route` (routes {intent: step, default: step}; `not_digital`: where those callers go);
 - `hours` (open, closed: opening hours and public holidays from the settings);
@@ -17,7 +19,14 @@ hint; `on_failure` is where a second failure goes, the human step by default):
 - `collect_number` (confirm the caller id, or ask for a number: ask_prompt, ask_reprompt);
 - `ask_time` (when to call back, in words: "domani mattina"; key 1 = as soon as possible;
   a second failure goes to on_failure, e.g. straight on to the booking);
-- `book` (book the callback; {promise} is the estimate), `record` (a voice message), `end`.
+- `book` (book the callback; {promise} is the estimate; `source: silent` marks a caller
+  who never spoke), `record` (a voice message), `end`.
+
+Settings the engine reads at every step: `human_step` ("operator" or 0 goes there),
+`emergency_step` (an emergency recognised at any listening step goes there; none by
+default), `emergency_number` (a number, or one per language, said through the
+{emergency_number} placeholder in any prompt), and `fallback_reasons` (the one short
+sentence that says why before a fallback: closed, no_agent, not_understood, not_heard).
 """
 
 from __future__ import annotations
@@ -36,8 +45,8 @@ from ivr.voices import voice_problems
 SCHEMA_PATH = Path(__file__).with_name("flow_schema.json")
 FLOWS_DIR = Path(__file__).with_name("flows")
 TARGET_KEYS = ("next", "confirm", "on_failure", "on_yes", "on_no", "not_digital", "open",
-               "closed", "on_no_answer")
-TEXT_KEYS = ("prompt", "reprompt", "ask_prompt", "ask_reprompt")
+               "closed", "on_no_answer", "on_silence")
+TEXT_KEYS = ("prompt", "reprompt", "ask_prompt", "ask_reprompt", "silence_reprompt")
 INTERACTIVE = frozenset({"ask", "confirm", "collect_number", "ask_time", "transfer",
                          "record"})
 """Step types that wait for the caller (or Twilio) before going on."""
@@ -55,6 +64,16 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "listen_timeout": 5,
     "speech_input": "auto",
     "human_step": "human",
+    "emergency_step": None,
+    "emergency_number": "",
+    "fallback_reasons": {
+        "closed": {"it": "Adesso siamo chiusi.", "en": "We are closed right now."},
+        "no_agent": {"it": "In questo momento nessun operatore è libero.",
+                     "en": "No agent is free right now."},
+        "not_understood": {"it": "Non sono riuscito a capirla.",
+                           "en": "I could not understand you."},
+        "not_heard": {"it": "Non sono riuscito a sentirla.", "en": "I could not hear you."},
+    },
     "transfer_number": "",
     "not_digital": {"prosody_rate": "85%", "listen_timeout": 9, "pause_seconds": 1},
 }
@@ -92,6 +111,9 @@ def validate_document(document: Mapping[str, Any]) -> list[str]:
     human = document.get("settings", {}).get("human_step", DEFAULT_SETTINGS["human_step"])
     if human not in steps:
         problems.append(f"settings/human_step: no step named {human!r}")
+    emergency = document.get("settings", {}).get("emergency_step")
+    if emergency is not None and emergency not in steps:
+        problems.append(f"settings/emergency_step: no step named {emergency!r}")
     intents = document.get("intents", {})
     for name, step in steps.items():
         for key in TARGET_KEYS:
@@ -172,6 +194,8 @@ class FlowDoc:
         self.settings: dict[str, Any] = {**DEFAULT_SETTINGS, **(document.get("settings") or {})}
         self.settings["not_digital"] = {**DEFAULT_SETTINGS["not_digital"],
                                         **self.settings["not_digital"]}
+        self.settings["fallback_reasons"] = {**DEFAULT_SETTINGS["fallback_reasons"],
+                                             **self.settings["fallback_reasons"]}
         self._memo: dict[Any, Any] = {}
 
     def memo(self, key: Any, compute: Any) -> Any:
@@ -193,7 +217,20 @@ class FlowDoc:
         """A prompt in `lang` (else the default language) with {placeholders} filled in."""
         texts = self.step(step_name).get(key) or {}
         template = texts.get(lang) or texts.get(self.default_language) or ""
-        return template.format_map(_Blank(values))
+        return template.format_map(_Blank({"emergency_number": self.emergency_number(lang),
+                                           **values}))
+
+    def emergency_number(self, lang: str) -> str:
+        """The emergency services' number for callers in `lang` ("112"), or ""."""
+        number = self.settings.get("emergency_number") or ""
+        if isinstance(number, dict):
+            number = number.get(lang) or number.get(self.default_language) or ""
+        return str(number)
+
+    def reason(self, why: str, lang: str) -> str:
+        """The short sentence saying why a fallback happens ("Adesso siamo chiusi.")."""
+        texts = self.settings["fallback_reasons"].get(why) or {}
+        return str(texts.get(lang) or texts.get(self.default_language) or "")
 
     def label(self, intent: str | None, lang: str) -> str:
         """How an intent is said back to the caller ("your bill")."""
@@ -206,6 +243,12 @@ class FlowDoc:
     def human_step(self) -> str:
         """The step that reaches a human (asked for by "operator" or 0 at any step)."""
         return str(self.settings["human_step"])
+
+    @property
+    def emergency_step(self) -> str | None:
+        """Where an emergency recognised at any listening step goes (None: nowhere special)."""
+        step = self.settings.get("emergency_step")
+        return str(step) if step else None
 
 
 class _Blank(dict):  # type: ignore[type-arg]

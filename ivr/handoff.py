@@ -12,6 +12,7 @@ from datetime import datetime
 import phonenumbers
 from sqlalchemy.orm import Session
 
+from ivr.emergency import EMERGENCY
 from ivr.models import Call
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ def book_for_call(session: Session, call: Call, *, source: str, now: datetime,
     is kept and flagged as needing a number). Idempotent per call: booking again updates
     the same request. `defer_write` leaves the request to the session's next flush (the
     webhook's commit writes it with the call, in one go), for callers that do not need
-    `call.callback_request_id` before then.
+    `call.callback_request_id` before then. A call whose need is an emergency is booked
+    urgent (first in the queue, no promise in minutes).
     """
     from callbacks.booking import book_callback
 
@@ -68,7 +70,7 @@ def book_for_call(session: Session, call: Call, *, source: str, now: datetime,
         intent=call.intent, words=call.words or "", language=call.language,
         window_start=call.callback_window_start, window_end=call.callback_window_end,
         not_digital_cue=call.not_digital_cue,
-        source=source, now=now, flush=not defer_write)
+        source=source, now=now, flush=not defer_write, urgent=call.intent == EMERGENCY)
     call.callback_request = booking.request
     if booking.request.id is not None:
         call.callback_request_id = booking.request.id

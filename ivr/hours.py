@@ -44,3 +44,28 @@ def holiday_name(settings: Mapping[str, Any], day: date) -> str | None:
 def is_open(settings: Mapping[str, Any], moment: datetime) -> bool:
     """True if agents are working at `moment` (an aware datetime) under these settings."""
     return opening_hours(settings).is_open(moment)
+
+
+_WEEKDAYS = {"it": ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato",
+                    "domenica"),
+             "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+                    "Sunday")}
+
+
+def reopening_words(settings: Mapping[str, Any], moment: datetime, lang: str) -> str:
+    """When the centre opens next, as said to a caller: "domani alle 8:30", "on Monday at
+    9:00" ("" when it does not open in the next three weeks)."""
+    hours = opening_hours(settings)
+    opens = hours.next_open(moment)
+    if opens is None:
+        return ""
+    lang = lang if lang in _WEEKDAYS else "en"
+    local, today = opens.astimezone(hours.zone), moment.astimezone(hours.zone).date()
+    clock = f"{local.hour}:{local.minute:02d}"
+    days = (local.date() - today).days
+    if lang == "it":
+        day = "oggi" if days == 0 else "domani" if days == 1 else _WEEKDAYS["it"][local.weekday()]
+        return f"{day} alle {clock}"
+    day = "today" if days == 0 else "tomorrow" if days == 1 else \
+        f"on {_WEEKDAYS['en'][local.weekday()]}"
+    return f"{day} at {clock}"

@@ -113,7 +113,8 @@ class FlowListenPlans:
             barge_in = bool(flow.settings.get("barge_in")) and \
                 self.app.extensions["speech.tts_available"]()  # as the TwiML decided
             question = (question_text(call, flow, parameters.get("step", ""),
-                                      _attempt(parameters))
+                                      _attempt(parameters),
+                                      silent=parameters.get("silent") == "1")
                         if barge_in and parameters.get("step") else None)
         listen_timeout = float(flow.settings["listen_timeout"])
         phrases = expected_phrases(flow.document, lang, expecting)

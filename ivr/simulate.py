@@ -2,7 +2,8 @@
 
 The admin console's "try it" walks a draft without a call, a database or Twilio, with the
 engine's own decision pieces: `speech.understanding` (intent, thresholds via `decide`,
-"wants a human", "not digital" cues), `ivr.hours.is_open` and `FlowDoc` texts. Steps that
+"wants a human", "not digital" cues), `ivr.emergency` (an emergency goes to the flow's
+emergency step), `ivr.hours.is_open` and `FlowDoc` texts. Steps that
 ask nothing run as the engine runs them; at the first question about the need the
 sentence is the caller's answer; a confirmation of that need is assumed answered "yes";
 the walk stops at the next question, at a human, a callback or a goodbye.
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ivr.emergency import EMERGENCY, emergency_confidence
 from ivr.flowdoc import FlowDoc
 from ivr.hours import is_open
 from speech.understanding import Understanding, decide
@@ -40,7 +42,7 @@ class Simulation:
     lang: str
     intent: str | None = None
     confidence: float = 0.0
-    decision: str = ""  # accept | confirm | reject | human | keypad | none
+    decision: str = ""  # accept | confirm | reject | human | keypad | emergency | none
     not_digital: bool = False
     outcome: str = ""  # human | callback | goodbye | message | waits | reprompt
     steps: list[SimStep] = field(default_factory=list)
@@ -147,6 +149,10 @@ class _Walk:
         heard = self.understanding.understand(flow.document, words, sim.lang, "intent")
         if heard.not_digital is not None:
             sim.not_digital = True
+        emergency = emergency_confidence(flow, self.understanding, words, sim.lang, heard)
+        if emergency is not None and flow.emergency_step:
+            sim.decision, sim.intent, sim.confidence = "emergency", EMERGENCY, emergency
+            return flow.emergency_step
         if heard.wants_human:
             sim.decision = "human"
             return flow.human_step

@@ -105,6 +105,11 @@ def reference_problems(document: Mapping[str, Any]) -> list[Problem]:
         found.append(_problem("settings/human_step", "reference",
                               f"Nessun passo {human!r} per l'operatore",
                               f"No step named {human!r} to reach a human"))
+    emergency = (document.get("settings") or {}).get("emergency_step")
+    if emergency is not None and emergency not in steps:
+        found.append(_problem("settings/emergency_step", "reference",
+                              f"Nessun passo {emergency!r} per le emergenze",
+                              f"No step named {emergency!r} for emergencies"))
     if document["default_language"] not in document["languages"]:
         found.append(_problem("default_language", "reference",
                               "La lingua predefinita deve essere tra le lingue del flusso",

@@ -3,7 +3,9 @@
 `FlowWalker` turns "go to step X" into the verbs the caller hears (see ivr.twiml) and the
 call's new position; `ivr.engine.CallEngine` builds on it to handle Twilio's webhooks and
 decide what each answer means. Guards: a step entered a third time goes to the human step
-instead, and a chain of steps that ask nothing is cut after MAX_CHAIN steps.
+instead, and a chain of steps that ask nothing is cut after MAX_CHAIN steps. A transfer that
+cannot happen says why first (closed, no agent free) in the flow's own words
+(settings.fallback_reasons), then goes on to its `closed` or `on_no_answer` step.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ivr import handoff
 from ivr.flowdoc import FlowDoc
-from ivr.hours import is_open
+from ivr.hours import is_open, reopening_words
 from ivr.models import Call
 from ivr.twiml import Hangup, Listen, RecordMessage, Speak, Transfer, Verb
 from ivr.voices import say_language, voice_for
@@ -79,7 +81,10 @@ class FlowWalker:
             kind = step["type"]
             if kind == "say":
                 if not (step.get("digital_only") and call.not_digital):
-                    verbs.append(self._speak(call, flow, flow.text(name, "prompt", call.language)))
+                    reopens = (reopening_words(flow.settings, self.now, call.language)
+                               if "{reopens}" in str(step.get("prompt")) else "")
+                    verbs.append(self._speak(call, flow, flow.text(
+                        name, "prompt", call.language, reopens=reopens)))
                 name = step["next"]
             elif kind == "hours":
                 name = step["open"] if is_open(flow.settings, self.now) else step["closed"]
@@ -88,7 +93,8 @@ class FlowWalker:
                 name = (step["not_digital"] if call.not_digital and "not_digital" in step
                         else routes.get(call.intent or "", routes["default"]))
             elif kind == "book":
-                source = "keypad" if call.need_source == "keypad" else "speech"
+                source = step.get("source") or (
+                    "keypad" if call.need_source == "keypad" else "speech")
                 promise = handoff.book_for_call(self.session, call, source=source, now=self.now,
                                                 defer_write=True)
                 call.outcome = "callback_booked"
@@ -100,11 +106,13 @@ class FlowWalker:
                 return self._goodbye(call, flow, verbs, call.outcome or "completed", name)
             elif kind == "transfer":
                 if not is_open(flow.settings, self.now):
+                    verbs.append(self._speak(call, flow, flow.reason("closed", call.language)))
                     name = step["closed"]
                     continue
                 number = step.get("number") or flow.settings.get("transfer_number") \
                     or self.options.fallback_number
                 if not number:
+                    verbs.append(self._speak(call, flow, flow.reason("no_agent", call.language)))
                     name = step["on_no_answer"]
                     continue
                 verbs.append(self._speak(call, flow, flow.text(name, "prompt", call.language)))
@@ -162,11 +170,14 @@ class FlowWalker:
                      pause_after=int(slow.get("pause_seconds", 0)))
 
     def _listen(self, call: Call, flow: FlowDoc, step_key: str, attempt: int,
-                verbs: list[Verb]) -> list[Verb]:
+                verbs: list[Verb], silent: bool = False) -> list[Verb]:
+        """Ask the step's question and listen; `silent`: the caller said nothing last time
+        (the step's short `silence_reprompt`, if it has one, is asked)."""
         name, asking = split_step(step_key)
         step = flow.step(name)
         expecting = "phone" if asking else EXPECTING[step["type"]]
-        text = question_text(call, flow, step_key, attempt)
+        silent = silent and attempt > 0 and not asking and "silence_reprompt" in step
+        text = question_text(call, flow, step_key, attempt, silent=silent)
         call.current_step, call.attempts = step_key, attempt
         slow = flow.settings["not_digital"] if call.not_digital else {}
         timeout = int(slow.get("listen_timeout") or flow.settings["listen_timeout"])
@@ -176,7 +187,8 @@ class FlowWalker:
         if mode == "stream":
             verbs.append(Listen(action, [prompt], mode="stream", stream_url=self.urls.stream(),
                                 parameters={"call": call.call_sid, "step": step_key,
-                                            "attempt": str(attempt), "expecting": expecting},
+                                            "attempt": str(attempt), "expecting": expecting,
+                                            **({"silent": "1"} if silent else {})},
                                 barge_in=self._barge_in(flow)))
         else:
             hints = flow.memo(("hints", call.language, expecting), lambda: self.understanding
@@ -187,10 +199,14 @@ class FlowWalker:
         return verbs
 
 
-def question_text(call: Call, flow: FlowDoc, step_key: str, attempt: int) -> str:
-    """The words of the question a listening step asks (its prompt or reprompt)."""
+def question_text(call: Call, flow: FlowDoc, step_key: str, attempt: int,
+                  silent: bool = False) -> str:
+    """The words of the question a listening step asks (its prompt or reprompt; `silent`:
+    its silence_reprompt, after a try with no answer at all)."""
     name, asking = split_step(step_key)
     key = ("ask_" if asking else "") + ("prompt" if attempt == 0 else "reprompt")
+    if silent and attempt > 0 and not asking and "silence_reprompt" in flow.step(name):
+        key = "silence_reprompt"
     number = spell((call.from_number or "")[-3:])
     return flow.text(name, key, call.language, label=flow.label(call.intent, call.language),
                      number=number)

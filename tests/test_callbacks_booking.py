@@ -82,3 +82,25 @@ def test_window_booking_promises_the_window(session):
     assert request.not_before == start and request.promised_by == start + timedelta(hours=2)
     assert booking.promise("it") == (
         "La richiameremo domani tra le 15:00 e le 17:00, come ha chiesto.")
+
+
+def test_an_urgent_booking_promises_no_minutes(session):
+    booking = book(session, "+393331234567", TUESDAY_10, intent="emergency",
+                   words="c'è una fuga di gas", urgent=True)
+    request = session.get(CallbackRequest, booking.request_id)
+    assert request.promise_kind == "urgent" and request.promise_minutes is None
+    for lang in ("it", "en"):
+        said = booking.promise(lang)
+        assert "minut" not in said and said
+    assert booking.promise("en") == ("Your call is first in the queue: the first free agent "
+                                     "will call you back.")
+
+
+def test_an_urgent_request_stays_urgent_when_the_caller_calls_again(session):
+    first = book(session, "+393331234567", TUESDAY_10, call_sid="CA1", intent="emergency",
+                 urgent=True)
+    again = book(session, "+393331234567", TUESDAY_10 + timedelta(minutes=5), call_sid="CA2",
+                 words="ancora io")
+    assert again.request_id == first.request_id
+    assert session.get(CallbackRequest, first.request_id).promise_kind == "urgent"
+    assert "minut" not in again.promise("it")

@@ -69,3 +69,31 @@ def test_changing_weights_reorders_open_requests(session):
     assert _order(session, now)[0] == "+393331000002"
     queue_settings.save(session, "weights", {"not_digital_bonus": 0}, now)
     assert _order(session, now)[0] == "+393331000001"
+
+
+def test_an_urgent_request_goes_before_hours_of_not_digital_waiting(session):
+    book(session, "+393331000001", TUESDAY_10 - timedelta(hours=6),
+         not_digital_cue="non ho internet")
+    book(session, "+393331000002", TUESDAY_10 - timedelta(hours=3))
+    book(session, "+393331000003", TUESDAY_10, intent="emergency",
+         words="c'è odore di gas", urgent=True)
+    assert _order(session, TUESDAY_10 + timedelta(hours=8)) == [
+        "+393331000003", "+393331000001", "+393331000002"]
+
+
+def test_an_urgent_request_is_explained_as_an_emergency_and_promises_no_time(session):
+    booking = book(session, "+393331000003", TUESDAY_10, intent="emergency", urgent=True)
+    request = session.get(CallbackRequest, booking.request_id)
+    reason = explain(request, TUESDAY_10 + timedelta(minutes=3), Weights()).text()
+    assert reason == "URGENT: emergency, waiting 3 minutes"
+    assert explain(request, TUESDAY_10, Weights(), lang="it").text().startswith(
+        "URGENTE: emergenza")
+
+
+def test_a_silent_call_says_so_to_the_agents(session):
+    booking = book(session, "+393331000004", TUESDAY_10, intent=None, words="",
+                   source="silent")
+    request = session.get(CallbackRequest, booking.request_id)
+    assert explain(request, TUESDAY_10, Weights()).text().startswith("silent call, waiting")
+    assert explain(request, TUESDAY_10, Weights(), lang="it").text().startswith(
+        "chiamata silenziosa")

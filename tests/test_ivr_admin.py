@@ -374,7 +374,7 @@ def test_removing_a_step_others_route_to_is_refused_next_to_it(make_app: Any) ->
     answer = client.post("/admin/flows/main/form", data={"op": "remove_step:goodbye"})
     assert answer.status_code == 422
     step = _field(answer.get_data(as_text=True), "f-steps--goodbye", "section")
-    assert "still the target of steps.book.next, steps.leave_message.next" in step
+    assert "still the target of steps.offer_hold.on_no, steps.try_again_soon.next" in step
     answer = client.post("/admin/flows/main/form", data={"op": "remove_step:welcome"})
     assert "is the start step" in _field(answer.get_data(as_text=True), "f-steps--welcome",
                                          "section")

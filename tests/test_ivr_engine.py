@@ -70,11 +70,13 @@ def test_english_caller_from_the_uk_hears_english(make_app: Any, session: Any) -
 
 def test_silent_caller_gets_one_simpler_reprompt_then_a_human(make_app: Any,
                                                                session: Any) -> None:
+    # anonymous: a silent caller whose number we know is called back instead
+    # (tests/test_ivr_journeys.py)
     app = hotline(make_app)
-    t = place_call(app, [Silence(), Silence()])
+    t = place_call(app, [Silence(), Silence()], from_="anonymous")
     said = t.prompts
     assert sum("perché sta chiamando" in p for p in said) == 1
-    assert sum("prema 1 per la bolletta" in p for p in said) == 1  # the keypad hint, once
+    assert sum("prema 0 per un operatore" in p for p in said) == 1  # the short reprompt, once
     assert t.outcome.startswith("transferred:+390299999999")
     call = _call(session, t.call_sid)
     assert call.outcome == "transferred"

@@ -103,3 +103,25 @@ def test_an_emergency_hears_the_safety_advice_then_reaches_a_human(
     assert sim.path[-2:] == ["emergency_advice", "human"]
     assert sim.outcome == "human"
     assert ("112" if lang == "it" else "999") in sim.steps[-2].said
+
+
+def test_an_emergency_step_must_exist() -> None:
+    problems = _broken(lambda d: d["settings"].update(emergency_step="nowhere"))
+    assert problems == ["settings/emergency_step: no step named 'nowhere'"]
+
+
+def test_emergency_settings_are_checked_and_default_to_none() -> None:
+    assert any("emergency_number" in p for p in _broken(
+        lambda d: d["settings"].update(emergency_number="call the police")))
+    document = copy.deepcopy(MAIN)
+    for key in ("emergency_step", "emergency_number", "fallback_reasons"):
+        document["settings"].pop(key)
+    flow = FlowDoc(check_document(document))
+    assert flow.emergency_step is None and flow.emergency_number("it") == ""
+    assert flow.reason("closed", "en") == "We are closed right now."
+    assert "chiami subito il ." in flow.text("emergency_advice", "prompt", "it")
+
+
+def test_an_ask_step_may_send_silent_callers_somewhere_that_exists() -> None:
+    problems = _broken(lambda d: d["steps"]["ask_need"].update(on_silence="nowhere"))
+    assert problems == ["steps/ask_need/on_silence: no step named 'nowhere'"]

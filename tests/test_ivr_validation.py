@@ -175,3 +175,11 @@ def test_the_korean_model_reports_the_words_it_cannot_hear() -> None:
     missing = {w for p in problems if p.rule == "vocabulary" for w in p.words}
     assert "고지서가" in missing  # measured: the model knows "고지서" but not "고지서가"
     assert "요금" not in missing
+
+
+def test_an_emergency_step_that_does_not_exist_is_a_reference_error() -> None:
+    flow = small_flow()
+    flow["settings"]["emergency_step"] = "gone"
+    [problem] = validate(flow)
+    assert (problem.rule, problem.path) == ("reference", "settings/emergency_step")
+    assert problem.blocking

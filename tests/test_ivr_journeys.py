@@ -1,0 +1,250 @@
+"""Callers' journeys through the default flow, placed with the local Twilio stand-in.
+
+Each test says what the caller heard, in order, and what the agents' queue holds after the
+call: an emergency gets safety advice and a person or an urgent callback; a "no" to the
+callback offer is respected; a silent caller is called back without a maze; and every
+fallback says why before what happens next.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from callbacks.booking import book_callback
+from callbacks.console_queries import QueueRow, waiting_list
+from ivr.flowdoc import FlowDoc, default_flow_files, load_file
+from localtwilio import CallTranscript, Press, SayText, Silence, scripted_dial
+from tests.ivr_support import CALLER, CLOSED, OPEN, UK_CALLER, hotline, place_call
+
+OTHER = "+393339876543"
+NOT_DIGITAL = "+393335550001"
+
+
+def _queue(session: Any, at: Any, lang: str = "en") -> list[QueueRow]:
+    session.expire_all()
+    return waiting_list(session, at, lang=lang).rows
+
+
+def _heard(transcript: CallTranscript) -> list[str]:
+    return [p.lower() for p in transcript.prompts]
+
+
+def _in_order(heard: list[str], *fragments: str) -> None:
+    """Each fragment is in a prompt after the one holding the previous fragment."""
+    position = -1
+    for fragment in fragments:
+        found = next((i for i, p in enumerate(heard) if i > position and fragment in p), None)
+        assert found is not None, f"{fragment!r} not heard after prompt {position}: {heard}"
+        position = found
+
+
+def _asked_for_a_number(heard: list[str]) -> bool:
+    return any("numero" in p or "number" in p for p in heard)
+
+
+def _seed_queue(app: Any, at: Any) -> None:
+    """Two callers already waiting: an ordinary one, and one flagged not digital."""
+    with app.extensions["db"].transaction() as s:
+        for phone, cue in ((OTHER, None), (NOT_DIGITAL, "non ho internet")):
+            book_callback(s, phone=phone, call_sid=f"CA-{phone[-4:]}", intent="billing",
+                          words="la bolletta", language="it", window_start=None,
+                          window_end=None, not_digital_cue=cue, source="speech",
+                          now=at - timedelta(minutes=40))
+
+
+# ---------------------------------------------------------------- 1. emergencies
+@pytest.mark.parametrize("script", [
+    [SayText("ho un problema con la bolletta"), SayText("aspetti, sento odore di gas in cucina")],
+    [SayText("bolletta"), SayText("sì"), SayText("esce fumo dalla presa del bagno")],
+], ids=["keyword-at-the-offer", "model-at-the-number-question"])
+def test_an_emergency_said_at_any_question_gets_safety_advice_then_a_person(
+        make_app: Any, session: Any, script: list[Any]) -> None:
+    app = hotline(make_app)
+    t = place_call(app, script)
+    heard = _heard(t)
+    _in_order(heard, "perché sta chiamando", "richiamarla", "chiami subito il 112",
+              "la metto in contatto")
+    assert any("odore di gas" in p and "112" in p for p in heard)  # advice and number
+    assert t.outcome == "transferred:+390299999999"
+    assert _queue(session, OPEN) == []
+
+
+@pytest.mark.parametrize(("caller", "words", "advice", "closed", "first"), [
+    (CALLER, "c'è una fuga di gas in casa", "chiami subito il 112", "adesso siamo chiusi",
+     "la prima della lista"),
+    (UK_CALLER, "I can smell gas in the kitchen", "call 999 now", "we are closed right now",
+     "first in the queue"),
+], ids=["it", "en"])
+def test_an_emergency_after_hours_is_booked_urgent_at_the_top_of_the_queue(
+        make_app: Any, session: Any, caller: str, words: str, advice: str, closed: str,
+        first: str) -> None:
+    app = hotline(make_app, at=CLOSED)
+    _seed_queue(app, CLOSED)
+    t = place_call(app, [SayText(words, voice=caller == UK_CALLER and "en" or "it"),
+                         SayText("yes" if caller == UK_CALLER else "sì")], from_=caller)
+    heard = _heard(t)
+    _in_order(heard, advice, closed, "5" if caller == CALLER else "4 5 6", first)
+    assert not any("minut" in p for p in heard)  # no wait promised in minutes
+    assert not t.requests_to("Dial")
+    rows = _queue(session, CLOSED)
+    assert [row.request.phone for row in rows] == [caller, NOT_DIGITAL, OTHER]
+    urgent = rows[0]
+    assert urgent.request.intent == "emergency" and urgent.request.promise_kind == "urgent"
+    assert urgent.reason.startswith("URGENT: emergency")
+    assert "promised" not in urgent.reason
+    assert _queue(session, CLOSED, "it")[0].reason.startswith("URGENTE: emergenza")
+
+
+def test_an_emergency_nobody_answers_is_booked_urgent_after_saying_why(make_app: Any,
+                                                                       session: Any) -> None:
+    app = hotline(make_app)
+    t = place_call(app, [SayText("c'è odore di gas in casa"), SayText("sì")],
+                   dial=scripted_dial(default="busy"))
+    heard = _heard(t)
+    _in_order(heard, "112", "la metto in contatto", "nessun operatore è libero",
+              "termina con 5 6 7", "la prima della lista", "arrivederci")
+    [row] = _queue(session, OPEN)
+    assert row.request.phone == CALLER and row.reason.startswith("URGENT: emergency")
+
+
+# ---------------------------------------------------------------- 2. respect "no"
+def test_declining_the_callback_when_open_offers_to_hold_for_a_person(make_app: Any,
+                                                                      session: Any) -> None:
+    app = hotline(make_app)
+    t = place_call(app, [SayText("ho un problema con la bolletta"),
+                         SayText("no, non voglio essere richiamato"), SayText("sì")])
+    heard = _heard(t)
+    _in_order(heard, "perché sta chiamando", "vuole essere richiamato",
+              "vuole restare in linea", "la metto in contatto")
+    assert not _asked_for_a_number(heard)
+    assert t.outcome == "transferred:+390299999999"
+    assert _queue(session, OPEN) == []
+
+
+def test_declining_the_callback_and_the_wait_just_says_goodbye(make_app: Any,
+                                                               session: Any) -> None:
+    app = hotline(make_app)
+    t = place_call(app, [SayText("ho un problema con la bolletta"), SayText("no"),
+                         SayText("no")])
+    heard = _heard(t)
+    _in_order(heard, "vuole essere richiamato", "vuole restare in linea", "arrivederci")
+    assert not _asked_for_a_number(heard) and not any("segnale" in p for p in heard)
+    assert t.hung_up_by == "app" and _queue(session, OPEN) == []
+
+
+def test_declining_the_callback_when_nobody_answers_says_why_and_no_number_question(
+        make_app: Any, session: Any) -> None:
+    app = hotline(make_app)
+    t = place_call(app, [SayText("ho un problema con la bolletta"), SayText("no"),
+                         SayText("sì")], dial=scripted_dial(default="no-answer"))
+    heard = _heard(t)
+    _in_order(heard, "vuole restare in linea", "nessun operatore è libero",
+              "riprovare tra qualche minuto", "arrivederci")
+    assert not _asked_for_a_number(heard)
+    assert _queue(session, OPEN) == []
+
+
+@pytest.mark.parametrize(("caller", "words", "no", "expected"), [
+    (CALLER, "ho un problema con la bolletta", "no, non voglio essere richiamato",
+     "adesso siamo chiusi: riapriamo domani alle 8:30"),
+    (UK_CALLER, "I have a problem with my bill", "no thanks",
+     "we are closed right now: we open again tomorrow at 8:30"),
+], ids=["it", "en"])
+def test_declining_the_callback_when_closed_says_when_to_call_again(
+        make_app: Any, session: Any, caller: str, words: str, no: str, expected: str) -> None:
+    app = hotline(make_app, at=CLOSED)
+    voice = "en" if caller == UK_CALLER else "it"
+    t = place_call(app, [SayText(words, voice=voice), SayText(no, voice=voice)], from_=caller)
+    heard = _heard(t)
+    assert expected in heard[-2]
+    assert heard[-1] in ("grazie per aver chiamato. arrivederci.",
+                         "thank you for calling. goodbye.")
+    assert not _asked_for_a_number(heard) and not t.requests_to("Record")
+    assert t.duration < 40 and _queue(session, CLOSED) == []
+
+
+# ---------------------------------------------------------------- 3. silence
+@pytest.mark.parametrize("at", [OPEN, CLOSED], ids=["open", "closed"])
+def test_a_silent_caller_whose_number_is_known_gets_one_short_question_then_a_callback(
+        make_app: Any, session: Any, at: Any) -> None:
+    app = hotline(make_app, at=at)
+    t = place_call(app, [Silence(), Silence()])
+    heard = _heard(t)
+    _in_order(heard, "perché sta chiamando", "non la sento", "non sono riuscito a sentirla",
+              "richiesta di richiamata a questo numero", "arrivederci")
+    assert sum(turn.who == "caller" for turn in t.turns) == 2  # asked two questions in all
+    assert not any("prema 1 per la bolletta" in p for p in heard)  # no keypad maze
+    assert not any("prendere il numero" in p or "segnale" in p for p in heard)
+    assert not t.requests_to("Dial") and not t.requests_to("Record")
+    assert t.duration < 45
+    [row] = _queue(session, at)
+    assert row.request.phone == CALLER and row.request.source == "silent"
+    assert "silent call" in row.reason
+    assert "chiamata silenziosa" in _queue(session, at, "it")[0].reason
+
+
+def test_a_silent_caller_who_speaks_at_the_short_question_goes_on_as_usual(
+        make_app: Any, session: Any) -> None:
+    app = hotline(make_app)
+    t = place_call(app, [Silence(), SayText("ho un problema con la bolletta"), SayText("sì"),
+                         SayText("sì")])
+    _in_order(_heard(t), "non la sento", "richiamarla per la bolletta")
+    [row] = _queue(session, OPEN)
+    assert row.request.source == "speech" and "silent call" not in row.reason
+
+
+def test_a_silent_anonymous_caller_hears_why_then_reaches_a_person(make_app: Any,
+                                                                   session: Any) -> None:
+    app = hotline(make_app)
+    t = place_call(app, [Silence(), Silence()], from_="anonymous")
+    _in_order(_heard(t), "non la sento", "non sono riuscito a sentirla", "la metto in contatto")
+    assert t.outcome == "transferred:+390299999999"
+
+
+# ---------------------------------------------------------------- 4. honest words
+@pytest.mark.parametrize(("caller", "script", "why", "then"), [
+    (CALLER, [Press("0")], "adesso siamo chiusi.", "termina con"),
+    (UK_CALLER, [Press("0")], "we are closed right now.", "ending in"),
+], ids=["it", "en"])
+def test_pressing_0_after_hours_says_we_are_closed_before_the_callback(
+        make_app: Any, session: Any, caller: str, script: list[Any], why: str,
+        then: str) -> None:
+    t = place_call(hotline(make_app, at=CLOSED), script, from_=caller)
+    heard = _heard(t)
+    at = next(i for i, p in enumerate(heard) if why in p)
+    assert then in heard[at] or then in heard[at + 1]
+
+
+@pytest.mark.parametrize(("caller", "voice", "why", "then"), [
+    (CALLER, "it", "in questo momento nessun operatore è libero.", "termina con"),
+    (UK_CALLER, "en", "no agent is free right now.", "ending in"),
+], ids=["it", "en"])
+def test_an_outage_nobody_answers_says_no_agent_is_free_before_the_callback(
+        make_app: Any, session: Any, caller: str, voice: str, why: str, then: str) -> None:
+    words = "sono senza luce" if voice == "it" else "I have no power"
+    t = place_call(hotline(make_app), [SayText(words, voice=voice)], from_=caller,
+                   dial=scripted_dial(default="no-answer"))
+    _in_order(_heard(t), why, then)
+
+
+@pytest.mark.parametrize(("caller", "voice", "why"), [
+    (CALLER, "it", "non sono riuscito a capirla."),
+    (UK_CALLER, "en", "i could not understand you."),
+], ids=["it", "en"])
+def test_a_caller_not_understood_twice_hears_why_before_the_person(
+        make_app: Any, session: Any, caller: str, voice: str, why: str) -> None:
+    t = place_call(hotline(make_app), [SayText("mmm boh", voice=voice),
+                                       SayText("ehm mah", voice=voice)], from_=caller)
+    _in_order(_heard(t), why, "la metto" if voice == "it" else "putting you through")
+    assert t.outcome == "transferred:+390299999999"
+
+
+def test_the_default_flow_sends_emergencies_to_the_advice_with_the_local_number() -> None:
+    [path] = default_flow_files()
+    flow = FlowDoc(load_file(path))
+    assert flow.emergency_step == "emergency_advice"
+    assert "chiami subito il 112" in flow.text("emergency_advice", "prompt", "it")
+    assert "call 999 now" in flow.text("emergency_advice", "prompt", "en")
