@@ -79,7 +79,8 @@ def _init_parts(app: Flask) -> None:
     if understanding is None:
         semantic = cfg["SEMANTIC_UNDERSTANDING"]
         encoder = shared_encoder(cfg["EMBEDDING_CACHE_DIR"] or None) if semantic else None
-        understanding = Understanding(encoder, semantic=semantic)
+        understanding = Understanding(encoder, semantic=semantic,
+                                      wait_for_models=cfg["UNDERSTANDING_WAIT_FOR_MODELS"])
     app.extensions["understanding"] = understanding
     if cfg["UNDERSTANDING_WARM_UP"]:
         warm_up_in_background(understanding)

@@ -174,7 +174,8 @@ class Hotline:
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
             "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_CALLER_ID": "+820200000000",
             "LOCAL_TELEPHONY": False, "SEED_DEMO": False, "VOSK_MODEL_PATHS": {},
-            "SPEECH_INPUT": "stream", "CALLBACKS_RECONCILE_SECONDS": 0})
+            "SPEECH_INPUT": "stream", "CALLBACKS_RECONCILE_SECONDS": 0,
+            "UNDERSTANDING_WAIT_FOR_MODELS": True})
         with self.app.extensions["db"].transaction() as session:
             import_file(session, KO_FLOW)
         self.app.extensions["speech"].get("ko")  # load the model before the first call

@@ -87,6 +87,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SEMANTIC_UNDERSTANDING": (True, _bool),  # the sentence encoder beside the lexical model
     "EMBEDDING_CACHE_DIR": ("", _str),  # example embeddings on disk; "" -> the temp directory
     "UNDERSTANDING_WARM_UP": (True, _bool),  # train the shipped flows' models at start-up
+    "UNDERSTANDING_WAIT_FOR_MODELS": (False, _bool),  # webhooks wait for untrained models
     "CALLBACK_AGENT_NUMBER": ("", _str),  # agent-first bridge: used when an agent has no phone
     "CALLBACKS_RECONCILE_SECONDS": (60, _int),  # 0 turns the periodic reconciler off
     "STREAM_IDLE_SECONDS": (10.0, _seconds),  # a media stream without frames this long ends

@@ -215,3 +215,20 @@ def detector_for(encoder: Embedder,
             while len(_DETECTORS) > 16:
                 _DETECTORS.pop(next(iter(_DETECTORS)))
         return cached
+
+
+_TRAINING_STARTED: set[int] = set()
+
+
+def ready_detector(encoder: Embedder,
+                   extra_ordinary: Sequence[tuple[str, str]] = ()) -> CueDetector | None:
+    """The detector if it is trained, else None (the rules answer meanwhile) and training
+    starts on a background thread: a caller never waits for it."""
+    cached = _DETECTORS.get(id(encoder))
+    if cached is not None:
+        return cached
+    if id(encoder) not in _TRAINING_STARTED:
+        _TRAINING_STARTED.add(id(encoder))
+        threading.Thread(target=detector_for, args=(encoder, extra_ordinary),
+                         name="cue-training", daemon=True).start()
+    return None

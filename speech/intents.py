@@ -272,3 +272,32 @@ def classifier_for(intents: Mapping[str, Mapping], languages: Sequence[str],
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return classifier
+
+
+_TRAINING: set[str] = set()
+
+
+def ready_classifier(intents: Mapping[str, Mapping], languages: Sequence[str],
+                     encoder: Embedder | None) -> IntentClassifier:
+    """The classifier a webhook can use right now: the semantic one when it is trained,
+    otherwise the lexical one (tens of milliseconds) while the semantic one is trained on a
+    background thread, so a caller never waits for a model to train."""
+    if encoder is None:
+        return classifier_for(intents, languages)
+    key = intents_hash(intents, languages) + f"/{encoder.model_id}"
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        start = key not in _TRAINING
+        _TRAINING.add(key)
+    if start:
+        def train() -> None:
+            try:
+                classifier_for(intents, languages, encoder)
+            finally:
+                with _LOCK:
+                    _TRAINING.discard(key)
+
+        threading.Thread(target=train, name="intent-training", daemon=True).start()
+    return classifier_for(intents, languages)

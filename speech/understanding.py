@@ -17,11 +17,11 @@ from pathlib import Path
 
 import yaml
 
-from speech.cue_model import CueDetector, detector_for
+from speech.cue_model import CueDetector, detector_for, ready_detector
 from speech.cues import Cue, detect_human, detect_not_digital
 from speech.encoder import Embedder, shared_encoder
 from speech.entities import parse_phone_number, parse_yes_no
-from speech.intents import NO_MATCH, IntentResult, classifier_for
+from speech.intents import NO_MATCH, IntentResult, classifier_for, ready_classifier
 from speech.normalize import normalize
 from speech.phrases import expected_phrases
 from speech.timeparse import OpeningHours, TimeWindow, parse_callback_time
@@ -84,12 +84,18 @@ class Understanding:
 
     `encoder` is the sentence encoder behind the semantic models; by default the process's
     shared one (`speech.encoder.shared_encoder`). `semantic=False` keeps to the lexical
-    model and the rules (for comparisons in the benchmarks).
+    model and the rules (for comparisons in the benchmarks). With `wait_for_models=False`
+    (the web app's default) a model that is not trained yet is trained on a background
+    thread while the lexical model and the rules answer: the first caller after a deploy or
+    a publish never waits ~30 s for embeddings. Tests and the evaluation tools wait, so
+    their figures are always the full model's.
     """
 
-    def __init__(self, encoder: Embedder | None = None, *, semantic: bool = True) -> None:
+    def __init__(self, encoder: Embedder | None = None, *, semantic: bool = True,
+                 wait_for_models: bool = True) -> None:
         self._encoder = encoder
         self._semantic = semantic
+        self.wait_for_models = wait_for_models
 
     @property
     def encoder(self) -> Embedder | None:
@@ -106,8 +112,10 @@ class Understanding:
         intents = flow_doc.get("intents") or {}
         if not intents:
             return NO_MATCH
-        return classifier_for(intents, languages or flow_languages(flow_doc),
-                              self.encoder).classify(text, lang)
+        languages = languages or flow_languages(flow_doc)
+        if self.wait_for_models:
+            return classifier_for(intents, languages, self.encoder).classify(text, lang)
+        return ready_classifier(intents, languages, self.encoder).classify(text, lang)
 
     def cue_detector(self, flow_doc: Mapping | None = None) -> CueDetector | None:
         """The learned cue detectors (None when lexical only). They do not depend on the
@@ -116,7 +124,9 @@ class Understanding:
         encoder = self.encoder
         if encoder is None:
             return None
-        return detector_for(encoder, _shipped_examples())
+        if self.wait_for_models:
+            return detector_for(encoder, _shipped_examples())
+        return ready_detector(encoder, _shipped_examples())
 
     def cues(self, flow_doc: Mapping, text: str, lang: str) -> dict[str, Cue | None]:
         """"not_digital" and "human" cues with their evidence (rules, then learned)."""
@@ -183,7 +193,8 @@ def warm_up(understanding: Understanding, flow_docs: Sequence[Mapping] | None = 
         intents = doc.get("intents") or {}
         if intents:
             classifier_for(intents, flow_languages(doc), understanding.encoder)
-        understanding.cue_detector(doc)
+    if understanding.encoder is not None:
+        detector_for(understanding.encoder, _shipped_examples())
     log.info("understanding ready for %d flow(s) in %.1f s", len(flow_docs),
              time.perf_counter() - started)
 

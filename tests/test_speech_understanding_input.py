@@ -97,3 +97,29 @@ def test_the_development_set_keeps_its_figures(understanding: Understanding,
             flagged += cue is not None
     assert found / positives >= 0.85
     assert flagged / negatives <= 0.05
+
+
+def test_a_caller_never_waits_for_a_new_flow_to_train() -> None:
+    """Web apps do not wait: the lexical model answers while the semantic one trains."""
+    import time
+
+    from speech.intents import _CACHE, intents_hash
+
+    flow = {"languages": ["it"], "intents": {
+        "parking": {"examples": {"it": ["vorrei un permesso per il parcheggio",
+                                        "dove posso parcheggiare l'auto"]}},
+        "garden": {"examples": {"it": ["quando tagliate l'erba del parco",
+                                       "gli alberi del giardino pubblico sono caduti"]}},
+    }}
+    understanding = Understanding(wait_for_models=False)
+    encoder = understanding.encoder
+    assert encoder is not None
+    key = intents_hash(flow["intents"], ["it"]) + f"/{encoder.model_id}"
+    assert key not in _CACHE
+    first = understanding.classify(flow, "un permesso per parcheggiare", "it")
+    assert first.intent == "parking"  # answered by the lexical model meanwhile
+    deadline = time.monotonic() + 120
+    while key not in _CACHE and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert key in _CACHE and _CACHE[key].semantic is not None
+    assert understanding.classify(flow, "un permesso per parcheggiare", "it").intent == "parking"
