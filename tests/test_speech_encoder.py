@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -70,3 +72,32 @@ def test_concurrent_calls_share_one_model_safely(encoder: SentenceEncoder) -> No
         thread.join()
     for index, vector in results.items():
         assert np.allclose(vector, expected[index], atol=1e-5)
+
+
+def test_a_store_directory_others_can_write_to_is_not_trusted(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    assert EmbeddingStore(shared).directory is None
+    private = EmbeddingStore(tmp_path / "ours")
+    assert private.directory is not None
+    assert private.directory.stat().st_mode & 0o777 == 0o700
+
+
+def test_the_engine_waits_passively_on_one_thread_and_leaves_the_environment_alone() -> None:
+    # Spinning OpenMP threads made one sentence take ~1 s on a busy machine: the engine must
+    # add no thread of its own, and other libraries must keep their OpenMP settings.
+    script = """
+import os, threading
+os.environ["OMP_NUM_THREADS"] = "7"
+from speech.encoder import SentenceEncoder
+before = len(os.listdir("/proc/self/task"))
+SentenceEncoder().embed(["la luce non va, e il frigorifero è spento da ieri sera"])
+after = len(os.listdir("/proc/self/task"))
+print(before, after, os.environ["OMP_NUM_THREADS"], os.environ.get("OMP_WAIT_POLICY"))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    before, after, threads, policy = out
+    assert int(after) == int(before)
+    assert (threads, policy) == ("7", "None")
