@@ -50,6 +50,9 @@ SIM_HIGH = 0.50
 NONE_FLOOR = 0.12
 """Best confidence under which the answer is "none": nothing fits."""
 KEYWORD_CONFIDENCE = 0.92
+KEYWORD_AGREEMENT = 0.4
+"""Fused confidence an intent needs (with the semantic model's vote) for its keyword to lift
+it to `KEYWORD_CONFIDENCE`; a keyword the models only half back is confirmed instead."""
 AMBIGUOUS_HIGH = 0.65
 AMBIGUOUS_LOW = 0.45
 WINDOW, STRIDE, LONG_TEXT = 8, 4, 14
@@ -199,21 +202,23 @@ class IntentClassifier:
                 best = np.maximum(best, self.scores(window, lang))
         return best
 
-    def fused_scores(self, text: str, lang: str) -> np.ndarray:
-        """Confidence of every intent for normalised, focused text: lexical and semantic
-        models together (lexical alone when there is no encoder)."""
+    def _scores_and_semantic_choice(self, text: str, lang: str
+                                    ) -> tuple[np.ndarray, int | None]:
+        """Fused scores (lexical and semantic models together; lexical alone without an
+        encoder), and the intent the semantic model alone prefers (None without it)."""
         scores = self._model_scores(text, lang)
         if self.semantic is None or self._encoder is None:
-            return scores
+            return scores, None
         semantic, _ = self.semantic.scores(self._encoder.embed([text])[0])
-        return SEMANTIC_WEIGHT * semantic + (1.0 - SEMANTIC_WEIGHT) * scores
+        fused = SEMANTIC_WEIGHT * semantic + (1.0 - SEMANTIC_WEIGHT) * scores
+        return fused, int(np.argmax(semantic))
 
     def classify(self, text: str, lang: str) -> IntentResult:
         """Best intent for what the caller said, or intent None when nothing fits."""
         normalized = focus(normalize(text or "", lang), lang)
         if not normalized or only_filler(normalized, lang):
             return NO_MATCH
-        scores = self.fused_scores(normalized, lang)
+        scores, semantic_choice = self._scores_and_semantic_choice(normalized, lang)
         hits = self._keywords.match(normalized, lang)
         matched_by = "model"
         if len(hits) == 1:
@@ -222,8 +227,14 @@ class IntentClassifier:
             favourite = self.names[int(np.argmax(scores))]
             if favourite != name:
                 hits.add(favourite)  # the model disagrees with the keyword: ambiguous
-            else:
+            elif (scores[index] >= KEYWORD_AGREEMENT
+                  and semantic_choice in (None, index)):
                 scores[index] = max(scores[index], KEYWORD_CONFIDENCE)
+                matched_by = "keyword"
+            else:
+                # A keyword the meaning of the sentence barely backs ("le fatture dell'anno
+                # scorso in una busta" is about documents): worth asking, not acting on.
+                scores[index] = max(scores[index], AMBIGUOUS_HIGH)
                 matched_by = "keyword"
         if len(hits) > 1:
             matched_by = "keyword"

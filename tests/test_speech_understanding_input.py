@@ -46,6 +46,15 @@ def test_a_denied_topic_never_forces_its_intent(understanding: Understanding, te
     assert decision != "reject" and found == intent
 
 
+def test_a_keyword_the_meaning_does_not_back_is_confirmed_not_acted_on(
+        understanding: Understanding) -> None:
+    # "fatture" is a billing keyword, but the caller wants copies of documents: the keyword
+    # alone once routed this to billing at 0.92 without asking.
+    text = "potete farmi avere tutte le fatture dell'anno scorso in un'unica busta?"
+    decision, found = _decision(understanding, text, "it")
+    assert decision != "accept" or found == "documents"
+
+
 @pytest.mark.parametrize(("text", "lang", "intent"), [
     ("mi avete mandato una fattura da 1.250 euro per due mesi, ma siete matti?", "it",
      "billing"),
