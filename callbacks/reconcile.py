@@ -17,6 +17,8 @@ reconcile`) we:
   says; a call still going on is asked about again a minute later. A callback leaves
   "dialling" within a couple of reconciler passes of its call ending, not hours later;
 * give back to its agent a request left "dialling" with no live attempt;
+* book the callers a web process spooled to local disk while the database was away
+  (`ivr.spooled`; SPOOL_DIR, on the host the reconciler runs on);
 * re-enqueue the transcription of recorded messages still "pending" past their due time
   (see `callbacks.recordings`; the job is idempotent too).
 """
@@ -37,6 +39,7 @@ from callbacks.recordings import TRANSCRIPT_GRACE, due_for_transcription
 from callbacks.recordings import enqueue as enqueue_transcription
 from callbacks.tasks import due_again, job_id, place_call
 from core.jobs import app_job
+from ivr.spooled import replay_spool
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,9 @@ def reconcile_now(app: Flask, now: datetime) -> dict[str, int]:
     """One reconciliation pass; returns what it did, by kind."""
     db, jobs = app.extensions["db"], app.extensions["jobs"]
     counts = {"promoted": 0, "reenqueued": 0, "recovered": 0, "refreshed": 0,
-              "released": 0, "transcriptions": 0}
+              "released": 0, "transcriptions": 0, "spooled": 0}
+    # callers kept on disk while the database was away are booked first (ivr.spooled)
+    counts["spooled"] = sum(replay_spool(app, now).values())
     with db.transaction() as session:
         counts["promoted"] = promote_due(session, now)
         stuck = session.scalars(select(CallAttempt).where(

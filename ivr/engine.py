@@ -42,6 +42,7 @@ from speech.understanding import decide
 log = logging.getLogger(__name__)
 
 START, STATUS = "_start", "_status"
+SILENT = "silent"  # the booking source of a caller who never said their need
 ENDED_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 __all__ = ["Answer", "CallEngine", "EngineOptions", "NoFlow", "UnknownCall", "Urls"]
 
@@ -126,7 +127,8 @@ class CallEngine(FlowWalker):
 
     def status(self, call_sid: str, status: str) -> None:
         """Twilio's status callback: close an ended call; a caller who hung up mid-flow
-        after telling us their need gets a callback (when we know their number)."""
+        gets a callback (when we know their number), with their need if they told it, as
+        a silent call if not; a caller who was served or declined does not."""
         call = self._find(call_sid, lock=True)
         if call is None:
             raise UnknownCall(call_sid)
@@ -135,11 +137,13 @@ class CallEngine(FlowWalker):
         call.state, call.twilio_status, call.ended_at = "ended", status, self.now
         self.session.add(CallEvent(call_id=call.id, step=STATUS, attempt=0, decision=status,
                                    created_at=self.now, handled_at=self.now))
-        if call.outcome is None:
+        if call.outcome is None:  # mid-flow: neither served nor declined
             self._recover_need(call)
             number = call.callback_number or call.from_number
-            if call.words and number and call.callback_request_id is None:
-                handoff.book_for_call(self.session, call, source="hangup", now=self.now)
+            if number and call.callback_request_id is None:
+                # a caller who hung up before saying their need is called back too
+                handoff.book_for_call(self.session, call, now=self.now,
+                                      source="hangup" if call.words else SILENT)
                 call.outcome = "hangup_callback"
             else:
                 call.outcome = "hangup"
@@ -158,12 +162,17 @@ class CallEngine(FlowWalker):
             self.session.add(event)
         self._merge(event, given)
         event.detail = {**(event.detail or {}), "reason": reason}
-        if call.state == "ended" and call.outcome == "hangup" and event.words:
-            # the hang-up was reported before the socket handed over the last words
+        if (call.state == "ended" and call.outcome in ("hangup", "hangup_callback")
+                and event.words):
+            # the hang-up was reported before the socket handed over the last words: the
+            # silent call's booking (if any) is updated with them
             self._recover_need(call)
             if call.words and (call.callback_number or call.from_number):
                 handoff.book_for_call(self.session, call, source="hangup", now=self.now)
                 call.outcome = "hangup_callback"
+                request = call.callback_request
+                if request is not None and request.source == SILENT:
+                    request.source, request.words = "hangup", request.words or call.words
 
     # ------------------------------------------------------------------ state
     def _find(self, call_sid: str, lock: bool = False) -> Call | None:

@@ -124,10 +124,20 @@ def test_caller_who_hangs_up_mid_flow_loses_nothing(make_app: Any, session: Any)
     assert request.phone == CALLER and request.source == "hangup"
 
 
-def test_silent_caller_who_hangs_up_books_nothing(make_app: Any, session: Any) -> None:
+def test_silent_caller_who_hangs_up_is_called_back(make_app: Any, session: Any) -> None:
     app = hotline(make_app)
     t = place_call(app, [HangUp()])
-    assert _call(session, t.call_sid).outcome == "hangup"
+    assert _call(session, t.call_sid).outcome == "hangup_callback"
+    [request] = _requests(session)
+    assert request.phone == CALLER and request.source == "silent" and request.words == ""
+
+
+def test_caller_who_declined_and_hung_up_is_not_called_back(make_app: Any,
+                                                             session: Any) -> None:
+    app = hotline(make_app, at=CLOSED)
+    t = place_call(app, [SayText("c'è un guasto, sono senza luce"), SayText("no"), HangUp()])
+    call = _call(session, t.call_sid)
+    assert call.outcome not in (None, "hangup", "hangup_callback", "callback_booked")
     assert _requests(session) == []
 
 
