@@ -137,10 +137,11 @@ class CallEngine(FlowWalker):
         call.state, call.twilio_status, call.ended_at = "ended", status, self.now
         self.session.add(CallEvent(call_id=call.id, step=STATUS, attempt=0, decision=status,
                                    created_at=self.now, handled_at=self.now))
-        if call.outcome is None:  # mid-flow: neither served nor declined
+        if call.outcome is None:  # mid-flow: not served
             self._recover_need(call)
             number = call.callback_number or call.from_number
-            if number and call.callback_request_id is None:
+            if (number and call.callback_request_id is None
+                    and not caller_declined(self.session, call)):
                 # a caller who hung up before saying their need is called back too
                 handoff.book_for_call(self.session, call, now=self.now,
                                       source="hangup" if call.words else SILENT)
@@ -383,3 +384,25 @@ class CallEngine(FlowWalker):
             target = step["on_silence"]
         why = flow.reason("not_heard" if silent else "not_understood", call.language)
         return "gave_up", self._enter(call, flow, target, [self._speak(call, flow, why)])
+
+
+def caller_declined(session: Any, call: Call) -> bool:
+    """Whether the caller said "no" to a question whose "yes" books their callback (a
+    caller who hangs up after that is not called back)."""
+    noes = session.scalars(select(CallEvent.step).where(
+        CallEvent.call_id == call.id, CallEvent.decision == "no")).all()
+    if not noes:
+        return False
+    steps = session.get(FlowVersion, call.flow_version_id).document["steps"]
+    return any((steps.get(name) or {}).get("type") == "confirm"
+               and _leads_to_booking(steps, steps[name].get("on_yes")) for name in noes)
+
+
+def _leads_to_booking(steps: dict[str, Any], name: str | None, depth: int = 6) -> bool:
+    """Whether the steps from `name` on (following each "yes"/next) book a callback."""
+    while name and depth > 0:
+        step = steps.get(name) or {}
+        if step.get("type") == "book":
+            return True
+        name, depth = step.get("next") or step.get("on_yes") or step.get("open"), depth - 1
+    return False

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from core.privacy import mask_phone
 from core.spool import Record, Spool
 from ivr import handoff
+from ivr.engine import caller_declined
 from ivr.models import Call
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def book_owed(session: Session, record: Record, now: datetime) -> str:
         return "already"
     words = str(record.get("words") or "")
     if call is not None:
-        if call.outcome not in STILL_OWED:
+        if call.outcome not in STILL_OWED or caller_declined(session, call):
             return "served"
         call.words = call.words or words or None
         if record.get("kind") == "status" and call.state != "ended":

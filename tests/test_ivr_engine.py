@@ -134,10 +134,10 @@ def test_silent_caller_who_hangs_up_is_called_back(make_app: Any, session: Any) 
 
 def test_caller_who_declined_and_hung_up_is_not_called_back(make_app: Any,
                                                              session: Any) -> None:
-    app = hotline(make_app, at=CLOSED)
-    t = place_call(app, [SayText("c'è un guasto, sono senza luce"), SayText("no"), HangUp()])
-    call = _call(session, t.call_sid)
-    assert call.outcome not in (None, "hangup", "hangup_callback", "callback_booked")
+    app = hotline(make_app)  # "no" to the callback, then hangs up at "hold for an agent?"
+    t = place_call(app, [SayText("ho un problema con la bolletta"), SayText("no"), HangUp()])
+    assert "non la richiamiamo" in prompts_text(t)
+    assert _call(session, t.call_sid).outcome == "hangup"
     assert _requests(session) == []
 
 
