@@ -15,11 +15,11 @@ import shutil
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from rq import SimpleWorker
 from sqlalchemy import update
 
@@ -273,3 +273,45 @@ def test_new_calls_while_the_database_is_away_for_a_second(build: Any,
         assert flows == len(replies) == 8
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize(("status", "minutes"), [(429, 2), (503, 2.5), (429, 10), (503, 10)],
+                         ids=["429-2min", "503-150s", "429-10min", "503-10min"])
+def test_twilio_refuses_every_call_for_a_window(build: Any, stand_in: tuple[StandIn, str],
+                                                status: int, minutes: float) -> None:
+    """Twilio answers 429 or 503 to every REST request for a window of minutes; time runs
+    on the app's clock in 5 s steps (the real back-off schedule, in seconds of test), and
+    the reconciler runs every minute as `rq cron` would run it."""
+    state, base_url = stand_in
+    clock = FrozenClock(TUESDAY_10)
+    app = build(TWILIO_API_BASE_URL=base_url, CLOCK=clock)
+    _wire(app, state)
+    fault_ends = TUESDAY_10 + timedelta(minutes=minutes)
+    placed: list[datetime] = []
+
+    def failing() -> bool:
+        if clock.now() < fault_ends:
+            return True
+        if request.method == "POST" and request.path.endswith("/Calls.json"):
+            placed.append(clock.now())
+        return False
+
+    state.faults.fail_while(failing, status)
+    held = _book_and_claim(app)
+    for request_id, agent_id in held:
+        assert _call_now(app, request_id, agent_id) == "ok"
+    jobs = app.extensions["jobs"]
+    while clock.now() < fault_ends + timedelta(minutes=3):
+        clock.advance(timedelta(seconds=5))
+        if int((clock.now() - TUESDAY_10).total_seconds()) % 60 == 0:
+            reconcile_now(app, clock.now())
+        assert jobs.wait_idle(60)
+    _settle(app, state)
+    refused = state.faults.arrived - len(placed)
+    last = max(placed) - fault_ends
+    tally = _tally(app, state, f"Twilio REST {status} for {minutes:g} min "
+                   f"({refused} requests refused; last call placed {last.seconds} s after)",
+                   held)
+    assert tally.completed == CALLBACKS and tally.lost == 0 and tally.duplicated == 0
+    assert len(placed) == CALLBACKS and refused >= CALLBACKS
+    assert last <= timedelta(seconds=65)  # the next reconciler pass (+ one 5 s step)
