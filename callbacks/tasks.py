@@ -14,8 +14,9 @@ its agent (then to the queue if their lease lapses) with the error: a callback l
 queue only by a person's outcome. Nothing is ever dropped silently.
 
 Back-offs grow to LONGEST_RETRY, but the end of an outage is noticed within a minute: the
-reconciler tries one backing-off attempt early each pass (`probe_candidate`), and as soon as Twilio takes a call after failures, every
-attempt backing off is tried at once (`release_backing_off`).
+reconciler tries one backing-off attempt early each pass (`probe_candidate`), and as soon
+as Twilio takes a call after failures, every attempt backing off is tried at once
+(`release_backing_off`).
 """
 
 from __future__ import annotations
@@ -280,3 +281,37 @@ def probe_candidate(session: Session, now: datetime) -> tuple[int, int] | None:
     oldest = next((row for row in rows
                    if now < due_again_at(row.updated_at, row.dispatch_tries)), None)
     return (oldest.id, oldest.dispatch_tries) if oldest is not None else None
+
+
+def _retry_later(app: Any, attempt_id: int, tries: int, error: str) -> str:
+    db, clock = app.extensions["db"], app.extensions["clock"]
+    now = clock.now()
+    when = now + retry_delay(tries)
+    with db.transaction() as session:
+        attempt = session.get(CallAttempt, attempt_id)
+        if attempt is None or attempt.status != "requesting":
+            return "skipped"
+        attempt.status, attempt.error, attempt.updated_at = "pending", error[:300], now
+        attempt.request.last_error = f"retrying: {error}"[:300]
+    log.warning("attempt %s: %s; retrying at %s", attempt_id, error, when.isoformat())
+    app.extensions["jobs"].enqueue(place_call, attempt_id, queue="calls", at=when,
+                                   job_id=f"{job_id(attempt_id)}-retry{tries}")
+    return "retry"
+
+
+def _give_up(app: Any, attempt_id: int, error: str) -> str:
+    """The attempt failed for good; the request goes back to its agent, never closed."""
+    db, clock = app.extensions["db"], app.extensions["clock"]
+    with db.transaction() as session:
+        attempt = session.get(CallAttempt, attempt_id)
+        if attempt is None:
+            return "skipped"
+        now = clock.now()
+        attempt.status, attempt.error, attempt.updated_at, attempt.ended_at = (
+            "failed", error[:300], now, now)
+        request = attempt.request
+        if request.status == DIALLING:  # back to the agent who asked; the lease still runs
+            request.status = CLAIMED if request.claimed_by is not None else QUEUED
+        request.last_error, request.updated_at = error[:300], now
+    log.error("attempt %s failed: %s", attempt_id, error)
+    return "failed"

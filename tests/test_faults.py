@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from flask import Flask, request
 from rq import SimpleWorker
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app import create_app
 from callbacks import queue, tasks
@@ -315,3 +315,109 @@ def test_twilio_refuses_every_call_for_a_window(build: Any, stand_in: tuple[Stan
     assert tally.completed == CALLBACKS and tally.lost == 0 and tally.duplicated == 0
     assert len(placed) == CALLBACKS and refused >= CALLBACKS
     assert last <= timedelta(seconds=65)  # the next reconciler pass (+ one 5 s step)
+
+
+class DatabaseBlipTransport:
+    """Twilio's webhooks to the app; the first one whose URL has `at` cuts the database
+    (the proxy) just before it is delivered, back after `seconds`: a restart mid-call."""
+
+    def __init__(self, inner: Transport, proxy: CuttableProxy, at: str, seconds: float) -> None:
+        self.inner, self.proxy, self.at, self.seconds = inner, proxy, at, seconds
+        self.cut = threading.Event()
+
+    def request(self, method: str, url: str, params: Mapping[str, str],
+                headers: Mapping[str, str]) -> HttpReply:
+        if self.at in url and not self.cut.is_set():
+            self.cut.set()
+            self.proxy.cut()
+            self.proxy.restore_after(self.seconds)
+        return self.inner.request(method, url, params, headers)
+
+
+def test_database_restart_while_callback_webhooks_arrive(build: Any, postgres_url: str,
+                                                         stand_in: tuple[StandIn, str]) -> None:
+    state, base_url = stand_in
+    proxy = CuttableProxy("127.0.0.1", 5432)
+    try:
+        app = build(via_proxy(postgres_url, proxy), TWILIO_API_BASE_URL=base_url,
+                    START_IN_PROCESS_WORKER=False)
+        transport = DatabaseBlipTransport(FlaskClientTransport(app.test_client()), proxy,
+                                          at="/callbacks/twilio/bridge/", seconds=1.0)
+        state.transport = transport
+        held = _book_and_claim(app)
+        for request_id, agent_id in held:
+            assert _call_now(app, request_id, agent_id) == "ok"
+        app.extensions["jobs"].start()  # the agents have clicked: the calls go out together
+        _settle(app, state)
+        reconcile_now(app, TUESDAY_10 + timedelta(minutes=1, seconds=1))
+        reconcile_now(app, TUESDAY_10 + timedelta(minutes=2, seconds=2))
+        _settle(app, state)
+        tally = _tally(app, state, "PostgreSQL away 1 s as the callback webhooks arrive "
+                       f"({proxy.refused} connections refused)", held)
+    finally:
+        proxy.close()
+    assert transport.cut.is_set()
+    assert tally.completed == CALLBACKS and tally.lost == 0 and tally.duplicated == 0
+
+
+def test_database_away_longer_than_callers_wait(build: Any, postgres_url: str,
+                                                tmp_path: Any) -> None:
+    """8 callers mid-flow say their need while PostgreSQL is away for 6 s (longer than a
+    webhook waits): each is spooled and promised a callback; the reconciler books each
+    once when the database is back."""
+    from ivr.flow_store import import_default_flows
+    from ivr.models import Call
+
+    proxy = CuttableProxy("127.0.0.1", 5432)
+    callers = [f"+39333300{n:04d}" for n in range(8)]
+    try:
+        app = build(via_proxy(postgres_url, proxy), FALLBACK_NUMBER="",
+                    SPOOL_DIR=str(tmp_path / "spool"))
+        with app.extensions["db"].transaction() as session:
+            import_default_flows(session)
+        client = app.test_client()
+        for n, caller in enumerate(callers):
+            signed_post(client, "/voice/incoming", {
+                "CallSid": f"CA{n:032d}", "From": caller, "To": HOTLINE,
+                "CallStatus": "in-progress", "AccountSid": "AC" + "1" * 32})
+        proxy.cut()
+        proxy.restore_after(6.0)
+        replies: list[Any] = []
+
+        def speak(n: int) -> None:
+            replies.append(signed_post(app.test_client(), f"/voice/step/CA{n:032d}/ask_need/0", {
+                "CallSid": f"CA{n:032d}", "From": callers[n], "To": HOTLINE,
+                "CallStatus": "in-progress", "AccountSid": "AC" + "1" * 32,
+                "SpeechResult": "non mi è arrivata la bolletta"}))
+
+        threads = [threading.Thread(target=speak, args=(n,)) for n in range(len(callers))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        said = [" ".join(e.text or "" for e in twiml(r.data).iter("Say")).lower()
+                for r in replies]
+        promised = sum("richiameremo" in text for text in said)
+        goodbye = sum("arrivederci" in text for text in said)
+        spooled = app.extensions["spool"].pending()
+        while proxy.cut_off.is_set():
+            threading.Event().wait(0.1)
+        counts = reconcile_now(app, TUESDAY_10 + timedelta(minutes=1))
+        reconcile_now(app, TUESDAY_10 + timedelta(minutes=2))  # a second pass books nothing
+        with app.extensions["db"].session_factory() as session:
+            requests = list(session.scalars(select(CallbackRequest)))
+            calls = {c.call_sid: c for c in session.scalars(select(Call))}
+        per_caller = {caller: sum(r.phone == caller for r in requests) for caller in callers}
+        tally = Tally(f"PostgreSQL away 6 s as 8 callers mid-flow speak (promised {promised}, "
+                      f"goodbye {goodbye}, spooled {spooled})", booked=len(callers),
+                      called=0, completed=sum(n == 1 for n in per_caller.values()),
+                      lost=sum(n == 0 for n in per_caller.values()),
+                      duplicated=sum(max(n - 1, 0) for n in per_caller.values()))
+        print(tally.row())
+    finally:
+        proxy.close()
+    assert promised == len(callers) and goodbye == 0 and spooled == len(callers)
+    assert counts["spooled"] == len(callers)
+    assert tally.lost == 0 and tally.duplicated == 0
+    assert all(r.words == "non mi è arrivata la bolletta" for r in requests)
+    assert all(c.callback_request_id is not None for c in calls.values())
