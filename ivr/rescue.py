@@ -42,19 +42,21 @@ MESSAGES = {
 }
 
 
-def _book(app: Any, call_sid: str, from_raw: str | None, lang: str, now: datetime) -> str | None:
+def _book(app: Any, call_sid: str, from_raw: str | None, lang: str, now: datetime,
+          said: str = "") -> str | None:
     """Book a callback for this call (whatever we know of it); the promise, or None."""
     from callbacks.booking import book_callback
 
     with app.extensions["db"].transaction() as session:
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
-        if call is not None:
+        if call is not None:  # what the caller said in the failed request is kept too
+            call.words = call.words or (said or None)
             return handoff.book_for_call(session, call, source="fallback", now=now)
         number = handoff.e164(from_raw)
         if number is None:
             return None
         booking = book_callback(session, phone=number, call_sid=call_sid, intent=None,
-                                words="", language=lang, window_start=None, window_end=None,
+                                words=said, language=lang, window_start=None, window_end=None,
                                 not_digital_cue=None, source="fallback", now=now)
         return booking.promise(lang)
 
@@ -72,7 +74,8 @@ def rescue_twiml(app: Any, form: Mapping[str, str]) -> str:
     promise = None
     if call_sid:
         try:
-            promise = _book(app, call_sid, form.get("From"), lang, app.extensions["clock"].now())
+            promise = _book(app, call_sid, form.get("From"), lang, app.extensions["clock"].now(),
+                            (form.get("SpeechResult") or "").strip()[:2000])
         except Exception as exc:
             log.exception("call %s: could not book a callback while rescuing", call_sid)
             if handoff.e164(form.get("From")) is not None and spool_caller(

@@ -159,6 +159,8 @@ def status() -> tuple[str, int]:
         what = _run_owed({**request.form.to_dict(), "kind": "status",
                           "reason": "ended with no record of the call"})
         log.warning("call %s ended unknown: %s", call_sid, what)
+        if what not in ("booked", "already"):
+            return "", 404
     return "", 204
 
 

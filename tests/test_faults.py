@@ -11,11 +11,18 @@ docs/benchmarks.md ("Faults").
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +35,7 @@ from callbacks import queue, tasks
 from callbacks.models import CallAttempt, CallbackRequest
 from callbacks.reconcile import reconcile_now
 from core.clock import FrozenClock
-from localtwilio import FlaskClientTransport
+from localtwilio import FlaskClientTransport, RequestsTransport
 from localtwilio.rest import StandIn
 from localtwilio.transport import HttpReply, Transport
 from tests.conftest import base_config
@@ -421,3 +428,136 @@ def test_database_away_longer_than_callers_wait(build: Any, postgres_url: str,
     assert tally.lost == 0 and tally.duplicated == 0
     assert all(r.words == "non mi è arrivata la bolletta" for r in requests)
     assert all(c.callback_request_id is not None for c in calls.values())
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _connections_held(pid: int, port: int) -> int:
+    """Established TCP connections on `port` that process `pid` holds open."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    held = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if (int(fields[1].split(":")[1], 16) == port and fields[3] == "01"
+                and fields[9] in inodes):
+            held += 1
+    return held
+
+
+class KillingTransport:
+    """Webhooks over HTTP to gunicorn; at the `at`-th step webhook, the worker holding the
+    most callers' connections is killed with SIGKILL first (its requests die mid-flow)."""
+
+    def __init__(self, master: int, port: int, at: int) -> None:
+        self.inner = RequestsTransport(timeout=60)
+        self.master, self.port, self.at = master, port, at
+        self.steps, self.killed, self.failed = 0, 0, 0
+        self.lock = threading.Lock()
+
+    def request(self, method: str, url: str, params: Mapping[str, str],
+                headers: Mapping[str, str]) -> HttpReply:
+        with self.lock:
+            self.steps += "/voice/step/" in url
+            kill = self.steps == self.at and not self.killed
+            if kill:
+                victim = max(_children(self.master),
+                             key=lambda pid: _connections_held(pid, self.port))
+                os.kill(victim, signal.SIGKILL)
+                self.killed = victim
+        reply = self.inner.request(method, url, params, headers)
+        if reply.status >= 500:
+            with self.lock:
+                self.failed += 1
+        return reply
+
+
+def test_gunicorn_worker_killed_mid_flow(postgres_url: str, tmp_path: Path) -> None:
+    """10 callers at once through gunicorn (2 workers, the README's command); one worker is
+    killed with SIGKILL mid-flow. Twilio's Fallback URL and status callbacks are pointed at
+    the app, as the README says; every caller must end with exactly one callback request."""
+    from ivr.flow_store import import_default_flows
+    from localtwilio import LocalCall, SayText, Signer
+    from tests.conftest import TWILIO_SID, TWILIO_TOKEN
+
+    engine_db = create_app({**base_config(postgres_url), "CALLBACKS_RECONCILE_SECONDS": 0})
+    with engine_db.extensions["db"].transaction() as session:
+        import_default_flows(session)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": postgres_url, "PUBLIC_BASE_URL": base,
+           "TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+           "LOCAL_TELEPHONY": "false", "REDIS_URL": "", "SECRET_KEY": "faults",
+           "FALLBACK_NUMBER": "", "CALLBACKS_RECONCILE_SECONDS": "0",
+           "SPOOL_DIR": str(tmp_path / "spool"), "VOSK_DISCOVER_PACKAGES": "false",
+           "SEMANTIC_UNDERSTANDING": "false", "UNDERSTANDING_WAIT_FOR_MODELS": "true",
+           "SPEECH_INPUT": "gather", "TTS_CACHE_DIR": str(tmp_path / "tts")}
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
+             "-b", f"127.0.0.1:{port}", "--timeout", "120", "app:create_app()"],
+            cwd=Path(__file__).resolve().parent.parent, env=env, stdout=output,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    callers = [f"+39333400{n:04d}" for n in range(10)]
+    try:
+        deadline = time.monotonic() + 180
+        while len(_children(server.pid)) < 2 or not _healthy(base):
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        transport = KillingTransport(server.pid, port, at=8)
+        transcripts: list[Any] = []
+
+        def call(number: str) -> None:
+            transcripts.append(LocalCall(
+                transport, f"{base}/voice/incoming", from_=number, to=HOTLINE,
+                account_sid=TWILIO_SID, signer=Signer(TWILIO_TOKEN),
+                fallback_url=f"{base}/voice/fallback", status_callback=f"{base}/voice/status",
+            ).run([SayText("ho un problema con la bolletta"), SayText("sì"), SayText("sì")]))
+
+        threads = [threading.Thread(target=call, args=(n,)) for n in callers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(180)
+        with engine_db.extensions["db"].session_factory() as session:
+            requests = list(session.scalars(select(CallbackRequest)))
+        per_caller = {n: sum(r.phone == n for r in requests) for n in callers}
+        tally = Tally(f"gunicorn worker SIGKILLed mid-flow, 10 callers "
+                      f"({transport.failed} webhooks failed)", booked=len(callers),
+                      called=0, completed=sum(v == 1 for v in per_caller.values()),
+                      lost=sum(v == 0 for v in per_caller.values()),
+                      duplicated=sum(max(v - 1, 0) for v in per_caller.values()))
+        print(tally.row())
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)
+        engine_db.extensions["jobs"].close()
+        engine_db.extensions["db"].dispose()
+    assert transport.killed and len(transcripts) == len(callers)
+    assert tally.lost == 0 and tally.duplicated == 0, per_caller
+
+
+def _healthy(base: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(f"{base}/healthz", timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
