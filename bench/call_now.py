@@ -159,6 +159,12 @@ def main(argv: list[str]) -> int:
             waits.append(arrived[agent_phone] - clicked)
             print(f"click {n + 1:3d}: {waits[-1] * 1000:7.0f} ms", flush=True)
             threading.Event().wait(0.2)  # agents do not click in lockstep
+        from rq.registry import FinishedJobRegistry
+
+        finished = FinishedJobRegistry(queue=jobs.queues["default"])
+        passes = sum(1 for job_id in finished.get_job_ids() if job_id != warm.id)
+        print(f"reconciler passes run by the worker during the clicks: {passes} "
+              "(the default queue's finished jobs, the warm-up ping apart)")
     finally:
         for process in processes:
             process.terminate()
