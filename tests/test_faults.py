@@ -1,12 +1,15 @@
 """Callbacks under injected faults, counted: booked, called, completed, lost, duplicated.
 
-Each scenario books CALLBACKS requests on PostgreSQL, injects one fault on a throwaway
-service (a Redis server of its own, a TCP proxy in front of PostgreSQL, webhooks the
-Twilio stand-in loses or sends twice at once) and lets the hotline's own recovery run
-(the reconciler is called at the times `rq cron` would call it). A callback is *lost* if
-it did not end completed; *duplicated* counts extra dials of a caller and attempts counted
-more than once. The figures are printed (`pytest -s tests/test_faults.py`) and kept in
-docs/benchmarks.md ("Faults").
+Each outbound scenario books CALLBACKS requests on PostgreSQL, injects one fault on a
+throwaway service (a Redis server of its own, a TCP proxy in front of PostgreSQL, webhooks
+the Twilio stand-in loses or sends twice at once, REST answers of 429/503 for a window of
+minutes on the app's clock) and lets the hotline's own recovery run (the reconciler is
+called at the times `rq cron` would call it). A callback is *lost* if it did not end
+completed; *duplicated* counts extra dials of a caller and attempts counted more than once.
+Inbound scenarios (the database away longer than a webhook waits; a gunicorn worker killed
+with SIGKILL mid-flow) count callers with exactly one callback request as completed. The
+figures are printed (`pytest -s tests/test_faults.py`) and kept in docs/benchmarks.md
+("Faults").
 """
 
 from __future__ import annotations
