@@ -93,6 +93,7 @@ def test_callers_spooled_while_the_database_is_away_are_booked_once(
     assert fallback.status_code == 200 and "richiameremo" in _said(fallback)  # ... and we
     assert hung_up.status_code == 202
     assert app.extensions["spool"].pending() == 4  # 2 callers, 4 records, all on disk
+    assert client.get("/healthz").get_json()["spool"] == {"waiting": 4}
 
     proxy.restore()
     restarted = spooling()  # another process of the same host starts: it replays
