@@ -51,6 +51,7 @@ def _init_parts(app: Flask) -> None:
     from core.clock import SystemClock
     from core.db import Database
     from core.jobs import InProcessJobQueue, RQJobQueue
+    from core.spool import Spool
     from core.twilio_client import make_twilio_client
 
     cfg = app.config
@@ -58,6 +59,7 @@ def _init_parts(app: Flask) -> None:
     app.extensions["db"] = db
     app.teardown_appcontext(db.remove_session)
     app.extensions["clock"] = cfg.get("CLOCK") or SystemClock()
+    app.extensions["spool"] = Spool(cfg["SPOOL_DIR"])
 
     jobs = cfg.get("JOB_QUEUE")
     if jobs is None and cfg["REDIS_URL"]:

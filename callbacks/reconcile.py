@@ -12,11 +12,15 @@ reconcile`) we:
   REQUESTING_GRACE has passed without a call sid: the REST request gives up after 10 s
   (`core.twilio_client`), so by then no live worker is still waiting for Twilio; they are
   placed again;
+* while attempts back off after 429/5xx, try the one that failed longest ago early (a
+  probe, one a pass: its success releases every other one at once);
 * ask Twilio about every placed call we have heard nothing of for CALL_CHECK (a lost or
   refused status callback: Twilio does not retry one that got a 500), and apply what it
   says; a call still going on is asked about again a minute later. A callback leaves
   "dialling" within a couple of reconciler passes of its call ending, not hours later;
 * give back to its agent a request left "dialling" with no live attempt;
+* book the callers a web process spooled to local disk while the database was away
+  (`ivr.spooled`; SPOOL_DIR, on the host the reconciler runs on);
 * re-enqueue the transcription of recorded messages still "pending" past their due time
   (see `callbacks.recordings`; the job is idempotent too).
 """
@@ -35,8 +39,9 @@ from callbacks.outcomes import TERMINAL, apply_status
 from callbacks.queue import promote_due
 from callbacks.recordings import TRANSCRIPT_GRACE, due_for_transcription
 from callbacks.recordings import enqueue as enqueue_transcription
-from callbacks.tasks import due_again, job_id, place_call
+from callbacks.tasks import due_again, job_id, place_call, probe_candidate
 from core.jobs import app_job
+from ivr.spooled import replay_spool
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,9 @@ def reconcile_now(app: Flask, now: datetime) -> dict[str, int]:
     """One reconciliation pass; returns what it did, by kind."""
     db, jobs = app.extensions["db"], app.extensions["jobs"]
     counts = {"promoted": 0, "reenqueued": 0, "recovered": 0, "refreshed": 0,
-              "released": 0, "transcriptions": 0}
+              "released": 0, "transcriptions": 0, "spooled": 0, "probed": 0}
+    # callers kept on disk while the database was away are booked first (ivr.spooled)
+    counts["spooled"] = sum(replay_spool(app, now).values())
     with db.transaction() as session:
         counts["promoted"] = promote_due(session, now)
         stuck = session.scalars(select(CallAttempt).where(
@@ -75,10 +82,16 @@ def reconcile_now(app: Flask, now: datetime) -> dict[str, int]:
         for attempt in silent:
             counts["refreshed"] += _refresh(app, session, attempt, now)
         counts["released"] = _release_orphans(session, now)
+        probe = probe_candidate(session, now) if not pending else None
         untranscribed = due_for_transcription(session, now - TRANSCRIPT_GRACE)
     for attempt_id in dict.fromkeys(pending):
         jobs.enqueue(place_call, attempt_id, queue="calls", job_id=job_id(attempt_id))
         counts["reenqueued"] += 1
+    if probe is not None:  # Twilio back? one early try; its success releases the rest
+        attempt_id, tries = probe
+        jobs.enqueue(place_call, attempt_id, True, queue="calls",
+                     job_id=f"{job_id(attempt_id)}-probe{tries}")
+        counts["probed"] += 1
     for request_id in untranscribed:
         enqueue_transcription(jobs, request_id)
         counts["transcriptions"] += 1

@@ -12,6 +12,11 @@ have drawn (`due_again`), so it honours the back-off. When the budget is spent, 
 refuses the call (another 4xx), the attempt ends "failed" and the request goes back to
 its agent (then to the queue if their lease lapses) with the error: a callback leaves the
 queue only by a person's outcome. Nothing is ever dropped silently.
+
+Back-offs grow to LONGEST_RETRY, but the end of an outage is noticed within a minute: the
+reconciler tries one backing-off attempt early each pass (`probe_candidate`), and as soon
+as Twilio takes a call after failures, every attempt backing off is tried at once
+(`release_backing_off`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
@@ -67,9 +72,14 @@ def earliest_retry(attempt: CallAttempt) -> datetime:
 
 def due_again(attempt: CallAttempt) -> datetime:
     """When a pending attempt may be placed again (its back-off, if a try failed)."""
-    if attempt.dispatch_tries == 0:
-        return attempt.updated_at
-    return attempt.updated_at + longest_delay(attempt.dispatch_tries)
+    return due_again_at(attempt.updated_at, attempt.dispatch_tries)
+
+
+def due_again_at(failed_at: datetime, tries: int) -> datetime:
+    """`due_again` of an attempt that failed `tries` times, the last at `failed_at`."""
+    if tries == 0:
+        return failed_at
+    return failed_at + longest_delay(tries)
 
 
 def is_transient(exc: Exception) -> bool:
@@ -182,15 +192,18 @@ def _call_params(attempt: CallAttempt, app: Any) -> dict[str, Any]:
 
 
 @app_job
-def place_call(attempt_id: int) -> str:
-    """Job: place the outbound call of an attempt through Twilio's REST API (once)."""
+def place_call(attempt_id: int, early: bool = False) -> str:
+    """Job: place the outbound call of an attempt through Twilio's REST API (once).
+
+    `early`: try now although the attempt is backing off (a probe of whether Twilio is
+    back, or Twilio took another call just now)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     db, clock = app.extensions["db"], app.extensions["clock"]
     now = clock.now()
     with db.transaction() as session:
         waiting = session.get(CallAttempt, attempt_id)
-        if (waiting is not None and waiting.status == "pending" and waiting.dispatch_tries
-                and now < earliest_retry(waiting)):
+        if (not early and waiting is not None and waiting.status == "pending"
+                and waiting.dispatch_tries and now < earliest_retry(waiting)):
             log.info("attempt %s: still backing off until %s (a duplicate job)", attempt_id,
                      earliest_retry(waiting).isoformat())
             return "backing-off"
@@ -236,7 +249,38 @@ def place_call(attempt_id: int) -> str:
                                       CallAttempt.status == "requesting")
             .values(status=str(call.status or "queued"), updated_at=clock.now())
             .execution_options(synchronize_session=False))
+    if tries > 1 or early:
+        release_backing_off(app, attempt_id)
     return str(call.sid)
+
+
+def release_backing_off(app: Any, placed_id: int) -> int:
+    """Twilio took a call after failures: every other attempt backing off tries now,
+    instead of waiting out back-offs of up to LONGEST_RETRY; how many were released."""
+    with app.extensions["db"].transaction() as session:
+        waiting = session.execute(select(CallAttempt.id, CallAttempt.dispatch_tries).where(
+            CallAttempt.status == "pending", CallAttempt.dispatch_tries > 0,
+            CallAttempt.id != placed_id)).all()
+    for attempt_id, tries in waiting:
+        app.extensions["jobs"].enqueue(place_call, attempt_id, True, queue="calls",
+                                       job_id=f"{job_id(attempt_id)}-early{tries}")
+    if waiting:
+        log.info("Twilio is taking calls again: %d attempt(s) backing off try now",
+                 len(waiting))
+    return len(waiting)
+
+
+def probe_candidate(session: Session, now: datetime) -> tuple[int, int] | None:
+    """The attempt to try early, as a probe of whether Twilio is back: of the attempts
+    backing off, the one that failed longest ago (the reconciler probes once a pass: one
+    REST request a minute, whatever the queue's size). (attempt id, tries) or None."""
+    rows = session.execute(select(CallAttempt.id, CallAttempt.dispatch_tries,
+                                  CallAttempt.updated_at).where(
+        CallAttempt.status == "pending", CallAttempt.dispatch_tries > 0)
+        .order_by(CallAttempt.updated_at)).all()
+    oldest = next((row for row in rows
+                   if now < due_again_at(row.updated_at, row.dispatch_tries)), None)
+    return (oldest.id, oldest.dispatch_tries) if oldest is not None else None
 
 
 def _retry_later(app: Any, attempt_id: int, tries: int, error: str) -> str:

@@ -47,12 +47,18 @@ def _session() -> Session:
 
 
 def _attempt(attempt_id: int) -> tuple[Any, CallAttempt]:
-    """The attempt, read only (for webhooks that change nothing)."""
+    """The attempt and its request, read only (for webhooks that change nothing), waited
+    for while the database is briefly away like the webhooks that write."""
     session = _session()
-    attempt = session.get(CallAttempt, attempt_id)
-    if attempt is None:
-        abort(404)
-    return session, attempt
+
+    def read() -> CallAttempt:
+        attempt = session.get(CallAttempt, attempt_id)
+        if attempt is None:
+            abort(404)
+        attempt.request.language  # noqa: B018  (loaded now, while the database answers)
+        return attempt
+
+    return session, retry_while_unreachable(read, session)
 
 
 def _locked(session: Session, attempt_id: int) -> CallAttempt:

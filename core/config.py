@@ -95,6 +95,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STREAM_PING_SECONDS": (20.0, _seconds),  # WebSocket ping period (dead peers dropped)
     "HOST": ("127.0.0.1", _str),  # the interface `python app.py` (./hotline run) listens on
     "LOCAL_TELEPHONY_ALLOW_REMOTE": (False, _bool),  # local phone on a non-loopback address
+    "SPOOL_DIR": ("", _str),  # callers kept on disk while the database is away; "" -> instance/
 }
 
 
@@ -138,6 +139,8 @@ def _complete(settings: dict[str, Any]) -> None:
         settings["TWILIO_AUTH_TOKEN"] = (settings["TWILIO_AUTH_TOKEN"]
                                          or _instance_secret("local_twilio_token"))
         settings["TWILIO_CALLER_ID"] = settings["TWILIO_CALLER_ID"] or "+390000000000"
+    if not settings["SPOOL_DIR"]:
+        settings["SPOOL_DIR"] = str(INSTANCE_DIR / "spool")
     if not settings["SECRET_KEY"]:
         settings["SECRET_KEY"] = _instance_secret("secret_key")
     if not settings["PUBLIC_BASE_URL"]:

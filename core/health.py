@@ -27,6 +27,12 @@ def check_health(app: Any) -> dict[str, Any]:
         # No model only means keypad fallback: degraded, not down.
         report["speech"] = {"ok": any(m.get("ok") for m in models.values()) if models else False,
                             "models": models}
+    spool = app.extensions.get("spool")
+    if spool is not None:  # callers kept on disk while the database was away, not yet booked
+        try:
+            report["spool"] = {"waiting": spool.pending()}
+        except OSError as exc:
+            report["spool"] = {"error": type(exc).__name__}
     report["ok"] = report["database"]["ok"] and report["queue"]["ok"]
     return report
 

@@ -12,7 +12,8 @@ from ivr import api as _api  # noqa: F401,E402
 
 
 def init_app(app: Flask, csrf: Any) -> None:
-    """Register the voice webhooks, the speech-socket hooks and the default-flow seeder."""
+    """Register the voice webhooks, the speech-socket hooks and the default-flow seeder;
+    book the callers spooled while the database was away."""
     from core.cli import register_seeder
     from core.webhooks import stream_upgrade_refusal, warn_if_disabled
     from ivr import flow_store, views
@@ -29,3 +30,5 @@ def init_app(app: Flask, csrf: Any) -> None:
     warn_if_disabled(app.config)
     from ivr import admin
     admin.init_app(app)  # the admin console (ivr/admin.py)
+    from ivr.spooled import replay_at_start
+    replay_at_start(app)  # callers a previous run kept on disk while the database was away

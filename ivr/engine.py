@@ -42,6 +42,7 @@ from speech.understanding import decide
 log = logging.getLogger(__name__)
 
 START, STATUS = "_start", "_status"
+SILENT = "silent"  # the booking source of a caller who never said their need
 ENDED_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 __all__ = ["Answer", "CallEngine", "EngineOptions", "NoFlow", "UnknownCall", "Urls"]
 
@@ -126,7 +127,8 @@ class CallEngine(FlowWalker):
 
     def status(self, call_sid: str, status: str) -> None:
         """Twilio's status callback: close an ended call; a caller who hung up mid-flow
-        after telling us their need gets a callback (when we know their number)."""
+        gets a callback (when we know their number), with their need if they told it, as
+        a silent call if not; a caller who was served or declined does not."""
         call = self._find(call_sid, lock=True)
         if call is None:
             raise UnknownCall(call_sid)
@@ -135,11 +137,14 @@ class CallEngine(FlowWalker):
         call.state, call.twilio_status, call.ended_at = "ended", status, self.now
         self.session.add(CallEvent(call_id=call.id, step=STATUS, attempt=0, decision=status,
                                    created_at=self.now, handled_at=self.now))
-        if call.outcome is None:
+        if call.outcome is None:  # mid-flow: not served
             self._recover_need(call)
             number = call.callback_number or call.from_number
-            if call.words and number and call.callback_request_id is None:
-                handoff.book_for_call(self.session, call, source="hangup", now=self.now)
+            if (number and call.callback_request_id is None
+                    and not caller_declined(self.session, call)):
+                # a caller who hung up before saying their need is called back too
+                handoff.book_for_call(self.session, call, now=self.now,
+                                      source="hangup" if call.words else SILENT)
                 call.outcome = "hangup_callback"
             else:
                 call.outcome = "hangup"
@@ -158,12 +163,17 @@ class CallEngine(FlowWalker):
             self.session.add(event)
         self._merge(event, given)
         event.detail = {**(event.detail or {}), "reason": reason}
-        if call.state == "ended" and call.outcome == "hangup" and event.words:
-            # the hang-up was reported before the socket handed over the last words
+        if (call.state == "ended" and call.outcome in ("hangup", "hangup_callback")
+                and event.words):
+            # the hang-up was reported before the socket handed over the last words: the
+            # silent call's booking (if any) is updated with them
             self._recover_need(call)
             if call.words and (call.callback_number or call.from_number):
                 handoff.book_for_call(self.session, call, source="hangup", now=self.now)
                 call.outcome = "hangup_callback"
+                request = call.callback_request
+                if request is not None and request.source == SILENT:
+                    request.source, request.words = "hangup", request.words or call.words
 
     # ------------------------------------------------------------------ state
     def _find(self, call_sid: str, lock: bool = False) -> Call | None:
@@ -374,3 +384,25 @@ class CallEngine(FlowWalker):
             target = step["on_silence"]
         why = flow.reason("not_heard" if silent else "not_understood", call.language)
         return "gave_up", self._enter(call, flow, target, [self._speak(call, flow, why)])
+
+
+def caller_declined(session: Any, call: Call) -> bool:
+    """Whether the caller said "no" to a question whose "yes" books their callback (a
+    caller who hangs up after that is not called back)."""
+    noes = session.scalars(select(CallEvent.step).where(
+        CallEvent.call_id == call.id, CallEvent.decision == "no")).all()
+    if not noes:
+        return False
+    steps = session.get(FlowVersion, call.flow_version_id).document["steps"]
+    return any((steps.get(name) or {}).get("type") == "confirm"
+               and _leads_to_booking(steps, steps[name].get("on_yes")) for name in noes)
+
+
+def _leads_to_booking(steps: dict[str, Any], name: str | None, depth: int = 6) -> bool:
+    """Whether the steps from `name` on (following each "yes"/next) book a callback."""
+    while name and depth > 0:
+        step = steps.get(name) or {}
+        if step.get("type") == "book":
+            return True
+        name, depth = step.get("next") or step.get("on_yes") or step.get("open"), depth - 1
+    return False

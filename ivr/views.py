@@ -20,6 +20,7 @@ from core.db import is_unreachable, retry_while_unreachable
 from core.webhooks import check_signature, public_url
 from ivr.engine import Answer, CallEngine, EngineOptions
 from ivr.rescue import rescue_twiml
+from ivr.spooled import book_owed, replay_soon, spool_caller
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -125,7 +126,9 @@ def incoming() -> Response:
         log.warning("incoming webhook without CallSid")
         return _twiml(rescue_twiml(current_app, request.form))
     form = request.form
-    return _twiml(_run(lambda e: e.start(call_sid[:64], form.get("From"), form.get("To"))))
+    answer = _run(lambda e: e.start(call_sid[:64], form.get("From"), form.get("To")))
+    replay_soon(current_app)  # the database answers: book whoever was spooled meanwhile
+    return _twiml(answer)
 
 
 @bp.post("/step/<call_sid>/<step>/<int:attempt>")
@@ -142,14 +145,38 @@ def status() -> tuple[str, int]:
     call_status = (request.form.get("CallStatus") or "").strip()
     if not call_sid or not call_status:
         return "", 400
-    from ivr.engine import UnknownCall
+    from ivr.engine import ENDED_STATUSES, UnknownCall
 
     try:
         _run(lambda e: e.status(call_sid, call_status))
     except UnknownCall:
+        # the call got through but its first webhook never committed (a worker killed
+        # mid-request): whoever called is called back, as a silent call
         log.warning("status %s for unknown call %s", call_status, call_sid)
-        return "", 404
+        inbound = not (request.form.get("Direction") or "").startswith("outbound")
+        if call_status not in ENDED_STATUSES or not inbound:
+            return "", 404
+        what = _run_owed({**request.form.to_dict(), "kind": "status",
+                          "reason": "ended with no record of the call"})
+        log.warning("call %s ended unknown: %s", call_sid, what)
+        if what not in ("booked", "already"):
+            return "", 404
     return "", 204
+
+
+def _run_owed(record: dict[str, Any]) -> str:
+    """Book what a call we have no record of owes (`ivr.spooled.book_owed`)."""
+    session = current_app.extensions["db"].session
+    now = current_app.extensions["clock"].now()
+    record = {**record, "call_sid": record.get("CallSid", ""), "from": record.get("From", ""),
+              "language": current_app.config.get("DEFAULT_LANGUAGE", "it")}
+
+    def transaction() -> str:
+        what = book_owed(session, record, now)
+        session.commit()
+        return what
+
+    return retry_while_unreachable(transaction, session)
 
 
 @bp.post("/fallback")
@@ -165,8 +192,12 @@ def failed(exc: Exception) -> Any:
     """Anything failing inside a voice webhook still gives the caller valid TwiML.
 
     A new call that finds the database away (after `_run` waited for it) is put through
-    to FALLBACK_NUMBER; without one, /voice/incoming answers 503, so Twilio requests the
-    number's Fallback URL (which may live elsewhere) instead of our apology and goodbye.
+    to FALLBACK_NUMBER; without one, the caller is spooled to local disk (`ivr.spooled`)
+    and /voice/incoming answers 503, so Twilio requests the number's Fallback URL (which
+    may live elsewhere) instead of our apology and goodbye. A step that fails is rescued
+    (`ivr.rescue`: a human, a callback booked, or spooled and promised); a status callback
+    that fails for an ended call spools the caller (booked on replay unless served or
+    declined).
     """
     if isinstance(exc, HTTPException):
         return exc
@@ -175,7 +206,17 @@ def failed(exc: Exception) -> Any:
         current_app.extensions["db"].session.rollback()
     except Exception:
         log.warning("rollback failed after a voice webhook error", exc_info=True)
-    if (request.endpoint == "voice.incoming" and is_unreachable(exc)
-            and not current_app.config.get("FALLBACK_NUMBER")):
+    fallback = current_app.config.get("FALLBACK_NUMBER")
+    if request.endpoint == "voice.status":  # no TwiML here; a caller left mid-flow is kept
+        from ivr.engine import ENDED_STATUSES
+
+        if (request.form.get("CallStatus") in ENDED_STATUSES
+                and spool_caller(current_app, request.form, f"status: {type(exc).__name__}",
+                                 kind="status")):
+            return "", 202
+        return "", 500
+    if request.endpoint == "voice.incoming" and is_unreachable(exc) and not fallback:
+        # kept on disk first: Twilio's Fallback URL may be a human elsewhere, or nothing
+        spool_caller(current_app, request.form, "incoming: database unreachable")
         return Response("database unavailable", status=503, mimetype="text/plain")
     return _twiml(rescue_twiml(current_app, request.form))

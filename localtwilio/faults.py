@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 ERROR_CODES = {500: 20500, 503: 20503, 429: 20429}
@@ -31,6 +32,15 @@ class Faults:
         self.arrived = 0  # REST requests that reached the stand-in
         self.answered = 0  # ... and that it has finished answering
         self.callbacks = StatusCallbackFaults()
+        self._window: tuple[Callable[[], bool], int] | None = None
+
+    def fail_while(self, failing: Callable[[], bool], status: int = 503) -> None:
+        """Answer every REST request with HTTP `status` while `failing()` is true (an
+        outage window, e.g. on a test's clock); after `fail_next`'s queued errors."""
+        if status not in ERROR_CODES:
+            raise ValueError(f"unsupported injected status {status}")
+        with self._lock:
+            self._window = (failing, status)
 
     def fail_next(self, count: int = 1, status: int = 500) -> None:
         """Answer the next `count` REST requests with HTTP `status` (500, 503 or 429)."""
@@ -56,6 +66,8 @@ class Faults:
         """The injected (status, delay, hold) for the request being served now (counts it)."""
         with self._changed:
             status = self._errors.pop(0) if self._errors else None
+            if status is None and self._window is not None and self._window[0]():
+                status = self._window[1]
             delay = self._delays.pop(0) if self._delays else 0.0
             hold = self._holds.pop(0) if self._holds else None
             self.arrived += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -149,6 +150,7 @@ def base_config(database_url: str) -> dict[str, Any]:
         "VOSK_MODEL_PATHS": {},
         "SEED_DEMO": False,
         "UNDERSTANDING_WAIT_FOR_MODELS": True,  # the full model's answers, never a race
+        "SPOOL_DIR": tempfile.mkdtemp(prefix="hotline-spool-"),  # never another test's
     }
 
 

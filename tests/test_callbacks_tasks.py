@@ -231,7 +231,7 @@ def test_rate_limits_and_server_errors_are_retried_after_a_jittered_back_off(hot
     assert len([c for c in state.calls.values() if c.to == AGENT]) == 1
 
 
-def test_the_reconciler_waits_out_the_back_off_it_scheduled(hotline):
+def test_the_reconciler_waits_out_the_back_off_and_probes_one_try_a_pass(hotline):
     from callbacks.reconcile import reconcile_now
 
     app, state, clock = hotline
@@ -241,15 +241,41 @@ def test_the_reconciler_waits_out_the_back_off_it_scheduled(hotline):
     clock.advance(timedelta(seconds=31))  # first retry (15-30 s): 503 again
     _settle(app, state)
     assert state.faults.arrived == 2
-    # the second wait is 30-60 s; the reconciler runs (Redis lost the job?) meanwhile
+    # the second wait is 30-60 s; the reconciler runs meanwhile: it re-enqueues nothing
+    # (the back-off holds) but tries one backing-off attempt early, to see if Twilio is back
     clock.advance(timedelta(seconds=29))
-    assert reconcile_now(app, clock.now())["reenqueued"] == 0
-    _settle(app, state)
-    assert state.faults.arrived == 2
-    clock.advance(timedelta(seconds=90))  # past the longest wait and the grace: due again
-    assert reconcile_now(app, clock.now())["reenqueued"] == 1
+    counts = reconcile_now(app, clock.now())
+    assert (counts["reenqueued"], counts["probed"]) == (0, 1)
     _settle(app, state)
     assert state.faults.arrived == 3 and _load(app, request_id)[1][0].status == "pending"
+    clock.advance(timedelta(seconds=60))  # the next pass: Twilio is back, the probe places it
+    counts = reconcile_now(app, clock.now())
+    assert (counts["reenqueued"], counts["probed"]) == (0, 1)
+    _settle(app, state)
+    assert state.faults.arrived == 4
+    assert _load(app, request_id)[1][0].status not in ("pending", "requesting")
+
+
+def test_twilio_taking_a_call_releases_every_attempt_backing_off(hotline):
+    app, state, clock = hotline
+    state.faults.fail_next(2, 429)
+    held = []
+    for n in range(2):
+        with app.extensions["db"].transaction() as session:
+            agent = make_agent(session, name=f"agent{n}", phone=f"+39021111110{n}")
+            book(session, f"+39333000000{n}", TUESDAY_10 - timedelta(minutes=10))
+        with app.extensions["db"].session_factory() as session:
+            claimed = queue.claim_next(session, agent.id, TUESDAY_10)
+            assert claimed is not None
+        held.append(_call(app, state, claimed.id, agent.id))  # refused: backing off
+    assert state.faults.arrived == 2
+    clock.advance(timedelta(seconds=1))  # long before either back-off (15-30 s) ends
+    app.extensions["jobs"].enqueue(tasks.place_call, held[0], True, queue="calls")  # a probe
+    _settle(app, state)
+    with app.extensions["db"].session_factory() as session:
+        statuses = [session.get(CallAttempt, attempt_id).status for attempt_id in held]
+    assert "pending" not in statuses and "requesting" not in statuses  # both placed now
+    assert state.faults.arrived == 4
 
 
 def test_an_outage_is_retried_for_hours_then_the_request_returns_to_its_agent(hotline):

@@ -124,9 +124,19 @@ def test_caller_who_hangs_up_mid_flow_loses_nothing(make_app: Any, session: Any)
     assert request.phone == CALLER and request.source == "hangup"
 
 
-def test_silent_caller_who_hangs_up_books_nothing(make_app: Any, session: Any) -> None:
+def test_silent_caller_who_hangs_up_is_called_back(make_app: Any, session: Any) -> None:
     app = hotline(make_app)
     t = place_call(app, [HangUp()])
+    assert _call(session, t.call_sid).outcome == "hangup_callback"
+    [request] = _requests(session)
+    assert request.phone == CALLER and request.source == "silent" and request.words == ""
+
+
+def test_caller_who_declined_and_hung_up_is_not_called_back(make_app: Any,
+                                                             session: Any) -> None:
+    app = hotline(make_app)  # "no" to the callback, then hangs up at "hold for an agent?"
+    t = place_call(app, [SayText("ho un problema con la bolletta"), SayText("no"), HangUp()])
+    assert "non la richiamiamo" in prompts_text(t)
     assert _call(session, t.call_sid).outcome == "hangup"
     assert _requests(session) == []
 
@@ -361,4 +371,6 @@ def test_an_answer_of_only_unk_is_reprompted_and_not_stored(make_app: Any,
     call = _call(session, t.call_sid)
     event = next(e for e in call.events if e.step == "ask_need")
     assert event.decision == "reprompt" and event.words is None
-    assert call.words is None and call.intent is None and _requests(session) == []
+    assert call.words is None and call.intent is None
+    [request] = _requests(session)  # hung up without a need: called back as a silent call
+    assert request.words == "" and request.source == "silent"
