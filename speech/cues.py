@@ -103,7 +103,7 @@ FAILURE: dict[str, str] = {
            r"non carica|ho provato|abbiamo provato|ho gia|pagato online|fatto online|"
            r"messaggio|codice|rifiutat\w|fallit\w|in manutenzione)\b"),
     "en": (r"\b(?:error|errors|failed|fails|doesnt work|didnt work|isnt working|"
-           r"not working|crash\w*|password|login|log in|tried|did it online|"
+           r"not working|crash\w*|password|did it online|"
            r"paid online|keeps|stuck|down|broken|rejected|declined)\b"),
 }
 """Words that show a digital caller facing a technical problem."""
