@@ -11,14 +11,17 @@ When has the caller finished? All times below are multiplied by `settings.patien
 
 - nothing recognised after `no_input_seconds` (and no voice right now) -> "silence";
 - words recognised: the turn ends ("speech") once the voice detector (`speech.vad`) has
-  heard nothing for a wait that depends on what was said, and the transcript has not
-  changed meanwhile. With a grammar the words tell whether the caller has finished:
+  heard nothing for a wait that depends on what was said. With a grammar the words tell
+  whether the caller has finished:
   * a complete expected phrase that no longer phrase continues: `complete_pause_seconds`
-    (a short pause; the caller said what we asked for);
+    (a short pause; the caller said what we asked for). Vosk's final words must agree
+    (a grammar's partial result runs ahead of the audio), else listening goes on;
   * a complete phrase that a longer one continues ("네" / "네 맞아요"), or free-form
-    listening: `end_silence_seconds`, or Vosk's own endpoint after the last change;
+    listening: `end_silence_seconds` with the words unchanged that long, or Vosk's own
+    endpoint after the last change;
   * words that are not yet a phrase ("vorrei... ehm..."): `incomplete_silence_seconds`,
-    longer than the pauses slow speakers make mid-sentence (bench.turns counts cut-offs).
+    longer than the pauses slow speakers make mid-sentence (bench.turns counts cut-offs;
+    a lone first word that the grammar turns into another phrase still ends it early).
   Vosk's endpoint alone (0.5 s trailing silence in the Korean model) is too eager for
   people who pause, so it only counts in the middle case;
 - a key press switches to keypad mode: `max_digits` keys, "#", or `digit_timeout_seconds`
@@ -297,8 +300,8 @@ class StreamingRecognizer:
                 self._finish("silence")
             return
         wait = self._turn_wait() * s.patience
-        if now - self._last_change < min(wait, quiet):
-            return  # the words are still changing
+        if wait >= quiet and now - self._last_change < quiet:
+            return  # the words are still changing (a complete phrase is checked below)
         if now - self._last_voice >= wait:
             if wait < quiet and not self._confirm_complete():
                 return
