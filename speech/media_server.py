@@ -85,6 +85,7 @@ class _Call:
     last_frame: float = 0.0
     tokens: float = FRAME_BURST
     tokens_at: float = 0.0
+    throttled: bool = False
 
     def put(self, item: Event | bytearray | str) -> None:
         self.items.append(item)
@@ -116,8 +117,10 @@ class _Call:
 class MediaServer:
     """Serves `/media-stream` for `app` (its extensions: speech, listen plan, sink, check)."""
 
-    def __init__(self, app: Flask, *, workers: int | None = None) -> None:
+    def __init__(self, app: Flask, *, workers: int | None = None,
+                 send_timeout: float = SEND_TIMEOUT) -> None:
         self.app = app
+        self.send_timeout = send_timeout
         self.config = app.config
         self.pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2,
                                        thread_name_prefix="media")
@@ -202,6 +205,10 @@ class MediaServer:
                 call.tokens_at = now
                 call.tokens -= 1
                 if call.tokens < 0:  # far faster than any phone: slow this socket down
+                    if not call.throttled:
+                        call.throttled = True
+                        log.warning("media stream sends over %d frames a second: slowing "
+                                    "it down", FRAME_RATE)
                     await asyncio.sleep(-call.tokens / FRAME_RATE)
                 try:
                     event = parse_event(message)
@@ -267,9 +274,12 @@ class MediaServer:
                 call.room.set()
             for reply in replies:
                 try:
-                    await asyncio.wait_for(socket.send(reply), SEND_TIMEOUT)
-                except (ConnectionClosed, TimeoutError):
-                    log.warning("media stream: the peer does not take replies; dropping it")
+                    await asyncio.wait_for(socket.send(reply), self.send_timeout)
+                except ConnectionClosed:
+                    break
+                except TimeoutError:
+                    log.warning("media stream: the peer has not taken our replies for %.0f s; "
+                                "dropping it", self.send_timeout)
                     socket.transport.abort()
                     break
         call.room.set()
@@ -322,9 +332,10 @@ class MediaServer:
 
 @contextmanager
 def serve_in_thread(app: Flask, host: str = "127.0.0.1", port: int = 0,
-                    workers: int | None = None) -> Iterator[str]:
-    """Run a MediaServer for `app` in a background thread; yields its ws:// URL."""
-    server = MediaServer(app, workers=workers)
+                    **options: Any) -> Iterator[str]:
+    """Run a MediaServer for `app` (with `options`) in a background thread; yields its
+    ws:// URL."""
+    server = MediaServer(app, **options)
     loop = asyncio.new_event_loop()
     stop: asyncio.Future = loop.create_future()
     ports: list[int] = []
