@@ -14,8 +14,9 @@ and client threads here play Twilio: each call streams an espeak-ng phrase in 20
 at real-time pace, calls start spread over one second. Server CPU is read from
 /proc/<pid>/stat, so the load generator's own CPU does not count. Reported per run:
 
-- cpu_rtf and ratio: server CPU seconds per second of audio it was sent (calls end early,
-  so the clips' trailing silence is partly never sent), and that over vosk_rtf;
+- cpu_rtf and ratio: server CPU seconds per second of audio it decoded (each result's
+  audio clock: a call ends soon after the voice, and frames the client sends meanwhile are
+  dropped), and that over vosk_rtf;
 - correct: transcripts equal to the phrase spoken;
 - end_p50/p95_ms: from the frame where the caller's voice ended to the socket closing (the
   whole wait: VAD, the grammar's end rule, decoding, the sink), i.e. what a caller waits;
@@ -61,7 +62,8 @@ def _server(kind: str, port_queue: mp.Queue, results: mp.Queue, stop: Any) -> No
     app = Flask("bench")
     app.config.update(STREAM_IDLE_SECONDS=30.0, STREAM_MAX_SECONDS=600.0)
     app.extensions.update({"speech": registry, "speech.listen_plan": lambda sid, p: plan,
-                           "speech.result_sink": lambda sid, p, u: results.put((sid, u.text)),
+                           "speech.result_sink": lambda sid, p, u: results.put(
+                               (sid, u.text, u.duration_seconds)),
                            # recognition only: the upgrade's signature check is ivr's
                            "speech.upgrade_check": lambda request: None})
     if kind == "asyncio":
@@ -127,9 +129,9 @@ def vosk_alone(clips: list[bytes], rounds: int = 3) -> float:
             garbage = vosk.KaldiRecognizer(model, 8000, grammar_json(with_garbage))
             garbage.SetWords(True)
             for index in range(0, len(data), 1600):
-                for recognizer in (main, garbage):
-                    if not recognizer.AcceptWaveform(data[index:index + 1600]):
-                        recognizer.PartialResult()
+                garbage.AcceptWaveform(data[index:index + 1600])
+                if not main.AcceptWaveform(data[index:index + 1600]):
+                    main.PartialResult()  # the server reads the main pass's partial words
             main.FinalResult()
             garbage.FinalResult()
     return (time.process_time() - started) / seconds
@@ -164,7 +166,6 @@ def run(url: str, pid: int, results: mp.Queue, calls: int,
     load0 = loadavg()
     rss0, cpu0 = proc(pid)
     outcome: list[tuple[str, str, float, float]] = []
-    sent = [0]  # frames sent: the server decodes what it was sent, not the whole clip
     lock = threading.Lock()
 
     def call(index: int) -> None:
@@ -178,7 +179,6 @@ def run(url: str, pid: int, results: mp.Queue, calls: int,
         frame = min(len(stream.sent_at) - 1, int(ends[phrase] / 0.02))
         lag = max(at - (begun + (i + 1) * 0.02) for i, at in enumerate(stream.sent_at))
         with lock:
-            sent[0] += len(stream.sent_at)
             outcome.append((stream.call_sid, phrase, closed - stream.sent_at[frame], lag))
 
     threads = [threading.Thread(target=call, args=(i,)) for i in range(calls)]
@@ -187,10 +187,18 @@ def run(url: str, pid: int, results: mp.Queue, calls: int,
     for thread in threads:
         thread.join()
     rss1, cpu1 = proc(pid)
-    audio_seconds = sent[0] * 0.02
     delays = sorted(d for _, _, d, _ in outcome)
     lags = sorted(lag for _, _, _, lag in outcome)
-    heard = dict(results.get(timeout=30) for _ in outcome)
+    wanted = {sid for sid, _, _, _ in outcome}
+    reported = []
+    while len(reported) < len(wanted):  # idle sockets the server closed report here too
+        item = results.get(timeout=30)
+        if item[0] in wanted:
+            reported.append(item)
+    heard = {sid: text for sid, text, _ in reported}
+    # the audio the server decoded: up to the end of each turn (the audio clock of the
+    # result), not the trailing silence the client went on sending until the socket closed
+    audio_seconds = sum(seconds for _, _, seconds in reported)
 
     def p95(values: list[float]) -> int:
         return round(values[min(len(values) - 1, int(0.95 * len(values)))] * 1000)

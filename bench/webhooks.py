@@ -82,7 +82,7 @@ def _prepare(database_url: str, base_url: str) -> dict[str, str]:
            "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "LOCAL_TELEPHONY": "false",
            "FALLBACK_NUMBER": "+390299999999", "REDIS_URL": "", "SECRET_KEY": "bench",
            "SPEECH_INPUT": "gather", "VOSK_MODEL_PATHS": "", "LOG_LEVEL": "WARNING",
-           "SEED_DEMO": "false"}
+           "SEED_DEMO": "false", "MEDIA_SERVER": "true"}
     code = ("from app import create_app; from core.cli import upgrade_database; "
             "from ivr.flow_store import import_default_flows; "
             "app = create_app({'START_IN_PROCESS_WORKER': False}); "
@@ -265,6 +265,7 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
         cpu = _cpu_seconds(process.pid) - cpu_before
         time.sleep(0.5)  # let gunicorn write its last log lines
         server = _server_times(access_log.read_text())
+        memory = _worker_memory(process.pid)
     finally:
         if process is not None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -294,7 +295,27 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
     print(f"  server CPU {cpu / len(everything) * 1000:.1f} ms per webhook "
           f"(gunicorn processes, user+system; load average {os.getloadavg()[0]:.1f}); "
           f"callers' CPU {callers_cpu / len(everything) * 1000:.1f} ms per webhook")
+    print("  memory per web process (RSS / PSS, MB; the master, then each worker): "
+          + ", ".join(f"{rss:.0f} / {pss:.0f}" for rss, pss in memory))
     return 1 if errors else 0
+
+
+def _worker_memory(master: int) -> list[tuple[float, float]]:
+    """(RSS, PSS) in MB of gunicorn's master and its workers, from /proc (PSS shares pages
+    between the processes that map them: what one more worker really costs)."""
+    pids = [master]
+    children = Path(f"/proc/{master}/task/{master}/children")
+    if children.exists():
+        pids += [int(pid) for pid in children.read_text().split()]
+    found = []
+    for pid in pids:
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        values = {line.split()[0].rstrip(":"): int(line.split()[1]) for line in rollup[1:]}
+        found.append((values.get("Rss", 0) / 1024, values.get("Pss", 0) / 1024))
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
