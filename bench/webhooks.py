@@ -227,7 +227,7 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
-        think: float) -> int:
+        think: float, preload: bool = False) -> int:
     """Run the benchmark; returns a process exit code."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -241,6 +241,7 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
         env = _prepare(url, base_url)
         process = subprocess.Popen(
             [gunicorn, "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+             *(["--preload"] if preload else []),
              "-b", f"127.0.0.1:{port}", "--log-level", "warning",
              # the server's own time per request, to tell it apart from the callers'
              "--access-logfile", str(access_log), "--access-logformat", "%(U)s %(D)s",
@@ -282,7 +283,8 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
     for failure in sorted({f for c in callers for f in c.failures})[:5]:
         print(f"  failure: {failure}")
     backend = "postgresql" if drop is not None else "sqlite"
-    print(f"gunicorn -w {workers} -k gthread --threads {threads}; {backend}; "
+    print(f"gunicorn -w {workers} -k gthread --threads {threads}"
+          f"{' --preload' if preload else ''}; {backend}; "
           f"{concurrency} concurrent calls x {calls} calls each; think time ~{think} s")
     for kind in ("incoming", "answer", "status"):
         print(f"  {kind:9s} {_percentiles(timings[kind])}")
@@ -328,9 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=1.0,
                         help="mean seconds a caller takes between webhooks (0: flat out)")
     parser.add_argument("--sqlite", action="store_true", help="use SQLite, not PostgreSQL")
+    parser.add_argument("--preload", action="store_true",
+                        help="gunicorn --preload: build the app once, before forking workers")
     args = parser.parse_args(argv)
     return run(args.concurrency, args.calls, args.workers, args.threads, args.sqlite,
-               args.think)
+               args.think, args.preload)
 
 
 if __name__ == "__main__":
