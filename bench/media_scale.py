@@ -191,7 +191,7 @@ def run(url: str, pid: int, results: mp.Queue, calls: int,
     delays = sorted(d for _, _, d, _ in outcome)
     lags = sorted(lag for _, _, _, lag in outcome)
     wanted = {sid for sid, _, _, _ in outcome}
-    reported = []
+    reported: list[tuple[str, str, float]] = []
     while len(reported) < len(wanted):  # idle sockets the server closed report here too
         item = results.get(timeout=30)
         if item[0] in wanted:

@@ -52,6 +52,7 @@ from speech.media_stream import (
     Event,
     Media,
     ProtocolError,
+    Start,
     Stop,
     StreamSession,
     parse_event,
@@ -86,6 +87,8 @@ class _Call:
     tokens: float = FRAME_BURST
     tokens_at: float = 0.0
     throttled: bool = False
+    start_queued: bool = False
+    warned: bool = False       # "audio before start" was logged
 
     def put(self, item: Event | bytearray | str) -> None:
         self.items.append(item)
@@ -216,6 +219,13 @@ class MediaServer:
                     log.warning("media stream frame ignored: %s", exc)
                     continue
                 start = call.session.start
+                if isinstance(event, Media) and not call.start_queued:
+                    if not call.warned:  # one line per socket, not one per frame
+                        call.warned = True
+                        log.warning("media stream: audio before start ignored")
+                    continue
+                if isinstance(event, Start):
+                    call.start_queued = True
                 if isinstance(event, Media) and start is not None \
                         and event.stream_sid in ("", start.stream_sid):
                     if event.track not in INBOUND:

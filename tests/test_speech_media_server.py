@@ -77,3 +77,15 @@ def test_a_peer_that_stops_reading_is_dropped_and_other_calls_are_heard(registry
     assert calls.results[caller.call_sid][1].text == "환불"
     assert calls.results[deaf.call_sid][1].reason == "hangup"
     assert "has not taken our replies" in caplog.text
+
+
+def test_audio_from_a_socket_that_never_starts_is_dropped_with_one_log_line(registry, caplog):
+    caplog.set_level(logging.WARNING, logger="speech")
+    calls = Calls(ListenPlan("ko", GRAMMAR, FAST))
+    with serve_in_thread(make_app(registry, calls, STREAM_IDLE_SECONDS=1.0)) as url:
+        quiet = TwilioStream(url)
+        for _ in range(500):
+            quiet.media(b"\xff" * 160)
+        quiet.wait_closed(timeout=10)  # closed at the idle limit
+    assert calls.sink_calls == 0
+    assert caplog.text.count("audio before start ignored") == 1
