@@ -82,7 +82,7 @@ def _prepare(database_url: str, base_url: str) -> dict[str, str]:
            "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "LOCAL_TELEPHONY": "false",
            "FALLBACK_NUMBER": "+390299999999", "REDIS_URL": "", "SECRET_KEY": "bench",
            "SPEECH_INPUT": "gather", "VOSK_MODEL_PATHS": "", "LOG_LEVEL": "WARNING",
-           "SEED_DEMO": "false"}
+           "SEED_DEMO": "false", "MEDIA_SERVER": "true"}
     code = ("from app import create_app; from core.cli import upgrade_database; "
             "from ivr.flow_store import import_default_flows; "
             "app = create_app({'START_IN_PROCESS_WORKER': False}); "
@@ -227,7 +227,7 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
-        think: float) -> int:
+        think: float, preload: bool = False) -> int:
     """Run the benchmark; returns a process exit code."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -241,6 +241,7 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
         env = _prepare(url, base_url)
         process = subprocess.Popen(
             [gunicorn, "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+             *(["--preload"] if preload else []),
              "-b", f"127.0.0.1:{port}", "--log-level", "warning",
              # the server's own time per request, to tell it apart from the callers'
              "--access-logfile", str(access_log), "--access-logformat", "%(U)s %(D)s",
@@ -265,6 +266,7 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
         cpu = _cpu_seconds(process.pid) - cpu_before
         time.sleep(0.5)  # let gunicorn write its last log lines
         server = _server_times(access_log.read_text())
+        memory = _worker_memory(process.pid)
     finally:
         if process is not None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -281,7 +283,8 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
     for failure in sorted({f for c in callers for f in c.failures})[:5]:
         print(f"  failure: {failure}")
     backend = "postgresql" if drop is not None else "sqlite"
-    print(f"gunicorn -w {workers} -k gthread --threads {threads}; {backend}; "
+    print(f"gunicorn -w {workers} -k gthread --threads {threads}"
+          f"{' --preload' if preload else ''}; {backend}; "
           f"{concurrency} concurrent calls x {calls} calls each; think time ~{think} s")
     for kind in ("incoming", "answer", "status"):
         print(f"  {kind:9s} {_percentiles(timings[kind])}")
@@ -294,7 +297,27 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
     print(f"  server CPU {cpu / len(everything) * 1000:.1f} ms per webhook "
           f"(gunicorn processes, user+system; load average {os.getloadavg()[0]:.1f}); "
           f"callers' CPU {callers_cpu / len(everything) * 1000:.1f} ms per webhook")
+    print("  memory per web process (RSS / PSS, MB; the master, then each worker): "
+          + ", ".join(f"{rss:.0f} / {pss:.0f}" for rss, pss in memory))
     return 1 if errors else 0
+
+
+def _worker_memory(master: int) -> list[tuple[float, float]]:
+    """(RSS, PSS) in MB of gunicorn's master and its workers, from /proc (PSS shares pages
+    between the processes that map them: what one more worker really costs)."""
+    pids = [master]
+    children = Path(f"/proc/{master}/task/{master}/children")
+    if children.exists():
+        pids += [int(pid) for pid in children.read_text().split()]
+    found = []
+    for pid in pids:
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        values = {line.split()[0].rstrip(":"): int(line.split()[1]) for line in rollup[1:]}
+        found.append((values.get("Rss", 0) / 1024, values.get("Pss", 0) / 1024))
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,9 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=1.0,
                         help="mean seconds a caller takes between webhooks (0: flat out)")
     parser.add_argument("--sqlite", action="store_true", help="use SQLite, not PostgreSQL")
+    parser.add_argument("--preload", action="store_true",
+                        help="gunicorn --preload: build the app once, before forking workers")
     args = parser.parse_args(argv)
     return run(args.concurrency, args.calls, args.workers, args.threads, args.sqlite,
-               args.think)
+               args.think, args.preload)
 
 
 if __name__ == "__main__":

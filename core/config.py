@@ -93,6 +93,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STREAM_IDLE_SECONDS": (10.0, _seconds),  # a media stream without frames this long ends
     "STREAM_MAX_SECONDS": (120.0, _seconds),  # a media stream open this long ends
     "STREAM_PING_SECONDS": (20.0, _seconds),  # WebSocket ping period (dead peers dropped)
+    # production: /media-stream is served by `python -m speech.media_server`, the only
+    # process that loads Vosk models; web processes judge speech from the model files
+    "MEDIA_SERVER": (False, _bool),
     "HOST": ("127.0.0.1", _str),  # the interface `python app.py` (./hotline run) listens on
     "LOCAL_TELEPHONY_ALLOW_REMOTE": (False, _bool),  # local phone on a non-loopback address
     "SPOOL_DIR": ("", _str),  # callers kept on disk while the database is away; "" -> instance/

@@ -59,7 +59,10 @@ def _speech_available(lang: str) -> bool:
     known: dict[str, bool] = current_app.extensions.setdefault("ivr.speech_available", {})
     if lang not in known:
         speech = current_app.extensions.get("speech")
-        known[lang] = bool(speech is not None and speech.available(lang))
+        if speech is not None and current_app.config.get("MEDIA_SERVER"):
+            known[lang] = speech.present(lang)  # the media server loads it, not this process
+        else:
+            known[lang] = bool(speech is not None and speech.available(lang))
     return known[lang]
 
 

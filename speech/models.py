@@ -192,6 +192,18 @@ class ModelRegistry:
             return False
         return True
 
+    def present(self, lang: str) -> bool:
+        """True when `lang` has a model directory that looks complete, without loading it
+        (for processes that leave recognition to the media server)."""
+        if lang in self._models:
+            return True
+        if lang not in self._paths or lang in self._errors:
+            return False
+        problem = inspect_model(self._paths[lang]).problem
+        if problem is not None:
+            log.warning("speech unavailable: %s", problem)
+        return problem is None
+
     def status(self) -> dict[str, dict]:
         """Per-language state for /healthz, without loading anything."""
         report: dict[str, dict] = {}

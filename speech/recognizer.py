@@ -10,11 +10,20 @@ When has the caller finished? All times below are multiplied by `settings.patien
 (callers flagged as not digital get more, say 1.5-2.0), except the hard `max_seconds`:
 
 - nothing recognised after `no_input_seconds` (and no voice right now) -> "silence";
-- words recognised, the transcript unchanged for `end_silence_seconds`, and either the
-  energy check has heard no voice for that long or Vosk's own endpoint rules (trailing
-  silence phones, conf/model.conf) fired after the last change -> "speech". Vosk's endpoint
-  alone (0.5 s trailing silence in the Korean model) is too eager for people who pause;
-  energy alone is fooled by line noise; stability of the partial result guards both;
+- words recognised: the turn ends ("speech") once the voice detector (`speech.vad`) has
+  heard nothing for a wait that depends on what was said. With a grammar the words tell
+  whether the caller has finished:
+  * a complete expected phrase that no longer phrase continues: `complete_pause_seconds`
+    (a short pause; the caller said what we asked for). Vosk's final words must agree
+    (a grammar's partial result runs ahead of the audio), else listening goes on;
+  * a complete phrase that a longer one continues ("네" / "네 맞아요"), or free-form
+    listening: `end_silence_seconds` with the words unchanged that long, or Vosk's own
+    endpoint after the last change;
+  * words that are not yet a phrase ("vorrei... ehm..."): `incomplete_silence_seconds`,
+    longer than the pauses slow speakers make mid-sentence (bench.turns counts cut-offs;
+    a lone first word that the grammar turns into another phrase still ends it early).
+  Vosk's endpoint alone (0.5 s trailing silence in the Korean model) is too eager for
+  people who pause, so it only counts in the middle case;
 - a key press switches to keypad mode: `max_digits` keys, "#", or `digit_timeout_seconds`
   after the last key -> "dtmf";
 - `max_seconds` of listening -> "timeout" with whatever was recognised; `hangup()` ->
@@ -47,6 +56,7 @@ import vosk
 from speech import audio, hearing
 from speech.grammar import grammar_json, grammar_phrases
 from speech.hearing import Segment
+from speech.vad import VoiceDetector
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +69,8 @@ class ListenSettings:
 
     no_input_seconds: float = 6.0      # silence before the caller starts -> reason "silence"
     end_silence_seconds: float = 1.2   # trailing silence that ends an utterance
+    complete_pause_seconds: float = 0.3  # ... after a complete expected phrase
+    incomplete_silence_seconds: float = 2.0  # ... after words that are not a phrase yet
     max_seconds: float = 20.0          # hard cap (not scaled by patience)
     patience: float = 1.0              # multiplier for slow speakers / not-digital callers
     digit_timeout_seconds: float = 3.0  # after a key press, wait this long for the next
@@ -150,7 +162,11 @@ class StreamingRecognizer:
             check.SetWords(True)
             check.SetMaxAlternatives(0)
         self._check_segments = {name: [] for name in self._checks}
-        self._vad = audio.EnergyDetector()
+        self._vad = VoiceDetector(input_rate)
+        # what a finished answer looks like: the phrases, and the word prefixes of longer ones
+        self._phrases = {p for p in usable if p != hearing.UNKNOWN}
+        self._continued = {" ".join(p.split()[:n]) for p in self._phrases
+                           for n in range(1, len(p.split()))}
         self._pending = b""
         self._chunk_bytes = int(input_rate * self.CHUNK_SECONDS) * 2
         self._frame_bytes = int(input_rate * self.FRAME_SECONDS) * 2
@@ -225,9 +241,9 @@ class StreamingRecognizer:
         return self.result
 
     def _process(self, chunk: bytes) -> None:
-        for start in range(0, len(chunk), self._frame_bytes):
+        for voiced in self._vad.frames(chunk):
             self._seconds += self.FRAME_SECONDS
-            if self._vad.voiced(chunk[start:start + self._frame_bytes]):
+            if voiced:
                 self._voiced_run += 1
                 self._last_voice = self._seconds
                 if self._voiced_run >= 5 and not self.speech_started:
@@ -283,9 +299,40 @@ class StreamingRecognizer:
             if listened >= s.no_input_seconds * s.patience:
                 self._finish("silence")
             return
-        stable = now - self._last_change >= quiet
-        if stable and (now - self._last_voice >= quiet or self._endpoint_at >= self._last_change):
+        wait = self._turn_wait() * s.patience
+        if wait >= quiet and now - self._last_change < quiet:
+            return  # the words are still changing (a complete phrase is checked below)
+        if now - self._last_voice >= wait:
+            if wait < quiet and not self._confirm_complete():
+                return
             self._finish("speech")
+        elif wait == quiet and self._endpoint_at >= self._last_change \
+                and now - self._last_change >= quiet:
+            self._finish("speech")
+
+    def _confirm_complete(self) -> bool:
+        """Before ending early on a complete phrase, make Vosk commit to its words: a
+        grammar's partial result runs ahead of the audio ("상담원" is shown as "상담원 연결"
+        before "연결" is said). False (listen on) when the final words are not complete."""
+        if not self._unflushed:
+            return True
+        self._flush()
+        self._partial = ""
+        hypothesis = " ".join(seg[0][0] for seg in self._segments)
+        if hypothesis == self._hypothesis:
+            return True
+        self._hypothesis, self._last_change = hypothesis, self._seconds
+        return False
+
+    def _turn_wait(self) -> float:
+        """Silence (before patience) that ends the turn, given the words so far."""
+        s, words = self.settings, self._hypothesis
+        if not self._phrases:
+            return s.end_silence_seconds
+        if words in self._phrases:
+            return s.end_silence_seconds if words in self._continued \
+                else s.complete_pause_seconds
+        return max(s.incomplete_silence_seconds, s.end_silence_seconds)
 
     def _flush(self) -> bool:
         """Finalise Vosk's current segment; True if it held words."""

@@ -1,5 +1,11 @@
 """The Media Streams WebSocket endpoint, `/media-stream` (flask-sock).
 
+This is the in-app transport: `./hotline run`, the local phone, and gunicorn when
+`MEDIA_SERVER` is off. It costs three threads per open call; production serves the same
+endpoint, with the same checks and `StreamSession`, from `speech.media_server` (one event
+loop for every socket). The bounds, the refusal log and the partial reporter below are
+shared by both.
+
 Started from TwiML `<Connect><Stream url="wss://.../media-stream">` (bidirectional: we can
 play a prompt, `clear` it when the caller starts talking, and hear keypad presses) or
 `<Start><Stream>` (listen only; send no prompt audio then).

@@ -40,14 +40,15 @@ class TwilioStream:
     """One call's media stream, as Twilio would send it."""
 
     def __init__(self, url: str, *, call_sid: str | None = None,
-                 parameters: dict[str, str] | None = None) -> None:
+                 parameters: dict[str, str] | None = None,
+                 sockopt: tuple = ()) -> None:
         self.call_sid = call_sid or "CA" + uuid.uuid4().hex
         self.stream_sid = "MZ" + uuid.uuid4().hex
         self.parameters = parameters or {}
         self.received: list[dict] = []
         self.sent_at: list[float] = []  # monotonic time each played frame was sent
         self.closed_at: float | None = None
-        self.ws = websocket.create_connection(url, timeout=30)
+        self.ws = websocket.create_connection(url, timeout=30, sockopt=sockopt)
         self._chunk = 0
 
     def send_json(self, data: dict) -> None:

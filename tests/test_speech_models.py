@@ -85,3 +85,11 @@ def test_model_is_loaded_once_and_shared_between_threads():
     assert len(got) == 4 and all(model is got[0] for model in got)
     assert registry.status()["ko"]["loaded"] is True
     assert registry.missing_words("ko", ["네 상담원", "블라블라쿵"]) == ["블라블라쿵"]
+
+
+def test_presence_is_judged_from_the_files_without_loading_the_model(tmp_path):
+    registry = ModelRegistry({**discover_packages(), "it": str(tmp_path / "absent")})
+    assert registry.present("ko") is True
+    assert registry.status()["ko"]["loaded"] is False  # a web process stays small
+    assert registry.present("it") is False
+    assert registry.present("fr") is False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from speech.models import ModelRegistry, discover_packages
@@ -34,12 +36,32 @@ def test_a_pause_between_words_does_not_cut_a_slow_speaker_off(model):
     assert (utterance.reason, utterance.text) == ("speech", "상담원 연결")
 
 
+@pytest.mark.parametrize("pause", [1.2, 1.5])
+def test_a_long_pause_after_words_that_are_not_yet_a_phrase_does_not_end_the_turn(model, pause):
+    # "상담원" is no expected phrase on its own: the turn waits for the rest
+    audio = (telephone_ulaw("상담원", trail_seconds=0.0) + noise_ulaw(pause)
+             + telephone_ulaw("연결", lead_seconds=0.0, trail_seconds=3.0))
+    utterance = listen(model, audio, ListenSettings(end_silence_seconds=1.0))
+    assert (utterance.reason, utterance.text) == ("speech", "상담원 연결")
+
+
+def test_a_complete_phrase_ends_the_turn_after_a_short_pause(model):
+    audio = telephone_ulaw("아니요", trail_seconds=4.0)
+    settings = ListenSettings(end_silence_seconds=1.2, complete_pause_seconds=0.3)
+    complete = listen(model, audio, settings)
+    # the same words when a longer expected phrase could follow: the full end silence
+    continued = listen(model, audio, settings, phrases=[*GRAMMAR, "아니요 아니요"])
+    assert complete.text == continued.text == "아니요"
+    assert continued.duration_seconds - complete.duration_seconds >= 0.7
+
+
 def test_patience_multiplies_the_end_of_speech_silence(model):
     audio = telephone_ulaw("아니요", trail_seconds=4.0)
-    quick = listen(model, audio, ListenSettings(end_silence_seconds=1.0))
-    patient = listen(model, audio, ListenSettings(end_silence_seconds=1.0, patience=2.0))
+    settings = ListenSettings(complete_pause_seconds=0.5)
+    quick = listen(model, audio, settings)
+    patient = listen(model, audio, replace(settings, patience=2.0))
     assert quick.text == patient.text == "아니요"
-    assert patient.duration_seconds - quick.duration_seconds >= 0.8
+    assert patient.duration_seconds - quick.duration_seconds >= 0.4
 
 
 def test_patience_stretches_the_no_input_timeout(model):

@@ -22,11 +22,16 @@ from flask import Flask
 from localtwilio.stream import MediaStreamClient
 from localtwilio.twiml import Stream
 from speech import ws
+from speech.media_server import serve_in_thread
 from speech.media_stream import PROMPT_MARK, ListenPlan, StreamRefused
 from speech.models import ModelRegistry, discover_packages
 from speech.recognizer import ListenSettings, Utterance
 from tests.audio import noise_ulaw, telephone_ulaw
 from tests.speech_streams import TwilioStream, serve
+
+# Every test runs against both transports of /media-stream: the Flask route (speech.ws, the
+# embedded `./hotline run`) and the event-loop server (speech.media_server, production).
+TRANSPORTS = {"flask": serve, "asyncio": serve_in_thread}
 
 pytestmark = pytest.mark.slow
 
@@ -77,9 +82,15 @@ def calls() -> Calls:
     return Calls(ListenPlan("ko", GRAMMAR, FAST))
 
 
+@pytest.fixture(params=sorted(TRANSPORTS))
+def serving(request):
+    """The function that serves an app's /media-stream, once per transport."""
+    return TRANSPORTS[request.param]
+
+
 @pytest.fixture
-def url(registry: ModelRegistry, calls: Calls):
-    with serve(make_app(registry, calls)) as address:
+def url(registry: ModelRegistry, calls: Calls, serving):
+    with serving(make_app(registry, calls)) as address:
         yield address
 
 
@@ -203,10 +214,10 @@ def test_keypad_press_during_listening_ends_with_the_digit(url, calls):
     assert (utterance.reason, utterance.digits, utterance.text) == ("dtmf", "2", "")
 
 
-def test_missing_model_reports_an_error_result_so_the_flow_can_use_the_keypad(tmp_path):
+def test_missing_model_reports_an_error_result_so_the_flow_can_use_the_keypad(tmp_path, serving):
     registry = ModelRegistry({"it": str(tmp_path / "no-such-model")})
     calls = Calls(ListenPlan("it", ["sì", "no"], FAST))
-    with serve(make_app(registry, calls)) as address:
+    with serving(make_app(registry, calls)) as address:
         stream = TwilioStream(address)
         stream.start()
         stream.play(noise_ulaw(0.5))
@@ -227,11 +238,11 @@ class Partials:
         self.seen.append((call_sid, text, call_sid in self.calls.results))
 
 
-def test_partial_words_reach_the_partial_sink_before_the_result(registry, calls):
+def test_partial_words_reach_the_partial_sink_before_the_result(registry, calls, serving):
     app = make_app(registry, calls)
     partials = Partials(calls)
     app.extensions["speech.partial_sink"] = partials
-    with serve(app) as address:
+    with serving(app) as address:
         stream = TwilioStream(address)
         stream.start()
         stream.play(telephone_ulaw("상담원 연결", trail_seconds=3.0), realtime=True)
@@ -271,17 +282,17 @@ def _stand_in_stream(address: str, parameters: dict[str, str] | None = None) -> 
     return client
 
 
-def test_without_an_upgrade_check_every_stream_is_refused(registry, calls):
+def test_without_an_upgrade_check_every_stream_is_refused(registry, calls, serving):
     app = make_app(registry, calls)
     del app.extensions["speech.upgrade_check"]
-    with serve(app) as address:
+    with serving(app) as address:
         with pytest.raises(websocket.WebSocketBadStatusException) as refused:
             websocket.create_connection(address, timeout=5)
     assert refused.value.status_code == 403
 
 
 def test_a_stream_the_plan_provider_refuses_is_closed_and_nothing_is_reported(
-        registry, calls, caplog):
+        registry, calls, caplog, serving):
     caplog.set_level(logging.WARNING, logger="speech")
 
     def refuse(call_sid: str, params: dict[str, str]) -> ListenPlan:
@@ -289,7 +300,7 @@ def test_a_stream_the_plan_provider_refuses_is_closed_and_nothing_is_reported(
 
     app = make_app(registry, calls)
     app.extensions["speech.listen_plan"] = refuse
-    with serve(app) as address:
+    with serving(app) as address:
         client = _stand_in_stream(address, {"step": "menu"})
         assert client.closed.wait(5), "the refused stream was left open"
     time.sleep(0.2)
@@ -310,8 +321,8 @@ def test_refusals_are_logged_at_most_once_per_interval_with_a_count(caplog):
     assert "(3 more refused since the last report)" in lines[1]
 
 
-def test_a_message_over_the_size_limit_closes_the_socket(registry, calls):
-    with serve(make_app(registry, calls)) as address:
+def test_a_message_over_the_size_limit_closes_the_socket(registry, calls, serving):
+    with serving(make_app(registry, calls)) as address:
         client = _stand_in_stream(address)
         client.send_raw(json.dumps({"event": "media", "media": {
             "payload": "A" * (ws.MAX_MESSAGE_BYTES + 1)}}))
@@ -319,8 +330,8 @@ def test_a_message_over_the_size_limit_closes_the_socket(registry, calls):
     assert wait_for_result(calls, client.call_sid).reason == "hangup"
 
 
-def test_a_stream_without_frames_is_ended_with_a_timeout_and_closed(registry, calls):
-    with serve(make_app(registry, calls, STREAM_IDLE_SECONDS=1.0)) as address:
+def test_a_stream_without_frames_is_ended_with_a_timeout_and_closed(registry, calls, serving):
+    with serving(make_app(registry, calls, STREAM_IDLE_SECONDS=1.0)) as address:
         client = _stand_in_stream(address)
         client.send_silence(0.2)
         started = time.monotonic()
@@ -329,9 +340,9 @@ def test_a_stream_without_frames_is_ended_with_a_timeout_and_closed(registry, ca
     assert wait_for_result(calls, client.call_sid).reason == "timeout"
 
 
-def test_a_stream_trickling_frames_is_ended_at_the_maximum_duration(registry, calls):
+def test_a_stream_trickling_frames_is_ended_at_the_maximum_duration(registry, calls, serving):
     config = {"STREAM_IDLE_SECONDS": 1.0, "STREAM_MAX_SECONDS": 2.0}
-    with serve(make_app(registry, calls, **config)) as address:
+    with serving(make_app(registry, calls, **config)) as address:
         client = _stand_in_stream(address)
         started = time.monotonic()
         while not client.closed.wait(0.5):  # one 20 ms frame every 0.5 s: never idle
@@ -341,16 +352,16 @@ def test_a_stream_trickling_frames_is_ended_at_the_maximum_duration(registry, ca
     assert wait_for_result(calls, client.call_sid).reason == "timeout"
 
 
-def test_a_socket_that_never_starts_is_closed_after_the_idle_timeout(registry, calls):
-    with serve(make_app(registry, calls, STREAM_IDLE_SECONDS=0.5)) as address:
+def test_a_socket_that_never_starts_is_closed_after_the_idle_timeout(registry, calls, serving):
+    with serving(make_app(registry, calls, STREAM_IDLE_SECONDS=0.5)) as address:
         quiet = websocket.create_connection(address, timeout=5)
         opcode, _ = quiet.recv_data(control_frame=True)
         assert opcode == websocket.ABNF.OPCODE_CLOSE
     assert calls.sink_calls == 0
 
 
-def test_the_server_pings_the_peer(registry, calls):
-    with serve(make_app(registry, calls, STREAM_PING_SECONDS=0.3)) as address:
+def test_the_server_pings_the_peer(registry, calls, serving):
+    with serving(make_app(registry, calls, STREAM_PING_SECONDS=0.3)) as address:
         peer = websocket.create_connection(address, timeout=3)
         opcode, _ = peer.recv_data(control_frame=True)
         assert opcode == websocket.ABNF.OPCODE_PING
@@ -361,6 +372,7 @@ CHILD = """
 import sys
 from flask import Flask
 from speech import ws
+from speech.media_server import serve_in_thread
 from speech.media_stream import ListenPlan
 from speech.models import ModelRegistry, discover_packages
 from speech.recognizer import ListenSettings
@@ -373,6 +385,11 @@ app.extensions.update({
     "speech": registry, "speech.upgrade_check": lambda request: None,
     "speech.listen_plan": lambda sid, p: ListenPlan("ko", ["네"], ListenSettings()),
     "speech.result_sink": lambda sid, p, u: print("result", sid, u.reason, flush=True)})
+if sys.argv[1] == "asyncio":
+    from speech.media_server import serve_in_thread
+    with serve_in_thread(app) as url:
+        print(url.split(":")[2].split("/")[0], flush=True)
+        sys.stdin.read()
 ws.init_app(app)
 server = make_server("127.0.0.1", 0, app, threaded=True)
 print(server.server_port, flush=True)
@@ -380,12 +397,14 @@ server.serve_forever()
 """
 
 
-def test_a_start_frame_with_a_negative_sample_rate_does_not_take_the_process_down():
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+def test_a_start_frame_with_a_negative_sample_rate_does_not_take_the_process_down(transport):
     """It used to reach Kaldi, whose assertion aborts the whole web process (or, fed 20 ms
     frames, the recogniser spun forever on a chunk of -800 bytes, holding its thread)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    child = subprocess.Popen([sys.executable, "-c", CHILD], cwd=root, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, transport], cwd=root, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
     try:
         assert child.stdout is not None
         address = f"ws://127.0.0.1:{int(child.stdout.readline())}/media-stream"
