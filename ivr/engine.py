@@ -37,6 +37,7 @@ from ivr.models import Call, CallEvent, FlowVersion
 from ivr.twiml import Hangup, Verb, render
 from ivr.walker import ASK_PHASE, EXPECTING, EngineOptions, FlowWalker, Urls, split_step
 from speech.hearing import strip_unknown
+from speech.language import detect_language, vocabularies
 from speech.understanding import decide
 
 log = logging.getLogger(__name__)
@@ -235,9 +236,28 @@ class CallEngine(FlowWalker):
 
     @staticmethod
     def _language(flow: FlowDoc, number: str | None) -> str:
+        return CallEngine._number_language(flow, number) or flow.default_language
+
+    @staticmethod
+    def _number_language(flow: FlowDoc, number: str | None) -> str | None:
+        """The language the caller's number decides (settings.language_by_country), if any."""
         country = handoff.country_of(number)
         lang = (flow.settings.get("language_by_country") or {}).get(country or "")
-        return lang if lang in flow.languages else flow.default_language
+        return lang if lang in flow.languages else None
+
+    def _settle_language(self, call: Call, flow: FlowDoc, event: CallEvent, words: str) -> None:
+        """A caller whose number does not decide the language: until their need is known,
+        the words they say do, for the rest of the call (prompts, voice, recogniser and
+        understanding all follow `call.language`)."""
+        if len(flow.languages) < 2 or self._number_language(flow, call.from_number):
+            return
+        vocab = flow.memo(("vocabularies",), lambda: vocabularies(flow.document))
+        guess = detect_language(words, vocab)
+        if guess is None or guess.lang == call.language:
+            return
+        log.info("call %s: caller speaks %s (was %s)", call.call_sid, guess.lang, call.language)
+        call.language = guess.lang
+        event.detail = {**(event.detail or {}), "language": guess.lang}
 
     # ------------------------------------------------------------------ deciding
     def _decide(self, call: Call, flow: FlowDoc, event: CallEvent) -> tuple[str, list[Verb]]:
@@ -269,9 +289,12 @@ class CallEngine(FlowWalker):
             # the recogniser is guessing (a grammar without [unk] maps noise onto a phrase)
             event.detail = {**(event.detail or {}), "ignored": "low_asr_confidence"}
             words = ""
+        doubtful = bool(words and not digits and (event.detail or {}).get("doubt"))
+        if words and not doubtful and call.words is None:
+            self._settle_language(call, flow, event, words)
         heard = self.understanding.understand(flow.document, words, call.language, expecting,
                                               now=self.now)
-        if words and not digits and (event.detail or {}).get("doubt"):
+        if doubtful:
             return self._decide_doubtful(call, flow, event, step, heard.intent, words)
         if heard.not_digital is not None:
             call.not_digital = True

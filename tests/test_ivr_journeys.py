@@ -8,6 +8,7 @@ fallback says why before what happens next.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import timedelta
 from typing import Any
 
@@ -248,3 +249,57 @@ def test_the_default_flow_sends_emergencies_to_the_advice_with_the_local_number(
     assert flow.emergency_step == "emergency_advice"
     assert "chiami subito il 112" in flow.text("emergency_advice", "prompt", "it")
     assert "call 999 now" in flow.text("emergency_advice", "prompt", "en")
+
+
+# ---------------------------------------------------------------- 5. language
+GERMAN_CALLER = "+4915112345678"  # settings.language_by_country has no DE: words decide
+
+
+@pytest.mark.parametrize(("caller", "first_words"), [
+    (GERMAN_CALLER, "I have a problem with my bill"),
+    ("anonymous", "hello, I have a problem with my bill"),
+], ids=["foreign-number", "hidden-number"])
+def test_a_caller_whose_number_does_not_decide_is_answered_in_the_language_they_speak(
+        make_app: Any, session: Any, caller: str, first_words: str) -> None:
+    app = hotline(make_app)
+    script = [SayText(first_words, voice="en"), SayText("yes", voice="en")]
+    if caller != "anonymous":
+        script.append(SayText("yes", voice="en"))
+    t = place_call(app, script, from_=caller)
+    heard = _heard(t)
+    _in_order(heard, "perché sta chiamando", "an agent can call you back about your bill")
+    italian, english = heard.index(next(p for p in heard if "perché" in p)), \
+        heard.index(next(p for p in heard if "your bill" in p))
+    says = [turn for turn in t.turns if turn.who == "app" and turn.verb == "Say"]
+    assert {turn.language for turn in says[:italian + 1]} == {"it-IT"}
+    assert {turn.language for turn in says[english:]} == {"en-GB"}  # the voice follows
+    assert {turn.voice for turn in says[english:]} == {"Polly.Amy-Neural"}
+    gathers = [g for r in t.requests for g in ET.fromstring(r.body or "<Response/>")
+               .iter("Gather")] if t.requests else []
+    assert gathers[0].get("language") == "it-IT"  # the first question, before the switch
+    assert {g.get("language") for g in gathers[1:]} == {"en-GB"}  # the recogniser follows
+    if caller == "anonymous":
+        _in_order(heard, "your bill", "please say the number")
+        assert _queue(session, OPEN) == []
+    else:
+        _in_order(heard, "your bill", "ending in 6 7 8", "all set", "goodbye")
+        [row] = _queue(session, OPEN)
+        assert row.request.phone == GERMAN_CALLER and row.request.language == "en"
+
+
+def test_a_foreign_caller_speaking_italian_stays_in_italian(make_app: Any,
+                                                             session: Any) -> None:
+    t = place_call(hotline(make_app), [SayText("ho un problema con la bolletta"),
+                                       SayText("sì"), SayText("sì")], from_=GERMAN_CALLER)
+    _in_order(_heard(t), "perché sta chiamando", "richiamarla per la bolletta",
+              "termina con 6 7 8", "arrivederci")
+    [row] = _queue(session, OPEN)
+    assert row.request.language == "it"
+
+
+def test_a_caller_whose_number_decides_keeps_its_language_whatever_they_say(
+        make_app: Any, session: Any) -> None:
+    t = place_call(hotline(make_app), [SayText("I have a problem with my bill", voice="en")])
+    heard = _heard(t)
+    assert not any("your bill" in p or "agent can call" in p for p in heard)
+    assert any("perché sta chiamando" in p for p in heard[1:])  # asked again, in Italian
