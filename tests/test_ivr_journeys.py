@@ -251,7 +251,24 @@ def test_the_default_flow_sends_emergencies_to_the_advice_with_the_local_number(
     assert "call 999 now" in flow.text("emergency_advice", "prompt", "en")
 
 
-# ---------------------------------------------------------------- 5. language
+# ---------------------------------------------------------------- 5. not digital
+def test_a_caller_who_is_not_digital_hears_they_were_understood_and_goes_first(
+        make_app: Any, session: Any) -> None:
+    app = hotline(make_app)
+    _seed_queue(app, OPEN)
+    t = place_call(app, [SayText("vorrei una copia della bolletta ma non ho internet"),
+                         SayText("sì")], from_=CALLER, dial=scripted_dial(default="no-answer"))
+    heard = _heard(t)
+    _in_order(heard, "perché sta chiamando", "capisco, ci pensa una persona",
+              "la metto in contatto", "nessun operatore è libero", "termina con 5 6 7",
+              "ho registrato la sua richiesta", "arrivederci")
+    assert not any("area clienti" in p or "vuole essere richiamato" in p for p in heard)
+    rows = _queue(session, OPEN)
+    assert [row.request.phone for row in rows] == [NOT_DIGITAL, CALLER, OTHER]
+    assert rows[1].request.not_digital
+
+
+# ---------------------------------------------------------------- 6. language
 GERMAN_CALLER = "+4915112345678"  # settings.language_by_country has no DE: words decide
 
 
