@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -35,7 +36,15 @@ from ivr.flow_store import cached_doc, flow_for_number
 from ivr.flowdoc import FlowDoc
 from ivr.models import Call, CallEvent, FlowVersion
 from ivr.twiml import Hangup, Verb, render
-from ivr.walker import ASK_PHASE, EXPECTING, EngineOptions, FlowWalker, Urls, split_step
+from ivr.walker import (
+    ASK_PHASE,
+    EXPECTING,
+    EngineOptions,
+    FlowWalker,
+    Urls,
+    reached_human,
+    split_step,
+)
 from speech.hearing import strip_unknown
 from speech.language import detect_language, vocabularies
 from speech.understanding import decide
@@ -268,6 +277,8 @@ class CallEngine(FlowWalker):
             status = str((event.detail or {}).get("DialCallStatus", ""))
             if status == "completed":
                 call.outcome = "transferred"
+                talked = _seconds((event.detail or {}).get("DialCallDuration"))
+                reached_human(call, self.now - timedelta(seconds=talked))
                 return "transferred", [Hangup()]
             why: list[Verb] = [self._speak(call, flow, flow.reason("no_agent", call.language))]
             return f"dial_{status or 'unknown'}", self._enter(call, flow, step["on_no_answer"],
@@ -279,6 +290,7 @@ class CallEngine(FlowWalker):
                     self._recover_need(call)
                     handoff.book_for_call(self.session, call, source="voicemail", now=self.now)
                     call.outcome = "message"
+                    reached_human(call, self.now)
                 handoff.attach_recording(self.session, call, str(detail["RecordingUrl"]),
                                          detail.get("RecordingDuration"), now=self.now)
             return "recorded", self._enter(call, flow, step["next"])
@@ -397,3 +409,11 @@ class CallEngine(FlowWalker):
             target = step["on_silence"]
         why = flow.reason("not_heard" if silent else "not_understood", call.language)
         return "gave_up", self._enter(call, flow, target, [self._speak(call, flow, why)])
+
+
+def _seconds(value: Any) -> float:
+    """Twilio's DialCallDuration (seconds talked), 0 when missing or not a number."""
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return 0.0

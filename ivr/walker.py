@@ -98,6 +98,7 @@ class FlowWalker:
                 promise = handoff.book_for_call(self.session, call, source=source, now=self.now,
                                                 defer_write=True)
                 call.outcome = "callback_booked"
+                reached_human(call, self.now)
                 verbs.append(self._speak(call, flow, flow.text(
                     name, "prompt", call.language, promise=promise,
                     number=spell(call.callback_number or call.from_number or ""))))
@@ -197,6 +198,12 @@ class FlowWalker:
                                 language=prompt.language, hints=hints,
                                 num_digits=None if asking else 1))
         return verbs
+
+
+def reached_human(call: Call, at: datetime) -> None:
+    """Note when the caller first reached a person or a booked callback (answer -> `at`)."""
+    if call.seconds_to_human is None:
+        call.seconds_to_human = round(max((at - call.started_at).total_seconds(), 0.0), 1)
 
 
 def question_text(call: Call, flow: FlowDoc, step_key: str, attempt: int,
