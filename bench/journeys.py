@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import tempfile
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ class Journey:
     caller: str = ""  # "": an Italian mobile of its own (see `_caller`)
     at: datetime = OPEN
     dial: str = "completed"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _en(text: str) -> SayText:
