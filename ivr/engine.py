@@ -13,7 +13,12 @@ silent twice whose number we know, to the step's `on_silence` (a booked callback
 a step entered a third time goes to the human step instead (never a loop); callers flagged
 as not digital hear slower prompts, wait longer and skip anything that sends them online.
 
-Words the recogniser says it may have misheard (`doubt` in the event's detail, from
+Words that may report an emergency but are doubtful (misheard, or the `emergency` intent
+under the confirmation threshold) are neither acted on nor ignored: the caller is asked the
+flow's `emergency_confirm_step` ("Is it an emergency?"); yes goes to the emergency step, no
+asks again the question they were answering (see ivr.emergency).
+
+Other words the recogniser says it may have misheard (`doubt` in the event's detail, from
 `speech.hearing`) are never acted on: a need is said back for confirmation (or asked again
 when the step has no confirmation), any other answer (yes/no, a number, a time, "a
 person") is asked again. They set no cue (not digital) either.
@@ -26,12 +31,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from core.privacy import mask_phone
 from ivr import handoff
-from ivr.emergency import EMERGENCY, emergency_confidence
+from ivr.emergency import EMERGENCY, emergency_confidence, emergency_doubt
 from ivr.flow_store import cached_doc, flow_for_number
 from ivr.flowdoc import FlowDoc
 from ivr.models import Call, CallEvent, FlowVersion
@@ -52,6 +57,7 @@ from speech.understanding import decide
 log = logging.getLogger(__name__)
 
 START, STATUS = "_start", "_status"
+EMERGENCY_DOUBT = "emergency_doubt"  # the decision that asked "Is it an emergency?"
 ENDED_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 __all__ = ["Answer", "CallEngine", "EngineOptions", "NoFlow", "UnknownCall", "Urls"]
 
@@ -307,6 +313,10 @@ class CallEngine(FlowWalker):
         heard = self.understanding.understand(flow.document, words, call.language, expecting,
                                               now=self.now)
         if doubtful:
+            maybe = emergency_doubt(flow, self.understanding, words, call.language, heard,
+                                    call.path, misheard=True)
+            if maybe is not None:
+                return self._ask_if_emergency(call, flow, event, maybe, words)
             return self._decide_doubtful(call, flow, event, step, heard.intent, words)
         if heard.not_digital is not None:
             call.not_digital = True
@@ -319,10 +329,19 @@ class CallEngine(FlowWalker):
                 else f"{call.words} | {words}"[:4000]
             call.intent, call.intent_confidence, call.need_source = EMERGENCY, emergency, "speech"
             return "emergency", self._enter(call, flow, flow.emergency_step)
-        if digits == "0" or heard.wants_human:
+        wants_human = digits == "0" or heard.wants_human
+        maybe = None if wants_human or digits else emergency_doubt(
+            flow, self.understanding, words, call.language, heard, call.path)
+        if maybe is not None:
+            return self._ask_if_emergency(call, flow, event, maybe, words)
+        if wants_human:
             if kind == "ask" and words and not call.words:
                 call.words = words
             return "human", self._enter(call, flow, flow.human_step)
+        if name == flow.settings.get("emergency_confirm_step"):
+            return self._answer_if_emergency(call, flow, event, step,
+                                             {"1": "yes", "2": "no"}.get(digits) if digits
+                                             else heard.yes_no)
         if kind == "ask":
             return self._decide_need(call, flow, event, step, heard.intent, digits, words)
         if kind == "ask_time":
@@ -373,6 +392,38 @@ class CallEngine(FlowWalker):
         if verdict == "confirm" and step.get("confirm") and not call.not_digital:
             return "confirm", self._enter(call, flow, step["confirm"])
         return "accept", self._enter(call, flow, step["next"])
+
+    def _ask_if_emergency(self, call: Call, flow: FlowDoc, event: CallEvent, likely: float,
+                          words: str) -> tuple[str, list[Verb]]:
+        """Words that may report an emergency, but doubtful: ask ("Is it an emergency?")."""
+        event.intent, event.confidence = EMERGENCY, likely
+        event.detail = {**(event.detail or {}), "emergency_doubt": round(likely, 3)}
+        if flow.step(split_step(event.step)[0])["type"] == "ask" and not call.words:
+            call.words = words  # a caller who hangs up now is still called back about it
+        return EMERGENCY_DOUBT, self._enter(call, flow,
+                                            str(flow.settings["emergency_confirm_step"]))
+
+    def _answer_if_emergency(self, call: Call, flow: FlowDoc, event: CallEvent,
+                             step: dict[str, Any], answer: str | None) -> tuple[str, list[Verb]]:
+        """The caller's answer to "Is it an emergency?": yes goes to the emergency step;
+        no goes back to the question they were answering (asked again, never the next)."""
+        doubted = self.session.scalar(select(CallEvent).where(
+            CallEvent.call_id == call.id, CallEvent.decision == EMERGENCY_DOUBT)
+            .order_by(CallEvent.id.desc()).limit(1))
+        if answer == "yes":
+            said = (doubted.words if doubted is not None else None) or ""
+            if said and said not in (call.words or ""):
+                call.words = f"{call.words} | {said}"[:4000] if call.words else said
+            event.intent, event.confidence = EMERGENCY, 1.0
+            call.intent, call.intent_confidence, call.need_source = EMERGENCY, 1.0, "speech"
+            return "emergency", self._enter(call, flow, step["on_yes"])
+        if answer == "no":
+            if doubted is None:
+                return "no", self._enter(call, flow, step["on_no"])
+            asked = self.session.scalar(select(func.max(CallEvent.attempt)).where(
+                CallEvent.call_id == call.id, CallEvent.step == doubted.step)) or 0
+            return "no", self._listen(call, flow, doubted.step, asked + 1, [])
+        return self._failed(call, flow, event)
 
     def _decide_doubtful(self, call: Call, flow: FlowDoc, event: CallEvent,
                          step: dict[str, Any], result: Any,

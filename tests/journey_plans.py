@@ -3,7 +3,8 @@
 The journey tests put a caller at every question of the default flow (to say "operatore",
 press 0, or hang up there) without listing the questions by hand: `plan` walks the flow's
 graph breadth first, answering each question the way that leads on (a keypad choice for a
-need, a yes or a no, a number keyed in, or a need said vaguely enough to be confirmed) and
+need, a yes or a no, a number keyed in, a need said vaguely enough to be confirmed, or
+words that may report an emergency, which the flow's `emergency_confirm_step` asks about) and
 passing through the steps that ask nothing as the engine does (opening hours, routes by
 intent). A step added to the flow is covered by the tests without editing them; a step no
 answer can reach makes `test_every_question_of_the_default_flow_is_reached` fail.
@@ -25,6 +26,8 @@ YES = {"it": "sì", "en": "yes"}
 NO = {"it": "no", "en": "no"}
 VAGUE_NEED = {"it": ("bolletta pagamento", "payment"), "en": ("bill payment", "payment")}
 """Words the shipped model understands with a confidence that asks for confirmation."""
+DOUBTFUL_EMERGENCY = {"it": "esce acqua dal contatore", "en": "there's a leak"}
+"""Words the shipped model takes for an emergency, but not surely: "Is it an emergency?"."""
 KEYED_NUMBER = "3339876543"
 
 
@@ -37,6 +40,11 @@ class Plan:
     answers: tuple[Any, ...]
     intent: str | None
     spoke_need: bool
+
+    @property
+    def need_known(self) -> bool:
+        """Whether the call knows why the caller rang (keyed or said)."""
+        return self.intent is not None or self.spoke_need
 
 
 def listening_steps(doc: Mapping[str, Any]) -> list[str]:
@@ -55,6 +63,7 @@ def plan(doc: Mapping[str, Any], target: str, lang: str, *, is_open: bool,
          number_known: bool = True) -> Plan | None:
     """The shortest answers from the call's start to the question `target`, or None."""
     steps = doc["steps"]
+    ask_if_emergency = (doc.get("settings") or {}).get("emergency_confirm_step")
     queue: deque[tuple[str, tuple[Any, ...], str | None, bool]] = deque(
         [(doc["start"], (), None, False)])
     seen: set[tuple[str, str | None]] = set()
@@ -77,9 +86,14 @@ def plan(doc: Mapping[str, Any], target: str, lang: str, *, is_open: bool,
                 words, chosen = VAGUE_NEED[lang]
                 queue.append((step["confirm"], (*answers, SayText(words, voice=lang)), chosen,
                                True))
+            if ask_if_emergency:
+                said = SayText(DOUBTFUL_EMERGENCY[lang], voice=lang)
+                queue.append((ask_if_emergency, (*answers, said), intent, True))
         elif step["type"] == "confirm":
             queue.append((step["on_yes"], (*answers, SayText(YES[lang], voice=lang)), intent,
                           spoke))
+            if name == ask_if_emergency:
+                continue  # "no" goes back to the question the caller was at, not on_no
             queue.append((step["on_no"], (*answers, SayText(NO[lang], voice=lang)), intent,
                           spoke))
         elif step["type"] == "collect_number":

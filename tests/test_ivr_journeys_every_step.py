@@ -54,7 +54,8 @@ def _events_at(session: Any, step: str) -> list[CallEvent]:
 
 
 def test_every_question_of_the_default_flow_is_reached() -> None:
-    assert {"ask_need", "offer_callback", "callback_number"} <= set(QUESTIONS)
+    assert {"ask_need", "offer_callback", "callback_number", "confirm_emergency"} \
+        <= set(QUESTIONS)
     for step in QUESTIONS:
         for lang in ("it", "en"):
             _plan(step, lang)
@@ -92,10 +93,11 @@ def test_a_hang_up_at_any_question_books_a_callback_only_for_a_known_need(
     call = session.scalar(select(Call).where(Call.call_sid == t.call_sid))
     assert call is not None and call.current_step == step
     rows = waiting_list(session, OPEN, lang="en").rows
-    if route.intent is None:
+    if not route.need_known:
         assert call.outcome == "hangup" and rows == []
     else:
         assert call.outcome == "hangup_callback"
         [row] = rows
         assert row.request.phone == CALLER and row.request.source == "hangup"
         assert row.request.intent == route.intent
+        assert row.request.promise_kind != "urgent"  # a doubt is not an emergency

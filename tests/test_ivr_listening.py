@@ -159,3 +159,20 @@ def test_a_doubtful_yes_is_asked_again(make_app: Any, session: Any) -> None:
     session.expire_all()
     event = session.scalar(select(CallEvent).where(CallEvent.step == step["step"]))
     assert event.decision == "reprompt" and event.detail["ignored"] == "doubtful_hearing"
+
+
+def test_doubtful_words_that_would_be_an_emergency_are_asked_about(make_app: Any,
+                                                                   session: Any) -> None:
+    app, client, root = _stream_call(make_app)
+    parameters = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    words = "fuga di gas"  # an emergency keyword: acted on at once when really heard
+    app.extensions["speech.result_sink"](
+        SID, parameters, Utterance(words, 0.45, [(words, 0.9)], "speech", heard=False,
+                                   doubt="garbage", coverage=0.45))
+    answer = twiml(signed_post(client, f"/voice/step/{SID}/ask_need/0", START).data)
+    event = session.scalar(select(CallEvent).where(CallEvent.step == "ask_need"))
+    assert event.decision == "emergency_doubt" and event.intent == "emergency"
+    said = " ".join(s.text or "" for s in answer.iter("Say"))
+    assert "È un'emergenza" in said and "112" not in said  # asked, not acted on
+    step = {p.get("name"): p.get("value") for p in answer.findall(".//Parameter")}
+    assert step["step"] == "confirm_emergency" and step["expecting"] == "yes_no"
