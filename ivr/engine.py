@@ -59,7 +59,8 @@ log = logging.getLogger(__name__)
 START, STATUS = "_start", "_status"
 EMERGENCY_DOUBT = "emergency_doubt"  # the decision that asked "Is it an emergency?"
 ENDED_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
-__all__ = ["Answer", "CallEngine", "EngineOptions", "NoFlow", "UnknownCall", "Urls"]
+__all__ = ["Answer", "CallEngine", "EngineOptions", "NoFlow", "UnknownCall", "Urls",
+           "language_of_number"]
 
 
 _EVENT = aliased(CallEvent, name="step_event")
@@ -251,28 +252,25 @@ class CallEngine(FlowWalker):
 
     @staticmethod
     def _language(flow: FlowDoc, number: str | None) -> str:
-        return CallEngine._number_language(flow, number) or flow.default_language
-
-    @staticmethod
-    def _number_language(flow: FlowDoc, number: str | None) -> str | None:
-        """The language the caller's number decides (settings.language_by_country), if any."""
-        country = handoff.country_of(number)
-        lang = (flow.settings.get("language_by_country") or {}).get(country or "")
-        return lang if lang in flow.languages else None
+        return language_of_number(flow, number) or flow.default_language
 
     def _settle_language(self, call: Call, flow: FlowDoc, event: CallEvent, words: str) -> None:
         """A caller whose number does not decide the language: until their need is known,
         the words they say do, for the rest of the call (prompts, voice, recogniser and
-        understanding all follow `call.language`)."""
-        if len(flow.languages) < 2 or self._number_language(flow, call.from_number):
+        understanding all follow `call.language`): the language whose recogniser won when
+        several listened (`heard_in`, see ivr.listening), else the words' own."""
+        if len(flow.languages) < 2 or language_of_number(flow, call.from_number):
             return
-        vocab = flow.memo(("vocabularies",), lambda: vocabularies(flow.document))
-        guess = detect_language(words, vocab)
-        if guess is None or guess.lang == call.language:
+        heard_in = (event.detail or {}).get("heard_in")  # the recogniser that won (stream)
+        if heard_in not in flow.languages:
+            vocab = flow.memo(("vocabularies",), lambda: vocabularies(flow.document))
+            guess = detect_language(words, vocab)
+            heard_in = guess.lang if guess is not None else None
+        if heard_in is None or heard_in == call.language:
             return
-        log.info("call %s: caller speaks %s (was %s)", call.call_sid, guess.lang, call.language)
-        call.language = guess.lang
-        event.detail = {**(event.detail or {}), "language": guess.lang}
+        log.info("call %s: caller speaks %s (was %s)", call.call_sid, heard_in, call.language)
+        call.language = str(heard_in)
+        event.detail = {**(event.detail or {}), "language": heard_in}
 
     # ------------------------------------------------------------------ deciding
     def _decide(self, call: Call, flow: FlowDoc, event: CallEvent) -> tuple[str, list[Verb]]:
@@ -460,6 +458,14 @@ class CallEngine(FlowWalker):
             target = step["on_silence"]
         why = flow.reason("not_heard" if silent else "not_understood", call.language)
         return "gave_up", self._enter(call, flow, target, [self._speak(call, flow, why)])
+
+
+def language_of_number(flow: FlowDoc, number: str | None) -> str | None:
+    """The language a caller's number decides (settings.language_by_country), or None
+    (a foreign or hidden number: their first words decide)."""
+    country = handoff.country_of(number)
+    lang = (flow.settings.get("language_by_country") or {}).get(country or "")
+    return lang if lang in flow.languages else None
 
 
 def _seconds(value: Any) -> float:
