@@ -11,7 +11,7 @@ The flow chooses where emergencies go with `settings.emergency_step` (none by de
 Doubtful words are never treated as an emergency, and never ignored either: words the
 recogniser may have misheard that would report one, or the `emergency` intent understood
 with a confidence between the flow's reject and confirm thresholds, are `emergency_doubt`:
-the engine asks the flow's `settings.emergency_confirm_step` ("Is it an emergency?").
+the engine asks the flow's `settings.emergency_question` ("Is it an emergency?").
 """
 
 from __future__ import annotations
@@ -46,11 +46,9 @@ def emergency_doubt(flow: FlowDoc, understanding: Understanding, words: str, lan
     """How likely `words` report an emergency when we are not sure enough to act on them
     (`misheard`: the recogniser doubts its own words), or None.
 
-    None as well when the flow has no `emergency_confirm_step`, or the call has been asked
-    it already (a "no" is not asked again).
+    None as well when the flow has no `emergency_question` to ask.
     """
-    confirm = flow.settings.get("emergency_confirm_step")
-    if not confirm or confirm in path:
+    if not flow.settings.get("emergency_question"):
         return None
     found = _emergency(flow, understanding, words, lang, heard, path)
     if found is None or found < float(flow.settings["reject_below"]):

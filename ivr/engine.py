@@ -15,8 +15,9 @@ as not digital hear slower prompts, wait longer and skip anything that sends the
 
 Words that may report an emergency but are doubtful (misheard, or the `emergency` intent
 under the confirmation threshold) are neither acted on nor ignored: the caller is asked the
-flow's `emergency_confirm_step` ("Is it an emergency?"); yes goes to the emergency step, no
-asks again the question they were answering (see ivr.emergency).
+flow's `settings.emergency_question` ("Is it an emergency?", once a call, as the listening
+key "<step>.emergency"); yes goes to the emergency step, no asks again the question they
+were answering, no clear answer goes to a person (see ivr.emergency).
 
 Other words the recogniser says it may have misheard (`doubt` in the event's detail, from
 `speech.hearing`) are never acted on: a need is said back for confirmation (or asked again
@@ -43,10 +44,12 @@ from ivr.models import Call, CallEvent, FlowVersion
 from ivr.twiml import Hangup, Verb, render
 from ivr.walker import (
     ASK_PHASE,
+    EMERGENCY_PHASE,
     EXPECTING,
     EngineOptions,
     FlowWalker,
     Urls,
+    is_emergency_question,
     reached_human,
     split_step,
 )
@@ -299,6 +302,8 @@ class CallEngine(FlowWalker):
                                          detail.get("RecordingDuration"), now=self.now)
             return "recorded", self._enter(call, flow, step["next"])
         expecting = "phone" if asking else EXPECTING[kind]
+        if is_emergency_question(event.step):
+            expecting = "yes_no"
         words, digits = (event.words or "").strip(), (event.digits or "").strip()
         floor = float(flow.settings["asr_reject_below"])
         if words and event.asr_confidence is not None and event.asr_confidence < floor:
@@ -310,10 +315,11 @@ class CallEngine(FlowWalker):
             self._settle_language(call, flow, event, words)
         heard = self.understanding.understand(flow.document, words, call.language, expecting,
                                               now=self.now)
+        asking_if_emergency = is_emergency_question(event.step)
         if doubtful:
-            maybe = emergency_doubt(flow, self.understanding, words, call.language, heard,
-                                    call.path, misheard=True)
-            if maybe is not None:
+            maybe = None if asking_if_emergency else emergency_doubt(
+                flow, self.understanding, words, call.language, heard, call.path, misheard=True)
+            if maybe is not None and not self._asked_if_emergency(call):
                 return self._ask_if_emergency(call, flow, event, maybe, words)
             return self._decide_doubtful(call, flow, event, step, heard.intent, words)
         if heard.not_digital is not None:
@@ -328,16 +334,16 @@ class CallEngine(FlowWalker):
             call.intent, call.intent_confidence, call.need_source = EMERGENCY, emergency, "speech"
             return "emergency", self._enter(call, flow, flow.emergency_step)
         wants_human = digits == "0" or heard.wants_human
-        maybe = None if wants_human or digits else emergency_doubt(
+        maybe = None if wants_human or digits or asking_if_emergency else emergency_doubt(
             flow, self.understanding, words, call.language, heard, call.path)
-        if maybe is not None:
+        if maybe is not None and not self._asked_if_emergency(call):
             return self._ask_if_emergency(call, flow, event, maybe, words)
         if wants_human:
             if kind == "ask" and words and not call.words:
                 call.words = words
             return "human", self._enter(call, flow, flow.human_step)
-        if name == flow.settings.get("emergency_confirm_step"):
-            return self._answer_if_emergency(call, flow, event, step,
+        if asking_if_emergency:
+            return self._answer_if_emergency(call, flow, event,
                                              {"1": "yes", "2": "no"}.get(digits) if digits
                                              else heard.yes_no)
         if kind == "ask":
@@ -396,13 +402,19 @@ class CallEngine(FlowWalker):
         """Words that may report an emergency, but doubtful: ask ("Is it an emergency?")."""
         event.intent, event.confidence = EMERGENCY, likely
         event.detail = {**(event.detail or {}), "emergency_doubt": round(likely, 3)}
-        if flow.step(split_step(event.step)[0])["type"] == "ask" and not call.words:
+        name, _ = split_step(event.step)
+        if flow.step(name)["type"] == "ask" and not call.words:
             call.words = words  # a caller who hangs up now is still called back about it
-        return EMERGENCY_DOUBT, self._enter(call, flow,
-                                            str(flow.settings["emergency_confirm_step"]))
+        return EMERGENCY_DOUBT, self._listen(call, flow, name + EMERGENCY_PHASE, 0, [])
+
+    def _asked_if_emergency(self, call: Call) -> bool:
+        """Whether this call was asked "Is it an emergency?" already (asked once a call)."""
+        return self.session.scalar(select(CallEvent.id).where(
+            CallEvent.call_id == call.id, CallEvent.decision == EMERGENCY_DOUBT)
+            .limit(1)) is not None
 
     def _answer_if_emergency(self, call: Call, flow: FlowDoc, event: CallEvent,
-                             step: dict[str, Any], answer: str | None) -> tuple[str, list[Verb]]:
+                             answer: str | None) -> tuple[str, list[Verb]]:
         """The caller's answer to "Is it an emergency?": yes goes to the emergency step;
         no goes back to the question they were answering (asked again, never the next)."""
         doubted = self.session.scalar(select(CallEvent).where(
@@ -414,10 +426,10 @@ class CallEngine(FlowWalker):
                 call.words = f"{call.words} | {said}"[:4000] if call.words else said
             event.intent, event.confidence = EMERGENCY, 1.0
             call.intent, call.intent_confidence, call.need_source = EMERGENCY, 1.0, "speech"
-            return "emergency", self._enter(call, flow, step["on_yes"])
+            return "emergency", self._enter(call, flow, str(flow.emergency_step))
         if answer == "no":
             if doubted is None:
-                return "no", self._enter(call, flow, step["on_no"])
+                return "no", self._enter(call, flow, flow.human_step)
             asked = self.session.scalar(select(func.max(CallEvent.attempt)).where(
                 CallEvent.call_id == call.id, CallEvent.step == doubted.step)) or 0
             return "no", self._listen(call, flow, doubted.step, asked + 1, [])
@@ -449,6 +461,8 @@ class CallEngine(FlowWalker):
             return "reprompt", self._listen(call, flow, event.step, 1, [], silent=silent)
         step = flow.step(name)
         target = step.get("on_failure") or flow.human_step
+        if is_emergency_question(event.step):  # unsure whether in danger: a person decides
+            silent, target = False, flow.human_step
         if silent:
             silent = self.session.scalar(select(CallEvent.id).where(
                 CallEvent.call_id == call.id, CallEvent.step == event.step,

@@ -4,7 +4,7 @@ The journey tests put a caller at every question of the default flow (to say "op
 press 0, or hang up there) without listing the questions by hand: `plan` walks the flow's
 graph breadth first, answering each question the way that leads on (a keypad choice for a
 need, a yes or a no, a number keyed in, a need said vaguely enough to be confirmed, or
-words that may report an emergency, which the flow's `emergency_confirm_step` asks about) and
+words that may report an emergency, which the flow's `emergency_question` asks about) and
 passing through the steps that ask nothing as the engine does (opening hours, routes by
 intent). A step added to the flow is covered by the tests without editing them; a step no
 answer can reach makes `test_every_question_of_the_default_flow_is_reached` fail.
@@ -21,6 +21,7 @@ from localtwilio import Press, SayText
 
 LISTENING = ("ask", "confirm", "collect_number", "ask_time")
 ASK_PHASE = ".ask"
+EMERGENCY_PHASE = ".emergency"
 
 YES = {"it": "sì", "en": "yes"}
 NO = {"it": "no", "en": "no"}
@@ -48,14 +49,18 @@ class Plan:
 
 
 def listening_steps(doc: Mapping[str, Any]) -> list[str]:
-    """Every step key a caller can be asked at: listening steps, and the number question
-    of a `collect_number` step (key "<step>.ask")."""
+    """Every step key a caller can be asked at: listening steps, the number question of a
+    `collect_number` step ("<step>.ask"), and "Is it an emergency?" (settings.
+    emergency_question) asked at a need question ("<step>.emergency")."""
     keys: list[str] = []
+    asks_if_emergency = bool((doc.get("settings") or {}).get("emergency_question"))
     for name, step in doc["steps"].items():
         if step["type"] in LISTENING:
             keys.append(name)
             if step["type"] == "collect_number":
                 keys.append(name + ASK_PHASE)
+            if step["type"] == "ask" and asks_if_emergency:
+                keys.append(name + EMERGENCY_PHASE)
     return keys
 
 
@@ -63,7 +68,7 @@ def plan(doc: Mapping[str, Any], target: str, lang: str, *, is_open: bool,
          number_known: bool = True) -> Plan | None:
     """The shortest answers from the call's start to the question `target`, or None."""
     steps = doc["steps"]
-    ask_if_emergency = (doc.get("settings") or {}).get("emergency_confirm_step")
+    asks_if_emergency = bool((doc.get("settings") or {}).get("emergency_question"))
     queue: deque[tuple[str, tuple[Any, ...], str | None, bool]] = deque(
         [(doc["start"], (), None, False)])
     seen: set[tuple[str, str | None]] = set()
@@ -75,6 +80,9 @@ def plan(doc: Mapping[str, Any], target: str, lang: str, *, is_open: bool,
         seen.add((name, intent))
         if name == target:
             return Plan(target, answers, intent, spoke)
+        if name.endswith(EMERGENCY_PHASE):
+            # yes: the emergency advice and a person; no: back to the question (not planned)
+            continue
         base = name.removesuffix(ASK_PHASE)
         step = steps[base]
         if name.endswith(ASK_PHASE):
@@ -86,14 +94,12 @@ def plan(doc: Mapping[str, Any], target: str, lang: str, *, is_open: bool,
                 words, chosen = VAGUE_NEED[lang]
                 queue.append((step["confirm"], (*answers, SayText(words, voice=lang)), chosen,
                                True))
-            if ask_if_emergency:
+            if asks_if_emergency:
                 said = SayText(DOUBTFUL_EMERGENCY[lang], voice=lang)
-                queue.append((ask_if_emergency, (*answers, said), intent, True))
+                queue.append((name + EMERGENCY_PHASE, (*answers, said), intent, True))
         elif step["type"] == "confirm":
             queue.append((step["on_yes"], (*answers, SayText(YES[lang], voice=lang)), intent,
                           spoke))
-            if name == ask_if_emergency:
-                continue  # "no" goes back to the question the caller was at, not on_no
             queue.append((step["on_no"], (*answers, SayText(NO[lang], voice=lang)), intent,
                           spoke))
         elif step["type"] == "collect_number":
@@ -111,7 +117,7 @@ def _pass_through(steps: Mapping[str, Any], name: str, intent: str | None, is_op
     """From `name`, follow the steps that ask nothing; the key of the next question, or
     None when the call ends (or is put through) before asking anything."""
     for _ in range(len(steps) + 1):
-        if name.endswith(ASK_PHASE):
+        if name.endswith((ASK_PHASE, EMERGENCY_PHASE)):
             return name
         step = steps[name]
         kind = step["type"]

@@ -175,7 +175,7 @@ def test_doubtful_words_that_would_be_an_emergency_are_asked_about(make_app: Any
     said = " ".join(s.text or "" for s in answer.iter("Say"))
     assert "È un'emergenza" in said and "112" not in said  # asked, not acted on
     step = {p.get("name"): p.get("value") for p in answer.findall(".//Parameter")}
-    assert step["step"] == "confirm_emergency" and step["expecting"] == "yes_no"
+    assert step["step"] == "ask_need.emergency" and step["expecting"] == "yes_no"
 
 
 def test_a_caller_whose_number_does_not_decide_is_heard_in_every_language_until_the_need(
