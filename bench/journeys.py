@@ -72,6 +72,8 @@ JOURNEYS = [
                                               SayText("esce fumo dalla presa del bagno")]),
     Journey("emergency (closed), urgent callback",
             [SayText("c'è una fuga di gas in casa"), SayText("sì")], at=CLOSED),
+    Journey("doubtful emergency, asked, yes", [SayText("esce acqua dal contatore"),
+                                               SayText("sì")]),
     Journey("declines callback, holds", [SayText("ho un problema con la bolletta"),
                                          SayText("no"), SayText("sì")]),
     Journey("declines callback and hold", [SayText("ho un problema con la bolletta"),
