@@ -11,6 +11,7 @@ Python, per local day in the hotline's timezone). Outcome classes of a finished 
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,6 +108,25 @@ def time_to_human(session: Session, start: datetime, end: datetime) -> dict[str,
             "callbacks_done": len(waits)}
 
 
+AGCOM_LIMIT_SECONDS = 150.0
+"""AGCOM 255/24/CONS: the average time to a human operator must stay under 150 s."""
+
+
+def time_to_person(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
+    """Seconds from answering to a person or a booked callback (stored on each call):
+    average and 90th percentile over the calls that got there, against the AGCOM limit."""
+    values = sorted(v for v in session.scalars(select(Call.seconds_to_human).where(
+        Call.started_at >= start, Call.started_at < end, Call.seconds_to_human.is_not(None)))
+        if v is not None)
+    if not values:
+        return {"calls": 0, "average": None, "p90": None, "limit": AGCOM_LIMIT_SECONDS,
+                "within_limit": None}
+    average = sum(values) / len(values)
+    p90 = values[max(math.ceil(0.9 * len(values)) - 1, 0)]  # nearest rank
+    return {"calls": len(values), "average": round(average, 1), "p90": round(p90, 1),
+            "limit": AGCOM_LIMIT_SECONDS, "within_limit": average <= AGCOM_LIMIT_SECONDS}
+
+
 def callbacks_by_class(session: Session, start: datetime,
                        end: datetime) -> dict[str, dict[str, int]]:
     """Callbacks booked, promises kept / broken / pending, for not-digital callers and
@@ -180,6 +200,7 @@ def report(session: Session, start: datetime, end: datetime, tz: str) -> dict[st
     return {"per_day": calls_per_day(session, start, end, tz),
             "outcomes": outcome_shares(session, start, end),
             "time_to_human": time_to_human(session, start, end),
+            "to_person": time_to_person(session, start, end),
             "callbacks": callbacks_by_class(session, start, end),
             "intents": intent_counts(session, start, end),
             "confidence": confidence_histogram(session, start, end),

@@ -13,7 +13,13 @@ silent twice whose number we know, to the step's `on_silence` (a booked callback
 a step entered a third time goes to the human step instead (never a loop); callers flagged
 as not digital hear slower prompts, wait longer and skip anything that sends them online.
 
-Words the recogniser says it may have misheard (`doubt` in the event's detail, from
+Words that may report an emergency but are doubtful (misheard, or the `emergency` intent
+under the confirmation threshold) are neither acted on nor ignored: the caller is asked the
+flow's `settings.emergency_question` ("Is it an emergency?", once a call, as the listening
+key "<step>.emergency"); yes goes to the emergency step, no asks again the question they
+were answering, no clear answer goes to a person (see ivr.emergency).
+
+Other words the recogniser says it may have misheard (`doubt` in the event's detail, from
 `speech.hearing`) are never acted on: a need is said back for confirmation (or asked again
 when the step has no confirmation), any other answer (yes/no, a number, a time, "a
 person") is asked again. They set no cue (not digital) either.
@@ -23,28 +29,42 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from core.privacy import mask_phone
 from ivr import handoff
-from ivr.emergency import EMERGENCY, emergency_confidence
+from ivr.emergency import EMERGENCY, emergency_confidence, emergency_doubt
 from ivr.flow_store import cached_doc, flow_for_number
 from ivr.flowdoc import FlowDoc
 from ivr.models import Call, CallEvent, FlowVersion
 from ivr.twiml import Hangup, Verb, render
-from ivr.walker import ASK_PHASE, EXPECTING, EngineOptions, FlowWalker, Urls, split_step
+from ivr.walker import (
+    ASK_PHASE,
+    EMERGENCY_PHASE,
+    EXPECTING,
+    EngineOptions,
+    FlowWalker,
+    Urls,
+    is_emergency_question,
+    reached_human,
+    split_step,
+)
 from speech.hearing import strip_unknown
+from speech.language import detect_language, vocabularies
 from speech.understanding import decide
 
 log = logging.getLogger(__name__)
 
 START, STATUS = "_start", "_status"
 SILENT = "silent"  # the booking source of a caller who never said their need
+EMERGENCY_DOUBT = "emergency_doubt"  # the decision that asked "Is it an emergency?"
 ENDED_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
-__all__ = ["Answer", "CallEngine", "EngineOptions", "NoFlow", "UnknownCall", "Urls"]
+__all__ = ["Answer", "CallEngine", "EngineOptions", "NoFlow", "UnknownCall", "Urls",
+           "language_of_number"]
 
 
 _EVENT = aliased(CallEvent, name="step_event")
@@ -245,9 +265,25 @@ class CallEngine(FlowWalker):
 
     @staticmethod
     def _language(flow: FlowDoc, number: str | None) -> str:
-        country = handoff.country_of(number)
-        lang = (flow.settings.get("language_by_country") or {}).get(country or "")
-        return lang if lang in flow.languages else flow.default_language
+        return language_of_number(flow, number) or flow.default_language
+
+    def _settle_language(self, call: Call, flow: FlowDoc, event: CallEvent, words: str) -> None:
+        """A caller whose number does not decide the language: until their need is known,
+        the words they say do, for the rest of the call (prompts, voice, recogniser and
+        understanding all follow `call.language`): the language whose recogniser won when
+        several listened (`heard_in`, see ivr.listening), else the words' own."""
+        if len(flow.languages) < 2 or language_of_number(flow, call.from_number):
+            return
+        heard_in = (event.detail or {}).get("heard_in")  # the recogniser that won (stream)
+        if heard_in not in flow.languages:
+            vocab = flow.memo(("vocabularies",), lambda: vocabularies(flow.document))
+            guess = detect_language(words, vocab)
+            heard_in = guess.lang if guess is not None else None
+        if heard_in is None or heard_in == call.language:
+            return
+        log.info("call %s: caller speaks %s (was %s)", call.call_sid, heard_in, call.language)
+        call.language = str(heard_in)
+        event.detail = {**(event.detail or {}), "language": heard_in}
 
     # ------------------------------------------------------------------ deciding
     def _decide(self, call: Call, flow: FlowDoc, event: CallEvent) -> tuple[str, list[Verb]]:
@@ -258,6 +294,8 @@ class CallEngine(FlowWalker):
             status = str((event.detail or {}).get("DialCallStatus", ""))
             if status == "completed":
                 call.outcome = "transferred"
+                talked = _seconds((event.detail or {}).get("DialCallDuration"))
+                reached_human(call, self.now - timedelta(seconds=talked))
                 return "transferred", [Hangup()]
             why: list[Verb] = [self._speak(call, flow, flow.reason("no_agent", call.language))]
             return f"dial_{status or 'unknown'}", self._enter(call, flow, step["on_no_answer"],
@@ -269,19 +307,30 @@ class CallEngine(FlowWalker):
                     self._recover_need(call)
                     handoff.book_for_call(self.session, call, source="voicemail", now=self.now)
                     call.outcome = "message"
+                    reached_human(call, self.now)
                 handoff.attach_recording(self.session, call, str(detail["RecordingUrl"]),
                                          detail.get("RecordingDuration"), now=self.now)
             return "recorded", self._enter(call, flow, step["next"])
         expecting = "phone" if asking else EXPECTING[kind]
+        if is_emergency_question(event.step):
+            expecting = "yes_no"
         words, digits = (event.words or "").strip(), (event.digits or "").strip()
         floor = float(flow.settings["asr_reject_below"])
         if words and event.asr_confidence is not None and event.asr_confidence < floor:
             # the recogniser is guessing (a grammar without [unk] maps noise onto a phrase)
             event.detail = {**(event.detail or {}), "ignored": "low_asr_confidence"}
             words = ""
+        doubtful = bool(words and not digits and (event.detail or {}).get("doubt"))
+        if words and not doubtful and call.words is None:
+            self._settle_language(call, flow, event, words)
         heard = self.understanding.understand(flow.document, words, call.language, expecting,
                                               now=self.now)
-        if words and not digits and (event.detail or {}).get("doubt"):
+        asking_if_emergency = is_emergency_question(event.step)
+        if doubtful:
+            maybe = None if asking_if_emergency else emergency_doubt(
+                flow, self.understanding, words, call.language, heard, call.path, misheard=True)
+            if maybe is not None and not self._asked_if_emergency(call):
+                return self._ask_if_emergency(call, flow, event, maybe, words)
             return self._decide_doubtful(call, flow, event, step, heard.intent, words)
         if heard.not_digital is not None:
             call.not_digital = True
@@ -294,10 +343,19 @@ class CallEngine(FlowWalker):
                 else f"{call.words} | {words}"[:4000]
             call.intent, call.intent_confidence, call.need_source = EMERGENCY, emergency, "speech"
             return "emergency", self._enter(call, flow, flow.emergency_step)
-        if digits == "0" or heard.wants_human:
+        wants_human = digits == "0" or heard.wants_human
+        maybe = None if wants_human or digits or asking_if_emergency else emergency_doubt(
+            flow, self.understanding, words, call.language, heard, call.path)
+        if maybe is not None and not self._asked_if_emergency(call):
+            return self._ask_if_emergency(call, flow, event, maybe, words)
+        if wants_human:
             if kind == "ask" and words and not call.words:
                 call.words = words
             return "human", self._enter(call, flow, flow.human_step)
+        if asking_if_emergency:
+            return self._answer_if_emergency(call, flow, event,
+                                             {"1": "yes", "2": "no"}.get(digits) if digits
+                                             else heard.yes_no)
         if kind == "ask":
             return self._decide_need(call, flow, event, step, heard.intent, digits, words)
         if kind == "ask_time":
@@ -349,6 +407,44 @@ class CallEngine(FlowWalker):
             return "confirm", self._enter(call, flow, step["confirm"])
         return "accept", self._enter(call, flow, step["next"])
 
+    def _ask_if_emergency(self, call: Call, flow: FlowDoc, event: CallEvent, likely: float,
+                          words: str) -> tuple[str, list[Verb]]:
+        """Words that may report an emergency, but doubtful: ask ("Is it an emergency?")."""
+        event.intent, event.confidence = EMERGENCY, likely
+        event.detail = {**(event.detail or {}), "emergency_doubt": round(likely, 3)}
+        name, _ = split_step(event.step)
+        if flow.step(name)["type"] == "ask" and not call.words:
+            call.words = words  # a caller who hangs up now is still called back about it
+        return EMERGENCY_DOUBT, self._listen(call, flow, name + EMERGENCY_PHASE, 0, [])
+
+    def _asked_if_emergency(self, call: Call) -> bool:
+        """Whether this call was asked "Is it an emergency?" already (asked once a call)."""
+        return self.session.scalar(select(CallEvent.id).where(
+            CallEvent.call_id == call.id, CallEvent.decision == EMERGENCY_DOUBT)
+            .limit(1)) is not None
+
+    def _answer_if_emergency(self, call: Call, flow: FlowDoc, event: CallEvent,
+                             answer: str | None) -> tuple[str, list[Verb]]:
+        """The caller's answer to "Is it an emergency?": yes goes to the emergency step;
+        no goes back to the question they were answering (asked again, never the next)."""
+        doubted = self.session.scalar(select(CallEvent).where(
+            CallEvent.call_id == call.id, CallEvent.decision == EMERGENCY_DOUBT)
+            .order_by(CallEvent.id.desc()).limit(1))
+        if answer == "yes":
+            said = (doubted.words if doubted is not None else None) or ""
+            if said and said not in (call.words or ""):
+                call.words = f"{call.words} | {said}"[:4000] if call.words else said
+            event.intent, event.confidence = EMERGENCY, 1.0
+            call.intent, call.intent_confidence, call.need_source = EMERGENCY, 1.0, "speech"
+            return "emergency", self._enter(call, flow, str(flow.emergency_step))
+        if answer == "no":
+            if doubted is None:
+                return "no", self._enter(call, flow, flow.human_step)
+            asked = self.session.scalar(select(func.max(CallEvent.attempt)).where(
+                CallEvent.call_id == call.id, CallEvent.step == doubted.step)) or 0
+            return "no", self._listen(call, flow, doubted.step, asked + 1, [])
+        return self._failed(call, flow, event)
+
     def _decide_doubtful(self, call: Call, flow: FlowDoc, event: CallEvent,
                          step: dict[str, Any], result: Any,
                          words: str) -> tuple[str, list[Verb]]:
@@ -375,6 +471,8 @@ class CallEngine(FlowWalker):
             return "reprompt", self._listen(call, flow, event.step, 1, [], silent=silent)
         step = flow.step(name)
         target = step.get("on_failure") or flow.human_step
+        if is_emergency_question(event.step):  # unsure whether in danger: a person decides
+            silent, target = False, flow.human_step
         if silent:
             silent = self.session.scalar(select(CallEvent.id).where(
                 CallEvent.call_id == call.id, CallEvent.step == event.step,
@@ -406,3 +504,19 @@ def _leads_to_booking(steps: dict[str, Any], name: str | None, depth: int = 6) -
             return True
         name, depth = step.get("next") or step.get("on_yes") or step.get("open"), depth - 1
     return False
+
+
+def language_of_number(flow: FlowDoc, number: str | None) -> str | None:
+    """The language a caller's number decides (settings.language_by_country), or None
+    (a foreign or hidden number: their first words decide)."""
+    country = handoff.country_of(number)
+    lang = (flow.settings.get("language_by_country") or {}).get(country or "")
+    return lang if lang in flow.languages else None
+
+
+def _seconds(value: Any) -> float:
+    """Twilio's DialCallDuration (seconds talked), 0 when missing or not a number."""
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return 0.0

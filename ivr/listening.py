@@ -8,6 +8,10 @@ the upgrade's signature alone can be replayed), and hands the finished `Utteranc
 process gets that request. Both run on the socket's
 worker thread, without a request: they open their own database transaction.
 
+A caller whose number does not decide the language is heard, until they say their need,
+by one recogniser per language of the flow (`ListenPlan.also`); the transcript that reads
+most like its own language wins and its language (`heard_in`) decides the call's.
+
 With the flow setting `barge_in`, the TwiML skips the question's `<Say>` and the listen
 plan carries the question synthesised by `speech.tts` (slower for callers flagged not
 digital), which the socket plays over the stream and clears when the caller speaks. A
@@ -25,12 +29,13 @@ from flask import Flask
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ivr.engine import Answer, CallEngine, EngineOptions
+from ivr.engine import Answer, CallEngine, EngineOptions, language_of_number
 from ivr.flow_store import flow_doc_by_id
 from ivr.flowdoc import FlowDoc
 from ivr.models import Call, CallEvent
 from ivr.walker import EXPECTING, question_text, split_step
 from speech import tts
+from speech.language import vocabularies
 from speech.media_stream import ListenPlan, StreamRefused
 from speech.phrases import expected_phrases
 from speech.recognizer import ListenSettings, Utterance
@@ -110,6 +115,11 @@ class FlowListenPlans:
             flow = flow_doc_by_id(session, call.flow_version_id)
             _check_waiting(session, call, flow, parameters)
             lang, not_digital = call.language, call.not_digital
+            # the caller's number did not decide the language and they have not said their
+            # need yet: hear the answer in every language of the flow (speech.language)
+            open_language = (expecting == "intent" and call.words is None
+                             and len(flow.languages) > 1
+                             and language_of_number(flow, call.from_number) is None)
             barge_in = bool(flow.settings.get("barge_in")) and \
                 self.app.extensions["speech.tts_available"]()  # as the TwiML decided
             question = (question_text(call, flow, parameters.get("step", ""),
@@ -127,8 +137,14 @@ class FlowListenPlans:
         prompt = None
         if question:
             prompt = self._prompt(flow, lang, question, not_digital)
+        also: dict[str, list[str] | None] = {}
+        vocab = None
+        if open_language:
+            also = {other: expected_phrases(flow.document, other, expecting) or None
+                    for other in flow.languages if other != lang}
+            vocab = flow.memo(("vocabularies",), lambda: vocabularies(flow.document))
         return ListenPlan(lang=lang, phrases=phrases or None, settings=settings,
-                          prompt_ulaw=prompt)
+                          prompt_ulaw=prompt, also=also, vocabularies=vocab)
 
     def _prompt(self, flow: FlowDoc, lang: str, text: str, not_digital: bool) -> bytes | None:
         """The question as stream audio (barge-in); None (silence) if synthesis fails."""
@@ -158,6 +174,8 @@ class StoreUtterance:
         if utterance.text:  # the recogniser's judgement on its words (speech.hearing)
             extra.update(heard=utterance.heard, doubt=utterance.doubt,
                          coverage=utterance.coverage)
+        if utterance.lang:  # recognisers in several languages listened; this one won
+            extra["heard_in"] = utterance.lang
         given = Answer(words=utterance.text or None, digits=utterance.digits or None,
                        asr_confidence=utterance.confidence if utterance.text else None,
                        source="dtmf" if utterance.reason == "dtmf" else "vosk", extra=extra)

@@ -81,6 +81,9 @@ class Call(Base):
     not_digital: Mapped[bool] = mapped_column(default=False)
     not_digital_cue: Mapped[str | None] = mapped_column(String(255), default=None)
     callback_request_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # seconds from answering to a person (bridged) or a booked callback: AGCOM 255/24/CONS
+    # asks for an average under 150 s to a human operator
+    seconds_to_human: Mapped[float | None] = mapped_column(Float, default=None)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 

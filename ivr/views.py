@@ -111,8 +111,9 @@ def _answer() -> Answer:
             confidence = None
     except ValueError:
         confidence = None
-    extra = {key: form[key][:300] for key in ("DialCallStatus", "RecordingUrl",
-                                               "RecordingDuration") if form.get(key)}
+    extra = {key: form[key][:300] for key in ("DialCallStatus", "DialCallDuration",
+                                               "RecordingUrl", "RecordingDuration")
+             if form.get(key)}
     source = "dtmf" if digits and not words else ("twilio" if words else None)
     return Answer(words=words, digits=digits, asr_confidence=confidence, source=source,
                   extra=extra)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_CHAIN = 25
 ASK_PHASE = ".ask"
+EMERGENCY_PHASE = ".emergency"  # "Is it an emergency?" asked at a step (settings text)
 EXPECTING = {"ask": "intent", "confirm": "yes_no", "collect_number": "yes_no",
              "ask_time": "time"}
 
@@ -98,6 +99,7 @@ class FlowWalker:
                 promise = handoff.book_for_call(self.session, call, source=source, now=self.now,
                                                 defer_write=True)
                 call.outcome = "callback_booked"
+                reached_human(call, self.now)
                 verbs.append(self._speak(call, flow, flow.text(
                     name, "prompt", call.language, promise=promise,
                     number=spell(call.callback_number or call.from_number or ""))))
@@ -176,6 +178,8 @@ class FlowWalker:
         name, asking = split_step(step_key)
         step = flow.step(name)
         expecting = "phone" if asking else EXPECTING[step["type"]]
+        if is_emergency_question(step_key):
+            expecting, silent = "yes_no", False
         silent = silent and attempt > 0 and not asking and "silence_reprompt" in step
         text = question_text(call, flow, step_key, attempt, silent=silent)
         call.current_step, call.attempts = step_key, attempt
@@ -199,11 +203,20 @@ class FlowWalker:
         return verbs
 
 
+def reached_human(call: Call, at: datetime) -> None:
+    """Note when the caller first reached a person or a booked callback (answer -> `at`)."""
+    if call.seconds_to_human is None:
+        call.seconds_to_human = round(max((at - call.started_at).total_seconds(), 0.0), 1)
+
+
 def question_text(call: Call, flow: FlowDoc, step_key: str, attempt: int,
                   silent: bool = False) -> str:
     """The words of the question a listening step asks (its prompt or reprompt; `silent`:
     its silence_reprompt, after a try with no answer at all)."""
     name, asking = split_step(step_key)
+    if is_emergency_question(step_key):
+        texts = flow.settings.get("emergency_question") or {}
+        return str(texts.get(call.language) or texts.get(flow.default_language) or "")
     key = ("ask_" if asking else "") + ("prompt" if attempt == 0 else "reprompt")
     if silent and attempt > 0 and not asking and "silence_reprompt" in flow.step(name):
         key = "silence_reprompt"
@@ -213,9 +226,17 @@ def question_text(call: Call, flow: FlowDoc, step_key: str, attempt: int,
 
 
 def split_step(step_key: str) -> tuple[str, bool]:
+    """(step name, asking for a number) of a listening key ("callback_number.ask")."""
+    if step_key.endswith(EMERGENCY_PHASE):
+        return step_key[:-len(EMERGENCY_PHASE)], False
     if step_key.endswith(ASK_PHASE):
         return step_key[:-len(ASK_PHASE)], True
     return step_key, False
+
+
+def is_emergency_question(step_key: str) -> bool:
+    """Whether `step_key` is the "Is it an emergency?" question asked at a step."""
+    return step_key.endswith(EMERGENCY_PHASE)
 
 
 def spell(digits: str) -> str:

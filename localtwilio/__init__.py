@@ -17,6 +17,7 @@ from localtwilio.caller import (
     ScriptedCaller,
     Silence,
 )
+from localtwilio.clock import CallClock
 from localtwilio.dialing import DialOutcome, scripted_dial
 from localtwilio.recordings import RecordingStore
 from localtwilio.runner import LocalCall
@@ -25,7 +26,7 @@ from localtwilio.transcript import CallTranscript, Exchange, Turn
 from localtwilio.transport import FlaskClientTransport, HttpReply, RequestsTransport
 
 __all__ = [
-    "CallTranscript", "Caller", "CallerAction", "DialOutcome", "Exchange",
+    "CallClock", "CallTranscript", "Caller", "CallerAction", "DialOutcome", "Exchange",
     "FlaskClientTransport", "HangUp", "Hold", "HttpReply", "InteractiveCaller", "Listening",
     "LocalCall", "PlayAudio", "Press", "RecordingStore", "RequestsTransport", "SayText",
     "ScriptedCaller", "Signer", "Silence", "Turn", "scripted_dial",

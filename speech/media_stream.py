@@ -19,7 +19,7 @@ import binascii
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from speech.models import ModelRegistry, ModelUnavailable
@@ -48,6 +48,11 @@ class ListenPlan:
     phrases: list[str] | None     # None = free-form
     settings: ListenSettings
     prompt_ulaw: bytes | None = None   # optional audio to play over the stream (barge-in)
+    # Other languages to hear the same audio in (lang -> phrases), when the call's language
+    # is still open: each gets its own recogniser, and the transcript that reads most like
+    # its own language (`vocabularies`, see speech.language) is the answer.
+    also: Mapping[str, list[str] | None] = field(default_factory=dict)
+    vocabularies: Mapping[str, frozenset[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -279,6 +284,8 @@ class StreamSession:
     result: Utterance | None = None
     refused: str | None = None  # why the plan provider refused this stream
     _recognizer: StreamingRecognizer | None = field(default=None, repr=False)
+    _others: dict[str, StreamingRecognizer] = field(default_factory=dict, repr=False)
+    _plan: ListenPlan | None = field(default=None, repr=False)
     _playing: bool = False
 
     @property
@@ -312,6 +319,8 @@ class StreamSession:
         out: list[str] = []
         if isinstance(event, Media) and event.track in ("inbound", "inbound_track"):
             self._recognizer.accept_ulaw(event.payload)
+            for other in self._others.values():
+                other.accept_ulaw(event.payload)
             if self._recognizer.speech_started and self._playing:
                 out.append(clear_message(self.start.stream_sid))
                 self._playing = False
@@ -323,7 +332,7 @@ class StreamSession:
         elif isinstance(event, Mark) and event.name == PROMPT_MARK:
             self._playing = False
             self._recognizer.prompt_finished()
-        self.result = self._recognizer.result
+        self.result = self._best_language(self._recognizer.result)
         return out
 
     def hangup(self) -> None:
@@ -331,7 +340,7 @@ class StreamSession:
         if self.done:
             return
         if self._recognizer is not None:
-            self.result = self._recognizer.hangup()
+            self.result = self._best_language(self._recognizer.hangup())
         elif self.start is not None:
             self.result = Utterance("", 0.0, [], "hangup")
         elif self.refused is None:
@@ -342,9 +351,39 @@ class StreamSession:
         if self.done:
             return
         if self._recognizer is not None:
-            self.result = replace(self._recognizer.hangup(), reason="timeout")
+            self.result = self._best_language(replace(self._recognizer.hangup(),
+                                                      reason="timeout"))
         elif self.start is not None:
             self.result = Utterance("", 0.0, [], "timeout")
+
+    def _listener(self, plan: ListenPlan, lang: str, phrases: list[str] | None,
+                  event: Start) -> StreamingRecognizer:
+        info = self.registry.info(lang)
+        return StreamingRecognizer(
+            self.registry.get(lang), phrases=phrases, settings=plan.settings,
+            input_rate=event.sample_rate,
+            vosk_rate=(event.sample_rate if info.accepts_rate(event.sample_rate)
+                       else info.sample_rate),
+            prompt_seconds=len(plan.prompt_ulaw or b"") / event.sample_rate)
+
+    def _best_language(self, result: Utterance | None) -> Utterance | None:
+        """With recognisers in other languages too: the transcript that reads most like its
+        own language (marked with `lang`); the call's own when none does."""
+        if result is None or not self._others or self._plan is None or not result.text:
+            return result
+        from speech.language import best_transcript  # only calls whose language is open
+
+        heard = {self._plan.lang: result}
+        for lang, other in self._others.items():
+            heard[lang] = other.hangup()
+        self._others = {}
+        picked = best_transcript({lang: (u.text, u.confidence) for lang, u in heard.items()},
+                                 self._plan.vocabularies or {})
+        if picked is None:
+            return result
+        chosen = heard[picked[0]]
+        return replace(chosen, lang=picked[0], reason=result.reason,
+                       digits=result.digits or chosen.digits)
 
     def _on_start(self, event: Start) -> list[str]:
         if self.start is not None:
@@ -359,19 +398,19 @@ class StreamSession:
         try:
             if event.encoding != "audio/x-mulaw":
                 raise ProtocolError(f"unsupported media encoding {event.encoding!r}")
-            model = self.registry.get(plan.lang)
-            info = self.registry.info(plan.lang)
             prompt = plan.prompt_ulaw or b""
-            self._recognizer = StreamingRecognizer(
-                model, phrases=plan.phrases, settings=plan.settings,
-                input_rate=event.sample_rate,
-                vosk_rate=(event.sample_rate if info.accepts_rate(event.sample_rate)
-                           else info.sample_rate),
-                prompt_seconds=len(prompt) / event.sample_rate)
+            self._recognizer = self._listener(plan, plan.lang, plan.phrases, event)
         except (ModelUnavailable, ProtocolError) as exc:
             log.error("call %s: cannot listen: %s", event.call_sid, exc)
             self.result = Utterance("", 0.0, [], "error")
             return []
+        self._plan = plan
+        for lang, phrases in plan.also.items():
+            try:
+                self._others[lang] = self._listener(plan, lang, phrases, event)
+            except ModelUnavailable as exc:  # heard in the call's language only
+                log.info("call %s: no second recogniser for %s: %s", event.call_sid, lang,
+                         exc)
         if not prompt:
             return []
         self._playing = True

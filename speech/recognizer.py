@@ -97,6 +97,7 @@ class Utterance:
     doubt: str = ""           # why not heard: "garbage" | "free_form" | "unknown_only"
     coverage: float | None = None  # share of speech time on grammar words (garbage pass)
     free_text: str = ""       # the free-form pass's transcript, when it ran
+    lang: str = ""            # the language that heard it, when several recognisers listened
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (for the database and the CLI)."""

@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from core.clock import FrozenClock
 from ivr.flow_store import import_default_flows
-from localtwilio import CallTranscript, FlaskClientTransport, LocalCall, Signer
+from localtwilio import CallClock, CallTranscript, FlaskClientTransport, LocalCall, Signer
 from tests.conftest import PUBLIC_BASE_URL, TWILIO_TOKEN
 
 OPEN = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday, 11:00 in Rome
@@ -35,10 +35,15 @@ def hotline(make_app: Any, at: datetime = OPEN, **overrides: Any) -> Flask:
 
 def place_call(app: Flask, script: Sequence[Any], *, from_: str = CALLER,
                **options: Any) -> CallTranscript:
-    """Call the hotline as Twilio would (signed webhooks, status callback at the end)."""
+    """Call the hotline as Twilio would (signed webhooks, status callback at the end).
+
+    An app whose clock is a `CallClock` sees the call's simulated time."""
     options.setdefault("status_callback", STATUS_URL)
     call = LocalCall(FlaskClientTransport(app.test_client()), VOICE_URL, from_=from_,
                      to=HOTLINE, signer=Signer(TWILIO_TOKEN), **options)
+    clock = app.extensions["clock"]
+    if isinstance(clock, CallClock):
+        clock.follow(call)
     return call.run(list(script))
 
 

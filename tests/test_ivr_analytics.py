@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from callbacks.models import CallbackRequest
 from ivr import analytics
-from localtwilio import SayText, Silence
+from ivr.models import Call
+from localtwilio import CallClock, DialOutcome, SayText, Silence, scripted_dial
 from tests.ivr_support import OPEN, hotline, place_call
 from tests.test_ivr_admin import logged_in
 
@@ -99,3 +100,39 @@ def test_the_page_draws_charts_and_offers_add_as_example(make_app: Any) -> None:
     answer = client.post("/admin/flows/main/examples", data={
         "intent": "billing", "lang": "it", "phrase": "vorrei informazioni sulla fornitura"})
     assert answer.status_code == 303
+
+
+def test_seconds_to_a_person_or_a_booked_callback_are_kept_per_call_and_summed_up(
+        make_app: Any, session: Any) -> None:
+    app = hotline(make_app, WTF_CSRF_ENABLED=False)
+    app.extensions["clock"] = clock = CallClock(OPEN)  # webhooks see each call's own time
+    booked = place_call(app, [SayText("ho un problema con la bolletta"), SayText("sì"),
+                              SayText("sì")])
+    put_through = place_call(app, [SayText("sono senza luce")], from_="+393339876543",
+                             dial=scripted_dial(default=DialOutcome(duration=40)))
+    place_call(app, [])  # hangs up at the first question: reached nobody
+    assert clock.now() > OPEN
+    seconds = {c.call_sid: c.seconds_to_human for c in session.scalars(select(Call))}
+    assert 0 < seconds[booked.call_sid] <= booked.duration
+    # the agent answered 40 s of talk before the call ended: counted up to the answer
+    assert 0 < seconds[put_through.call_sid] <= put_through.duration - 40
+    assert sum(v is None for v in seconds.values()) == 1
+    reached = sorted(v for v in seconds.values() if v is not None)
+    figures = analytics.time_to_person(session, START, END)
+    assert figures["calls"] == 2 and figures["p90"] == reached[-1]
+    assert figures["average"] == round(sum(reached) / 2, 1) and figures["limit"] == 150
+    assert figures["within_limit"] is True
+
+    from core.users import create_user
+
+    with app.extensions["db"].transaction() as s:
+        create_user(s, "ada", "long enough pw", "admin")
+    html = logged_in(app).get("/admin/analytics?days=7").get_data(as_text=True)
+    assert f'id="kpi-to-person"><span>{figures["average"]} s · p90 {figures["p90"]} s' in html
+    assert "(limit 150 s)" in html or "(limite 150 s)" in html
+
+
+def test_no_call_reached_a_person_yet_gives_no_figures(make_app: Any, session: Any) -> None:
+    place_call(hotline(make_app), [])
+    figures = analytics.time_to_person(session, START, END)
+    assert figures["calls"] == 0 and figures["average"] is None and figures["p90"] is None

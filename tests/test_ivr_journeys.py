@@ -8,6 +8,7 @@ fallback says why before what happens next.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import timedelta
 from typing import Any
 
@@ -110,6 +111,51 @@ def test_an_emergency_nobody_answers_is_booked_urgent_after_saying_why(make_app:
     assert row.request.phone == CALLER and row.reason.startswith("URGENT: emergency")
 
 
+@pytest.mark.parametrize(("caller", "voice", "words", "question", "advice", "through"), [
+    (CALLER, "it", "esce acqua dal contatore", "è un'emergenza: gas, acqua, pericolo elettrico?",
+     "chiami subito il 112", "la metto in contatto"),
+    (UK_CALLER, "en", "there's a leak", "is it an emergency: gas, water, electrical danger?",
+     "call 999 now", "putting you through"),
+], ids=["it", "en"])
+def test_an_emergency_understood_with_low_confidence_is_asked_about_not_acted_on(
+        make_app: Any, session: Any, caller: str, voice: str, words: str, question: str,
+        advice: str, through: str) -> None:
+    app = hotline(make_app)
+    yes = SayText("sì" if voice == "it" else "yes", voice=voice)
+    t = place_call(app, [SayText(words, voice=voice), yes], from_=caller)
+    heard = _heard(t)
+    _in_order(heard, question, advice, through)
+    asked = next(i for i, p in enumerate(heard) if question in p)
+    assert not any(advice in p for p in heard[:asked + 1])  # asked first, advice after
+    assert t.outcome == "transferred:+390299999999" and _queue(session, OPEN) == []
+
+
+def test_a_doubtful_emergency_denied_asks_the_same_question_again(make_app: Any,
+                                                                  session: Any) -> None:
+    app = hotline(make_app)
+    t = place_call(app, [SayText("esce acqua dal contatore"), SayText("no"),
+                         SayText("ho un problema con la bolletta"), SayText("sì"),
+                         SayText("sì")])
+    heard = _heard(t)
+    _in_order(heard, "perché sta chiamando", "è un'emergenza", "mi dica solo l'argomento",
+              "richiamarla per la bolletta", "termina con 5 6 7", "arrivederci")
+    assert not any("112" in p for p in heard)
+    [row] = _queue(session, OPEN)
+    assert row.request.intent == "billing" and row.request.promise_kind != "urgent"
+
+
+def test_a_doubtful_emergency_at_a_later_question_goes_back_to_that_question(
+        make_app: Any, session: Any) -> None:
+    app = hotline(make_app)
+    t = place_call(app, [SayText("ho un problema con la bolletta"),
+                         SayText("esce acqua dal contatore"), SayText("no"), SayText("sì"),
+                         SayText("sì")])
+    _in_order(_heard(t), "vuole essere richiamato", "è un'emergenza",
+              "vuole che la richiamiamo", "termina con 5 6 7", "arrivederci")
+    [row] = _queue(session, OPEN)
+    assert row.request.intent == "billing"
+
+
 # ---------------------------------------------------------------- 2. respect "no"
 def test_declining_the_callback_when_open_offers_to_hold_for_a_person(make_app: Any,
                                                                       session: Any) -> None:
@@ -163,7 +209,8 @@ def test_declining_the_callback_when_closed_says_when_to_call_again(
     assert heard[-1] in ("grazie per aver chiamato. arrivederci.",
                          "thank you for calling. goodbye.")
     assert not _asked_for_a_number(heard) and not t.requests_to("Record")
-    assert t.duration < 40 and _queue(session, CLOSED) == []
+    # simulated seconds; the first question names the way to a person (AGCOM), ~4 s
+    assert t.duration < 45 and _queue(session, CLOSED) == []
 
 
 # ---------------------------------------------------------------- 3. silence
@@ -248,3 +295,74 @@ def test_the_default_flow_sends_emergencies_to_the_advice_with_the_local_number(
     assert flow.emergency_step == "emergency_advice"
     assert "chiami subito il 112" in flow.text("emergency_advice", "prompt", "it")
     assert "call 999 now" in flow.text("emergency_advice", "prompt", "en")
+
+
+# ---------------------------------------------------------------- 5. not digital
+def test_a_caller_who_is_not_digital_hears_they_were_understood_and_goes_first(
+        make_app: Any, session: Any) -> None:
+    app = hotline(make_app)
+    _seed_queue(app, OPEN)
+    t = place_call(app, [SayText("vorrei una copia della bolletta ma non ho internet"),
+                         SayText("sì")], from_=CALLER, dial=scripted_dial(default="no-answer"))
+    heard = _heard(t)
+    _in_order(heard, "perché sta chiamando", "capisco, ci pensa una persona",
+              "la metto in contatto", "nessun operatore è libero", "termina con 5 6 7",
+              "ho registrato la sua richiesta", "arrivederci")
+    assert not any("area clienti" in p or "vuole essere richiamato" in p for p in heard)
+    rows = _queue(session, OPEN)
+    assert [row.request.phone for row in rows] == [NOT_DIGITAL, CALLER, OTHER]
+    assert rows[1].request.not_digital
+
+
+# ---------------------------------------------------------------- 6. language
+GERMAN_CALLER = "+4915112345678"  # settings.language_by_country has no DE: words decide
+
+
+@pytest.mark.parametrize(("caller", "first_words"), [
+    (GERMAN_CALLER, "I have a problem with my bill"),
+    ("anonymous", "hello, I have a problem with my bill"),
+], ids=["foreign-number", "hidden-number"])
+def test_a_caller_whose_number_does_not_decide_is_answered_in_the_language_they_speak(
+        make_app: Any, session: Any, caller: str, first_words: str) -> None:
+    app = hotline(make_app)
+    script = [SayText(first_words, voice="en"), SayText("yes", voice="en")]
+    if caller != "anonymous":
+        script.append(SayText("yes", voice="en"))
+    t = place_call(app, script, from_=caller)
+    heard = _heard(t)
+    _in_order(heard, "perché sta chiamando", "an agent can call you back about your bill")
+    italian, english = heard.index(next(p for p in heard if "perché" in p)), \
+        heard.index(next(p for p in heard if "your bill" in p))
+    says = [turn for turn in t.turns if turn.who == "app" and turn.verb == "Say"]
+    assert {turn.language for turn in says[:italian + 1]} == {"it-IT"}
+    assert {turn.language for turn in says[english:]} == {"en-GB"}  # the voice follows
+    assert {turn.voice for turn in says[english:]} == {"Polly.Amy-Neural"}
+    gathers = [g for r in t.requests for g in ET.fromstring(r.body or "<Response/>")
+               .iter("Gather")] if t.requests else []
+    assert gathers[0].get("language") == "it-IT"  # the first question, before the switch
+    assert {g.get("language") for g in gathers[1:]} == {"en-GB"}  # the recogniser follows
+    if caller == "anonymous":
+        _in_order(heard, "your bill", "please say the number")
+        assert _queue(session, OPEN) == []
+    else:
+        _in_order(heard, "your bill", "ending in 6 7 8", "all set", "goodbye")
+        [row] = _queue(session, OPEN)
+        assert row.request.phone == GERMAN_CALLER and row.request.language == "en"
+
+
+def test_a_foreign_caller_speaking_italian_stays_in_italian(make_app: Any,
+                                                             session: Any) -> None:
+    t = place_call(hotline(make_app), [SayText("ho un problema con la bolletta"),
+                                       SayText("sì"), SayText("sì")], from_=GERMAN_CALLER)
+    _in_order(_heard(t), "perché sta chiamando", "richiamarla per la bolletta",
+              "termina con 6 7 8", "arrivederci")
+    [row] = _queue(session, OPEN)
+    assert row.request.language == "it"
+
+
+def test_a_caller_whose_number_decides_keeps_its_language_whatever_they_say(
+        make_app: Any, session: Any) -> None:
+    t = place_call(hotline(make_app), [SayText("I have a problem with my bill", voice="en")])
+    heard = _heard(t)
+    _in_order(heard, "perché sta chiamando", "un operatore può richiamarla")
+    assert not any("your bill" in p or "agent can call" in p for p in heard)

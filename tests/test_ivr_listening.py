@@ -17,10 +17,10 @@ SID = "CA" + "b" * 32
 START = {"CallSid": SID, "From": CALLER, "To": HOTLINE, "CallStatus": "ringing"}
 
 
-def _stream_call(make_app: Any) -> tuple[Any, Any, Any]:
+def _stream_call(make_app: Any, from_: str = CALLER) -> tuple[Any, Any, Any]:
     app = hotline(make_app, SPEECH_INPUT="stream")
     client = app.test_client()
-    root = twiml(signed_post(client, "/voice/incoming", START).data)
+    root = twiml(signed_post(client, "/voice/incoming", {**START, "From": from_}).data)
     return app, client, root
 
 
@@ -159,3 +159,47 @@ def test_a_doubtful_yes_is_asked_again(make_app: Any, session: Any) -> None:
     session.expire_all()
     event = session.scalar(select(CallEvent).where(CallEvent.step == step["step"]))
     assert event.decision == "reprompt" and event.detail["ignored"] == "doubtful_hearing"
+
+
+def test_doubtful_words_that_would_be_an_emergency_are_asked_about(make_app: Any,
+                                                                   session: Any) -> None:
+    app, client, root = _stream_call(make_app)
+    parameters = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    words = "fuga di gas"  # an emergency keyword: acted on at once when really heard
+    app.extensions["speech.result_sink"](
+        SID, parameters, Utterance(words, 0.45, [(words, 0.9)], "speech", heard=False,
+                                   doubt="garbage", coverage=0.45))
+    answer = twiml(signed_post(client, f"/voice/step/{SID}/ask_need/0", START).data)
+    event = session.scalar(select(CallEvent).where(CallEvent.step == "ask_need"))
+    assert event.decision == "emergency_doubt" and event.intent == "emergency"
+    said = " ".join(s.text or "" for s in answer.iter("Say"))
+    assert "È un'emergenza" in said and "112" not in said  # asked, not acted on
+    step = {p.get("name"): p.get("value") for p in answer.findall(".//Parameter")}
+    assert step["step"] == "ask_need.emergency" and step["expecting"] == "yes_no"
+
+
+def test_a_caller_whose_number_does_not_decide_is_heard_in_every_language_until_the_need(
+        make_app: Any, session: Any) -> None:
+    app, client, root = _stream_call(make_app, from_="+4915112345678")
+    parameters = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    plan = app.extensions["speech.listen_plan"](SID, parameters)
+    assert plan.lang == "it" and list(plan.also) == ["en"] and "agent" in plan.also["en"]
+    assert plan.vocabularies is not None and "bill" in plan.vocabularies["en"]
+    words = "I have a problem with the bill"
+    app.extensions["speech.result_sink"](
+        SID, parameters, Utterance(words, 0.9, [(words, 0.9)], "speech", lang="en"))
+    answer = twiml(signed_post(client, f"/voice/step/{SID}/ask_need/0",
+                               {**START, "From": "+4915112345678"}).data)
+    event = session.scalar(select(CallEvent).where(CallEvent.step == "ask_need"))
+    assert event.detail["heard_in"] == "en" and event.detail["language"] == "en"
+    assert {say.get("language") for say in answer.iter("Say")} == {"en-GB"}
+    step = {p.get("name"): p.get("value") for p in answer.findall(".//Parameter")}
+    later = app.extensions["speech.listen_plan"](SID, step)
+    assert later.lang == "en" and later.also == {}  # decided: one recogniser from now on
+
+
+def test_a_caller_whose_number_decides_is_heard_in_that_language_only(make_app: Any) -> None:
+    app, _, root = _stream_call(make_app)
+    parameters = {p.get("name"): p.get("value") for p in root.findall(".//Parameter")}
+    plan = app.extensions["speech.listen_plan"](SID, parameters)
+    assert plan.lang == "it" and plan.also == {}

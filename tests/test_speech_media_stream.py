@@ -175,3 +175,28 @@ def test_session_plays_the_prompt_then_marks_its_end():
     assert replies[1]["mark"]["name"] == PROMPT_MARK
     assert session.handle(Dtmf("1")) == [clear_message(MZ)]
     assert session.result is not None and session.result.digits == "1"
+
+
+@pytest.mark.slow
+def test_an_open_language_is_heard_by_a_recogniser_per_language_and_the_own_words_win():
+    """The call is in "en", the caller speaks Korean: the same audio goes to a second
+    recogniser ("ko", with its phrases), and its transcript, which reads as Korean, is the
+    answer, marked with its language. (Only the Korean model is installable here, so it
+    stands behind both languages; the English one hears Korean sounds, no English word.)"""
+    from speech.models import discover_packages
+    from tests.audio import frames, telephone_ulaw
+
+    korean = discover_packages()["ko"]
+    plan = ListenPlan("en", None, ListenSettings(),
+                      also={"ko": ["환불", "상담원 연결", "네", "아니요"]},
+                      vocabularies={"ko": frozenset({"환불", "상담원", "연결", "네", "아니요"}),
+                                    "en": frozenset({"refund", "agent", "yes", "no"})})
+    session = StreamSession(lambda sid, p: plan, ModelRegistry({"en": korean, "ko": korean}))
+    session.handle(parse_event(json.dumps(START)))
+    for frame in frames(telephone_ulaw("환불", trail_seconds=2.0)):
+        session.handle(Media("inbound", frame))
+        if session.done:
+            break
+    session.hangup()
+    assert session.result is not None
+    assert session.result.lang == "ko" and session.result.text == "환불"
