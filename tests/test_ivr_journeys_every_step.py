@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from callbacks.console_queries import waiting_list
+from ivr.engine import caller_declined
 from ivr.flowdoc import FlowDoc, default_flow_files, load_file
 from ivr.models import Call, CallEvent
 from ivr.walker import question_text
@@ -81,7 +82,7 @@ def test_an_escape_at_any_question_puts_the_caller_through_to_a_person(
 
 
 @pytest.mark.parametrize("step", QUESTIONS)
-def test_a_hang_up_at_any_question_books_a_callback_only_for_a_known_need(
+def test_a_hang_up_at_any_question_books_a_callback(
         make_app: Any, session: Any, step: str) -> None:
     app = hotline(make_app)
     route = _plan(step, "it")
@@ -93,11 +94,16 @@ def test_a_hang_up_at_any_question_books_a_callback_only_for_a_known_need(
     call = session.scalar(select(Call).where(Call.call_sid == t.call_sid))
     assert call is not None and call.current_step == step
     rows = waiting_list(session, OPEN, lang="en").rows
-    if not route.need_known:
+    # A caller who hangs up is called back: with their need when it was heard, as a
+    # "silent" call when it was not; unless they had said "no" to the callback.
+    if caller_declined(session, call):
         assert call.outcome == "hangup" and rows == []
+        return
+    assert call.outcome == "hangup_callback"
+    [row] = rows
+    assert row.request.phone == CALLER
+    if route.need_known:
+        assert row.request.source == "hangup" and row.request.intent == route.intent
     else:
-        assert call.outcome == "hangup_callback"
-        [row] = rows
-        assert row.request.phone == CALLER and row.request.source == "hangup"
-        assert row.request.intent == route.intent
-        assert row.request.promise_kind != "urgent"  # a doubt is not an emergency
+        assert row.request.source == "silent"
+    assert row.request.promise_kind != "urgent"  # a doubt is not an emergency
