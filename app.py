@@ -6,12 +6,12 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask, redirect, url_for
 from flask_wtf.csrf import CSRFProtect
 
+from core import security
 from core.config import ConfigError, load_settings
 
 # One BLAS/OpenMP thread per request thread. A web process serves many calls at once from its
@@ -35,11 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     app = Flask(__name__, static_folder="core/static", template_folder="core/templates")
     app.config.update(settings)
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=9))
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", settings["PUBLIC_BASE_URL"].startswith("https"))
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead
+    security.init_app(app, settings)
 
     _init_parts(app)
     _init_web(app)

@@ -18,10 +18,12 @@ from flask import (
     session,
     url_for,
 )
+from flask_wtf.csrf import validate_csrf
+from wtforms.validators import ValidationError
 
 from core.errors import ApiError
 from core.models import User
-from core.users import authenticate, user_for_token
+from core.users import authenticate, end_sessions, user_for_token
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -38,7 +40,8 @@ def load_user() -> None:
     user_id = session.get("user_id")
     if user_id is not None:
         user = _db_session().get(User, user_id)
-        if user is not None and user.active and session.get("pw") == user.password_hash[-16:]:
+        if (user is not None and user.active and session.get("pw") == user.password_hash[-16:]
+                and session.get("epoch") == user.session_epoch):
             g.user = user
         else:
             session.clear()
@@ -62,7 +65,11 @@ def login_required(role: str = "agent") -> Callable[[F], F]:
 
 
 def token_required(role: str = "agent") -> Callable[[F], F]:
-    """Guard an API view: a valid bearer token (or console session) with the role."""
+    """Guard an API view: a valid bearer token (or console session) with the role.
+
+    A console session may only change things with the page's CSRF token in an X-CSRFToken
+    header: the browser sends the cookie with any site's form, never that header.
+    """
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
@@ -75,6 +82,8 @@ def token_required(role: str = "agent") -> Callable[[F], F]:
                 if scheme.lower() == "bearer" and token.strip():
                     user = user_for_token(_db_session(), token.strip())
                     _db_session().commit()
+            elif user is not None and request.method not in SAFE_METHODS:
+                _check_csrf_header()
             if user is None:
                 raise ApiError(401, "a valid API token is required (Authorization: Bearer ...)")
             if not user.has_role(role):
@@ -85,6 +94,17 @@ def token_required(role: str = "agent") -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _check_csrf_header() -> None:
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken", ""))
+    except ValidationError:
+        raise ApiError(403, "a console session needs its CSRF token in the X-CSRFToken "
+                            "header (or use Authorization: Bearer ...)") from None
 
 
 def _safe_next(target: str | None) -> str:
@@ -107,12 +127,16 @@ def login() -> Any:
         session.permanent = True
         session["user_id"] = user.id
         session["pw"] = user.password_hash[-16:]  # a password change ends old sessions
+        session["epoch"] = user.session_epoch
         return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html")
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    """End the console session."""
+    """End the console session, and every other session of the same user."""
+    if g.get("user") is not None:
+        end_sessions(g.user)
+        _db_session().commit()
     session.clear()
     return redirect(url_for("auth.login"))

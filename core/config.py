@@ -95,6 +95,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STREAM_PING_SECONDS": (20.0, _seconds),  # WebSocket ping period (dead peers dropped)
     "HOST": ("127.0.0.1", _str),  # the interface `python app.py` (./hotline run) listens on
     "LOCAL_TELEPHONY_ALLOW_REMOTE": (False, _bool),  # local phone on a non-loopback address
+    "PRODUCTION": (None, _bool),  # None -> on when PUBLIC_BASE_URL is https and Twilio is real
 }
 
 
@@ -143,6 +144,9 @@ def _complete(settings: dict[str, Any]) -> None:
     if not settings["PUBLIC_BASE_URL"]:
         settings["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{settings['PORT']}"
     settings["PUBLIC_BASE_URL"] = settings["PUBLIC_BASE_URL"].rstrip("/")
+    if settings["PRODUCTION"] is None:
+        settings["PRODUCTION"] = (settings["PUBLIC_BASE_URL"].startswith("https://")
+                                  and not settings["LOCAL_TELEPHONY"])
     settings["TWILIO_API_BASE_URL"] = settings["TWILIO_API_BASE_URL"].rstrip("/")
 
 

@@ -60,6 +60,11 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """Make every console session of the user invalid (logout, password change, deactivation)."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

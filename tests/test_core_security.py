@@ -1,0 +1,116 @@
+"""Sessions, security headers and the API's cookie/CSRF rule (core.security, core.auth)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from core.users import create_user, issue_token
+
+
+def _csrf(client: Any, path: str = "/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def _login(client: Any, username: str = "sara", password: str = "correct horse") -> Any:
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": _csrf(client)})
+
+
+def _user(app: Flask, username: str = "sara", role: str = "agent") -> str:
+    with app.extensions["db"].transaction() as session:
+        return issue_token(session, create_user(session, username, "correct horse", role))
+
+
+def _cookie(response: Any) -> str:
+    [header] = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
+    return str(header)
+
+
+def test_the_session_cookie_is_lax_httponly_and_lasts_a_working_day(app: Flask) -> None:
+    _user(app)
+    response = _login(app.test_client())
+    assert response.status_code == 302
+    cookie = _cookie(response).lower()
+    assert "samesite=lax" in cookie and "httponly" in cookie
+    assert "secure" not in cookie  # plain http in the tests: a Secure cookie would be lost
+    assert app.permanent_session_lifetime.total_seconds() == 9 * 3600
+
+
+def test_the_session_cookie_is_secure_behind_https(make_app: Callable[..., Flask]) -> None:
+    app = make_app(PUBLIC_BASE_URL="https://hotline.example.org")
+    _user(app)
+    client = app.test_client()
+    response = _login(client)
+    assert response.status_code == 302
+    assert "; secure" in _cookie(response).lower()
+
+
+def test_a_cookie_saved_before_logout_no_longer_opens_anything(app: Flask) -> None:
+    _user(app)
+    client = app.test_client()
+    _login(client)
+    saved = client.get_cookie("session").value
+    assert client.get("/api/me").status_code == 200
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    thief = app.test_client()
+    thief.set_cookie("session", saved)
+    assert thief.get("/api/me").status_code == 401
+    assert thief.get("/console").status_code == 302  # to the login page
+
+
+def test_logging_out_on_one_browser_ends_the_users_other_sessions(app: Flask) -> None:
+    _user(app)
+    laptop, phone = app.test_client(), app.test_client()
+    _login(laptop)
+    _login(phone)
+    laptop.post("/logout", data={"csrf_token": _csrf(laptop)})
+    assert phone.get("/api/me").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/login", "/healthz", "/api/openapi.json", "/api/me",
+                                  "/static/console.css", "/no-such-page"])
+def test_every_response_carries_the_security_headers(client: Any, path: str) -> None:
+    headers = client.get(path).headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+    policy = headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert "default-src 'self'" in policy and "object-src 'none'" in policy
+    assert "'unsafe-inline'" not in policy
+
+
+def test_a_cross_site_form_cannot_claim_with_the_console_cookie(app: Flask) -> None:
+    _user(app)
+    client = app.test_client()
+    _login(client)
+    # What a page elsewhere can send: the browser adds the cookie, but no CSRF header.
+    forged = client.post("/api/callbacks/claim", data={"x": "1"},
+                         headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 403
+    assert "csrf" in forged.get_json()["error"]["message"].lower()
+    assert client.post("/api/callbacks/7/release").status_code == 403
+
+
+def test_the_console_cookie_works_for_the_api_with_its_csrf_header(app: Flask) -> None:
+    _user(app)
+    client = app.test_client()
+    _login(client)
+    token = _csrf(client, "/login")
+    reply = client.post("/api/callbacks/claim", headers={"X-CSRFToken": token})
+    assert reply.status_code == 204  # nothing waiting, but the request was accepted
+
+
+def test_bearer_tokens_need_no_csrf(app: Flask) -> None:
+    token = _user(app)
+    reply = app.test_client().post("/api/callbacks/claim",
+                                   headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 204
