@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import Blueprint, Response, current_app, g, jsonify
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from core.auth import token_required
+from core.errors import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +40,20 @@ def build_openapi() -> dict[str, Any]:
             document["components"]["schemas"].update(
                 fragment.get("components", {}).get("schemas", {}))
     return document
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """The query argument `name` as an int in [low, high]; a clear 400 otherwise."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw) if len(raw) <= 12 else high + 1
+    except ValueError:
+        raise ApiError(400, f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"{name} must be between {low} and {high}")
+    return value
 
 
 @bp.get("/openapi.json")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -23,6 +22,7 @@ from wtforms.validators import ValidationError
 
 from core.errors import ApiError
 from core.models import User
+from core.security import safe_local_path
 from core.users import authenticate, end_sessions, user_for_token
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -108,9 +108,8 @@ def _check_csrf_header() -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and urlsplit(target).netloc == "" and target.startswith("/"):
-        return target.rstrip("?")
-    return url_for("home")
+    local = safe_local_path(target)
+    return local.rstrip("?") if local else url_for("home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

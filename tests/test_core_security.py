@@ -114,3 +114,57 @@ def test_bearer_tokens_need_no_csrf(app: Flask) -> None:
     reply = app.test_client().post("/api/callbacks/claim",
                                    headers={"Authorization": f"Bearer {token}"})
     assert reply.status_code == 204
+
+
+# ---------------------------------------------------------------- input robustness
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize("path", [f"/api/callbacks/{HUGE}", f"/api/callbacks/{HUGE}/release",
+                                  f"/console/requests/{HUGE}/recording.wav"])
+def test_huge_ids_are_not_found_not_a_crash(app: Flask, path: str) -> None:
+    token = _user(app)
+    client = app.test_client()
+    _login(client)
+    method = "post" if path.endswith("release") else "get"
+    reply = getattr(client, method)(path, headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 404
+
+
+@pytest.mark.parametrize("query", [f"limit={HUGE}", f"offset={HUGE}", "limit=-1", "offset=-5",
+                                   "limit=ten"])
+def test_bad_paging_is_a_clear_400(app: Flask, query: str) -> None:
+    token = _user(app)
+    reply = app.test_client().get(f"/api/callbacks?{query}",
+                                  headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 400
+    assert query.split("=")[0] in reply.get_json()["error"]["message"]
+
+
+def test_an_invalid_timezone_is_refused_when_saved_and_the_queue_keeps_working(
+        app: Flask) -> None:
+    token = _user(app, "giulia", "admin")
+    auth = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    reply = client.put("/api/callbacks/settings/hours", json={"timezone": "Mars/Olympus"},
+                       headers=auth)
+    assert reply.status_code == 400
+    assert "Mars/Olympus" in reply.get_json()["error"]["message"]
+    bad_hours = client.put("/api/callbacks/settings/hours",
+                           json={"opening": {"0": ["08:30", "25:99"]}}, headers=auth)
+    assert bad_hours.status_code == 400
+    assert client.get("/api/callbacks", headers=auth).status_code == 200
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "//evil.example/console", "/\\evil.example",
+                                    "https://evil.example", "/\t/evil.example"])
+def test_the_language_switch_never_sends_anyone_off_site(client: Any, target: str) -> None:
+    reply = client.post("/lang/en", data={"next": target, "csrf_token": _csrf(client)})
+    assert reply.status_code == 302
+    location = reply.headers["Location"]
+    assert "evil" not in location
+
+
+def test_the_language_switch_goes_back_to_the_page(client: Any) -> None:
+    reply = client.post("/lang/en", data={"next": "/login?x=1", "csrf_token": _csrf(client)})
+    assert reply.headers["Location"] == "/login?x=1"
