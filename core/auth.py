@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,11 +24,22 @@ from wtforms.validators import ValidationError
 from core.errors import ApiError
 from core.models import User
 from core.security import safe_local_path
+from core.throttle import LoginThrottle
 from core.users import authenticate, end_sessions, user_for_token
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def init_app(app: Any) -> None:
+    """Who is asking, on every request; the login pages; the login throttle."""
+    from core import account
+
+    app.extensions["login_throttle"] = app.config.get("LOGIN_THROTTLE") or LoginThrottle()
+    app.before_request(load_user)
+    app.register_blueprint(bp)
+    app.register_blueprint(account.bp)
 
 
 def _db_session() -> Any:
@@ -116,11 +128,20 @@ def _safe_next(target: str | None) -> str:
 def login() -> Any:
     """Console login form."""
     if request.method == "POST":
-        user = authenticate(_db_session(), request.form.get("username", ""),
-                            request.form.get("password", ""))
+        username = request.form.get("username", "")
+        address = request.remote_addr or "unknown"
+        throttle: LoginThrottle = current_app.extensions["login_throttle"]
+        wait = throttle.wait_seconds(username, address)
+        if wait > 0:
+            flash("login.throttled")
+            return (render_template("login.html"), 429,
+                    {"Retry-After": str(max(1, math.ceil(wait)))})
+        user = authenticate(_db_session(), username, request.form.get("password", ""))
         if user is None:
+            throttle.failed(username, address)
             flash("login.failed")
             return render_template("login.html"), 401
+        throttle.succeeded(username)
         _db_session().commit()
         session.clear()
         session.permanent = True

@@ -168,3 +168,60 @@ def test_the_language_switch_never_sends_anyone_off_site(client: Any, target: st
 def test_the_language_switch_goes_back_to_the_page(client: Any) -> None:
     reply = client.post("/lang/en", data={"next": "/login?x=1", "csrf_token": _csrf(client)})
     assert reply.headers["Location"] == "/login?x=1"
+
+
+# ---------------------------------------------------------------- login abuse
+class FakeMonotonic:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(
+        make_app: Callable[..., Flask]) -> None:
+    from core.throttle import LoginThrottle
+
+    clock = FakeMonotonic()
+    app = make_app(LOGIN_THROTTLE=LoginThrottle(clock=clock))
+    _user(app)
+    client = app.test_client()
+    for _ in range(5):
+        assert _login(client, password="wrong-guess").status_code == 401
+    locked = _login(client)  # the right password, too late
+    assert locked.status_code == 429
+    assert "troppi accessi non riusciti" in locked.get_data(as_text=True).lower()
+    assert int(locked.headers["Retry-After"]) > 0
+    other = app.test_client()  # from elsewhere too: the account is what is guarded
+    assert _login(other, password="correct horse").status_code == 429
+    clock.now += 15 * 60 + 1  # the lock lapses by itself
+    assert _login(client).status_code == 302
+
+
+def test_one_address_trying_many_accounts_is_slowed_down(
+        make_app: Callable[..., Flask]) -> None:
+    from core.throttle import LoginThrottle
+
+    app = make_app(LOGIN_THROTTLE=LoginThrottle(clock=FakeMonotonic()))
+    _user(app)
+    client = app.test_client()
+    for n in range(20):
+        assert _login(client, username=f"guess{n}", password="x").status_code == 401
+    assert _login(client).status_code == 429
+
+
+def test_password_hashing_runs_a_bounded_number_at_once() -> None:
+    import threading
+
+    from core.users import BoundedHasher
+
+    hasher = BoundedHasher(concurrency=2)
+    threads = [threading.Thread(target=hasher.hash, args=("correct horse",)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 1 <= hasher.peak <= 2
