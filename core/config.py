@@ -197,6 +197,8 @@ def _validate(settings: Mapping[str, Any]) -> None:
         raise ConfigError("CALLBACKS_RECONCILE_SECONDS must be 0 (off) or more")
     if not 0 < settings["PORT"] < 65536:
         raise ConfigError("PORT must be between 1 and 65535")
+    if settings["PRODUCTION"]:
+        _validate_production(settings)
     if settings["LOCAL_TELEPHONY"] and not settings["LOCAL_TELEPHONY_ALLOW_REMOTE"]:
         # The local phone lets whoever reaches it register any number (the agent's too)
         # and place calls: it is for a developer's own machine.
@@ -206,3 +208,24 @@ def _validate(settings: Mapping[str, Any]) -> None:
                     f"LOCAL_TELEPHONY is on but {name} ({host}) is not a loopback address: "
                     "the local phone is for this machine only (set LOCAL_TELEPHONY_ALLOW_REMOTE"
                     "=true to force it, or configure a Twilio account)")
+
+
+WEAK_SECRET_WORDS = ("secret", "changeme", "password", "example", "test", "dev", "hotline")
+MIN_SECRET_LENGTH = 32
+
+
+def _validate_production(settings: Mapping[str, Any]) -> None:
+    """Production (PRODUCTION, or https with a real Twilio account) refuses what is only fit
+    for a developer's machine: a guessable SECRET_KEY (anyone could sign a session) and the
+    demo users (their passwords are printed to the log)."""
+    secret = str(settings["SECRET_KEY"])
+    weak = (len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 10
+            or any(word in secret.lower() for word in WEAK_SECRET_WORDS))
+    if weak:
+        raise ConfigError(
+            f"SECRET_KEY is too weak for production: use {MIN_SECRET_LENGTH}+ random characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), or unset it to use "
+            "instance/secret_key")
+    if settings["SEED_DEMO"]:
+        raise ConfigError("SEED_DEMO must be false in production: demo users have printed "
+                          "passwords (create users with `flask --app app users create`)")

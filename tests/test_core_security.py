@@ -45,7 +45,7 @@ def test_the_session_cookie_is_lax_httponly_and_lasts_a_working_day(app: Flask) 
 
 
 def test_the_session_cookie_is_secure_behind_https(make_app: Callable[..., Flask]) -> None:
-    app = make_app(PUBLIC_BASE_URL="https://hotline.example.org")
+    app = make_app(PUBLIC_BASE_URL="https://hotline.example.org", PRODUCTION=False)
     _user(app)
     client = app.test_client()
     response = _login(client)
@@ -225,3 +225,55 @@ def test_password_hashing_runs_a_bounded_number_at_once() -> None:
     for thread in threads:
         thread.join()
     assert 1 <= hasher.peak <= 2
+
+
+# ---------------------------------------------------------------- configuration
+PRODUCTION = {"PUBLIC_BASE_URL": "https://hotline.example.org",
+              "TWILIO_ACCOUNT_SID": "AC" + "a" * 32, "TWILIO_AUTH_TOKEN": "t" * 32,
+              "DATABASE_URL": "postgresql+psycopg://hotline@db/hotline"}
+
+
+@pytest.mark.parametrize(("overrides", "variable"), [
+    ({"SECRET_KEY": "x"}, "SECRET_KEY"),
+    ({"SECRET_KEY": "changeme-changeme-changeme-changeme"}, "SECRET_KEY"),
+    ({"SECRET_KEY": "Zq8vT2mL0pXr4nKc7sWd9yHb3jFg6aUe", "SEED_DEMO": True}, "SEED_DEMO"),
+])
+def test_production_refuses_weak_secrets_and_demo_users_in_one_line(
+        overrides: dict[str, Any], variable: str) -> None:
+    from core.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError) as refused:
+        load_settings({**PRODUCTION, **overrides}, environ={})
+    message = str(refused.value)
+    assert message.startswith(variable) and "\n" not in message
+    assert load_settings({**PRODUCTION, "SECRET_KEY": "x"}, environ={"PRODUCTION": "false"})
+
+
+def test_production_accepts_a_strong_secret() -> None:
+    import secrets
+
+    from core.config import load_settings
+    settings = load_settings({**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(48)}, environ={})
+    assert settings["PRODUCTION"] is True
+
+
+def test_healthz_shows_no_filesystem_paths_to_anonymous_visitors(
+        make_app: Callable[..., Flask], tmp_path: Any) -> None:
+    app = make_app(VOSK_MODEL_PATHS={"it": str(tmp_path / "vosk-model-it")})
+    body = app.test_client().get("/healthz").get_data(as_text=True)
+    assert str(tmp_path) not in body and "vosk-model-it" not in body
+    token = _user(app, "giulia", "admin")
+    full = app.test_client().get("/healthz", headers={"Authorization": f"Bearer {token}"})
+    assert "vosk-model-it" in full.get_data(as_text=True)  # admins still see what is wrong
+
+
+def test_new_sqlite_files_are_private(tmp_path: Any) -> None:
+    import stat
+
+    from core.db import Database
+
+    database = Database(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    database.ping()
+    database.dispose()
+    for path in tmp_path.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
