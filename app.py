@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from core import security
 from core.config import ConfigError, load_settings
+from core.logs import install_phone_masking
 
 # One BLAS/OpenMP thread per request thread. A web process serves many calls at once from its
 # own threads; native pools that also fan out each small computation (the intent classifier)
@@ -33,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     (CLOCK, JOB_QUEUE, TWILIO_CLIENT, SPEECH_MODELS) instead of patching modules.
     """
     settings = load_settings(config)
+    install_phone_masking()  # every log line, the access log's too
     app = Flask(__name__, static_folder="core/static", template_folder="core/templates")
     app.config.update(settings)
     security.init_app(app, settings)

@@ -95,6 +95,10 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STREAM_PING_SECONDS": (20.0, _seconds),  # WebSocket ping period (dead peers dropped)
     "HOST": ("127.0.0.1", _str),  # the interface `python app.py` (./hotline run) listens on
     "LOCAL_TELEPHONY_ALLOW_REMOTE": (False, _bool),  # local phone on a non-loopback address
+    "RETENTION_RECORDINGS_DAYS": (30, _int),  # callbacks.privacy: recordings (and Twilio's)
+    "RETENTION_WORDS_DAYS": (90, _int),  # callers' words and transcripts
+    "RETENTION_CALLS_DAYS": (365, _int),  # call and callback records
+    "RETENTION_PROFILES_DAYS": (365, _int),  # callers, not-digital flags and their reasons
     "PRODUCTION": (None, _bool),  # None -> on when PUBLIC_BASE_URL is https and Twilio is real
 }
 
@@ -197,6 +201,10 @@ def _validate(settings: Mapping[str, Any]) -> None:
         raise ConfigError("CALLBACKS_RECONCILE_SECONDS must be 0 (off) or more")
     if not 0 < settings["PORT"] < 65536:
         raise ConfigError("PORT must be between 1 and 65535")
+    for name in ("RETENTION_RECORDINGS_DAYS", "RETENTION_WORDS_DAYS", "RETENTION_CALLS_DAYS",
+                 "RETENTION_PROFILES_DAYS"):
+        if settings[name] < 1:
+            raise ConfigError(f"{name} must be at least 1 (days)")
     if settings["PRODUCTION"]:
         _validate_production(settings)
     if settings["LOCAL_TELEPHONY"] and not settings["LOCAL_TELEPHONY_ALLOW_REMOTE"]:
