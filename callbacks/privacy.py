@@ -24,10 +24,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from callbacks.models import OPEN_STATUSES, CallbackRequest, Caller
@@ -102,6 +103,12 @@ def _drop_recordings(session: Session, requests: list[CallbackRequest],
     return deleted, failed
 
 
+def _changed(session: Session, statement: Any) -> int:
+    """Run a bulk UPDATE/DELETE; how many rows it touched."""
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
 def enforce_retention(session: Session, now: datetime, policy: RetentionPolicy,
                       delete_recording: RecordingDeleter) -> dict[str, int]:
     """Delete what has outlived its retention period; returns counts per kind."""
@@ -113,25 +120,22 @@ def enforce_retention(session: Session, now: datetime, policy: RetentionPolicy,
         session, list(old), delete_recording)
 
     words_before = now - timedelta(days=policy.words_days)
-    counts["request_words"] = session.execute(
+    counts["request_words"] = _changed(session,
         update(CallbackRequest).where(*_closed(words_before), or_(
             CallbackRequest.words != "", CallbackRequest.transcript.is_not(None),
             CallbackRequest.outcome_note.is_not(None)))
-        .values(words="", transcript=None, outcome_note=None)
-        .execution_options(synchronize_session=False)).rowcount
+        .values(words="", transcript=None, outcome_note=None))
     ended_calls = select(Call.id).where(Call.state == "ended",
                                         Call.started_at < words_before)
-    counts["call_words"] = session.execute(
+    counts["call_words"] = _changed(session,
         update(Call).where(Call.id.in_(ended_calls), or_(Call.words.is_not(None),
                                                          Call.not_digital_cue.is_not(None)))
-        .values(words=None, not_digital_cue=None)
-        .execution_options(synchronize_session=False)).rowcount
-    session.execute(
+        .values(words=None, not_digital_cue=None))
+    _changed(session,
         update(CallEvent).where(CallEvent.call_id.in_(ended_calls), or_(
             CallEvent.words.is_not(None), CallEvent.digits.is_not(None),
             CallEvent.response.is_not(None)))
-        .values(words=None, digits=None, detail=None, response=None)
-        .execution_options(synchronize_session=False))
+        .values(words=None, digits=None, detail=None, response=None))
 
     calls_before = now - timedelta(days=policy.calls_days)
     expired = session.scalars(select(CallbackRequest).where(*_closed(calls_before))).all()
@@ -140,9 +144,8 @@ def enforce_retention(session: Session, now: datetime, policy: RetentionPolicy,
     for item in gone:
         session.delete(item)
     counts["requests"] = len(gone)
-    counts["calls"] = session.execute(
-        delete(Call).where(Call.started_at < calls_before, Call.state == "ended")
-        .execution_options(synchronize_session=False)).rowcount
+    counts["calls"] = _changed(session, delete(Call).where(Call.started_at < calls_before,
+                                                           Call.state == "ended"))
 
     counts["callers"] = _expire_callers(session, now - timedelta(days=policy.profiles_days))
     session.flush()

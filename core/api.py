@@ -39,7 +39,26 @@ def build_openapi() -> dict[str, Any]:
             document["paths"].update(fragment.get("paths", {}))
             document["components"]["schemas"].update(
                 fragment.get("components", {}).get("schemas", {}))
+    _add_common_responses(document)
     return document
+
+
+COMMON_RESPONSES = {
+    "401": "Missing, invalid, expired or revoked API token",
+    "403": "The token's user lacks the role, or a console session sent no X-CSRFToken",
+}
+
+
+def _add_common_responses(document: dict[str, Any]) -> None:
+    """What `token_required` answers for every secured operation, said once for all."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for item in document["paths"].values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or operation.get("security") == []:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, description in COMMON_RESPONSES.items():
+                responses.setdefault(status, {"description": description, "content": error})
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
