@@ -31,7 +31,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from callbacks.models import OPEN_STATUSES, CallbackRequest, Caller
+from callbacks.models import OPEN_STATUSES, CallbackRequest, Caller, DigitalProfileChange
 from callbacks.profiles import normalize_phone
 from core.jobs import app_job
 from ivr.models import Call, CallEvent
@@ -147,7 +147,11 @@ def enforce_retention(session: Session, now: datetime, policy: RetentionPolicy,
     counts["calls"] = _changed(session, delete(Call).where(Call.started_at < calls_before,
                                                            Call.state == "ended"))
 
-    counts["callers"] = _expire_callers(session, now - timedelta(days=policy.profiles_days))
+    profiles_before = now - timedelta(days=policy.profiles_days)
+    counts["callers"] = _expire_callers(session, profiles_before)
+    # A caller who keeps calling keeps their current flag, but not years of reasons for it.
+    counts["flag_changes"] = _changed(session, delete(DigitalProfileChange).where(
+        DigitalProfileChange.at < profiles_before))
     session.flush()
     return counts
 

@@ -102,7 +102,9 @@ def test_the_daily_job_drops_each_kind_of_data_when_its_period_is_over(
         assert session.get(CallbackRequest, old_id) is None
         assert session.scalar(select(Caller).where(Caller.phone == PHONE)) is None
         assert session.get(CallbackRequest, open_id) is not None
-        assert session.scalar(select(Caller).where(Caller.phone == OTHER)) is not None
+        kept = session.scalar(select(Caller).where(Caller.phone == OTHER))
+        assert kept is not None and kept.not_digital  # open request: the flag stays...
+        assert kept.changes == []  # ...but its year-old reasons go
 
 
 def test_a_recording_twilio_would_not_delete_is_kept_for_the_next_run(
