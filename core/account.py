@@ -30,11 +30,11 @@ def password() -> Any:
     new = request.form.get("new", "")
     try:
         if new != request.form.get("confirm", ""):
-            raise UserError("account.mismatch")
+            raise UserError("the two new passwords differ", "account.mismatch")
         change_password(_db_session(), g.user, request.form.get("current", ""), new)
     except UserError as exc:
         _db_session().rollback()
-        return render_template("account_password.html", error=str(exc)), 400
+        return render_template("account_password.html", error=exc.key), 400
     _db_session().commit()
     return redirect(url_for("auth.login"))
 

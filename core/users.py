@@ -63,7 +63,12 @@ T = TypeVar("T")
 
 
 class UserError(ValueError):
-    """A user cannot be created or changed as asked; the message says why."""
+    """A user cannot be created or changed as asked; the message says why, and `key` names
+    its translation for the consoles."""
+
+    def __init__(self, message: str, key: str = "account.refused") -> None:
+        super().__init__(message)
+        self.key = key
 
 
 def hash_password(password: str) -> str:
@@ -74,14 +79,16 @@ def hash_password(password: str) -> str:
 def check_password_policy(password: str, username: str = "") -> None:
     """Raise UserError when the password is too short, common, or made of the username."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters",
+                        "account.too_short")
     folded = password.lower()
     stripped = folded.rstrip("0123456789!?.")
     if folded in _COMMON or stripped in _COMMON or len(set(folded)) < 4:
-        raise UserError("this password is too common or too simple: choose a longer phrase")
+        raise UserError("this password is too common or too simple: choose a longer phrase",
+                        "account.too_common")
     name = username.strip().lower()
     if name and len(name) >= 3 and folded.replace(name, "").strip("-_. 0123456789") == "":
-        raise UserError("the password must not be made of the username")
+        raise UserError("the password must not be made of the username", "account.username")
 
 
 def create_user(session: Session, username: str, password: str, role: str,
@@ -131,7 +138,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     try:
         _hasher.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
-        raise UserError("the current password is wrong") from None
+        raise UserError("the current password is wrong", "account.wrong_current") from None
     set_password(session, user, new)
 
 

@@ -162,6 +162,10 @@ def test_a_user_changes_their_password_in_the_console(app: Flask) -> None:
     wrong = client.post("/account/password", data={
         "current": "not it", "new": "a brand new phrase", "confirm": "a brand new phrase"})
     assert wrong.status_code == 400
+    assert "La password attuale non è corretta" in wrong.get_data(as_text=True)
+    common = client.post("/account/password", data={
+        "current": "correct horse", "new": "password1", "confirm": "password1"})
+    assert "troppo comune" in common.get_data(as_text=True)
     done = client.post("/account/password", data={
         "current": "correct horse", "new": "a brand new phrase", "confirm": "a brand new phrase"})
     assert done.status_code == 302
