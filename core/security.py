@@ -95,8 +95,12 @@ def init_app(app: Flask, settings: Mapping[str, Any]) -> None:
         if key not in settings:
             app.config[key] = value
 
+    headers = dict(SECURITY_HEADERS)
+    if app.config["SESSION_COOKIE_SECURE"]:  # served over https: browsers must stay on it
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+
     @app.after_request
     def add_security_headers(response: Response) -> Response:
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         return response

@@ -51,6 +51,7 @@ def test_the_session_cookie_is_secure_behind_https(make_app: Callable[..., Flask
     response = _login(client)
     assert response.status_code == 302
     assert "; secure" in _cookie(response).lower()
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
 def test_a_cookie_saved_before_logout_no_longer_opens_anything(app: Flask) -> None:
@@ -86,6 +87,7 @@ def test_every_response_carries_the_security_headers(client: Any, path: str) -> 
     assert "frame-ancestors 'none'" in policy
     assert "default-src 'self'" in policy and "object-src 'none'" in policy
     assert "'unsafe-inline'" not in policy
+    assert "Strict-Transport-Security" not in headers  # plain http here
 
 
 def test_a_cross_site_form_cannot_claim_with_the_console_cookie(app: Flask) -> None:
