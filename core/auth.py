@@ -53,7 +53,7 @@ def load_user() -> None:
     if user_id is not None:
         user = _db_session().get(User, user_id)
         if (user is not None and user.active and session.get("pw") == user.password_hash[-16:]
-                and session.get("epoch") == user.session_epoch):
+                and session.get("epoch", 0) == user.session_epoch):  # 0: signed in before epochs
             g.user = user
         else:
             session.clear()
