@@ -6,13 +6,14 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask, redirect, url_for
 from flask_wtf.csrf import CSRFProtect
 
+from core import security
 from core.config import ConfigError, load_settings
+from core.logs import install_phone_masking
 
 # One BLAS/OpenMP thread per request thread. A web process serves many calls at once from its
 # own threads; native pools that also fan out each small computation (the intent classifier)
@@ -33,13 +34,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     (CLOCK, JOB_QUEUE, TWILIO_CLIENT, SPEECH_MODELS) instead of patching modules.
     """
     settings = load_settings(config)
+    install_phone_masking()  # every log line, the access log's too
     app = Flask(__name__, static_folder="core/static", template_folder="core/templates")
     app.config.update(settings)
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=9))
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", settings["PUBLIC_BASE_URL"].startswith("https"))
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead
+    security.init_app(app, settings)
 
     _init_parts(app)
     _init_web(app)
@@ -98,8 +96,7 @@ def _init_web(app: Flask) -> None:
     csrf.init_app(app)
     i18n.init_app(app)
     register_error_handlers(app)
-    app.before_request(auth.load_user)
-    app.register_blueprint(auth.bp)
+    auth.init_app(app)
     app.register_blueprint(health.bp)
     cli.init_app(app)
     app.config.setdefault("CONSOLE_LINKS", [])

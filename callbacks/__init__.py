@@ -70,6 +70,52 @@ def init_app(app: Flask, csrf: Any) -> None:
         if result.errors:
             raise SystemExit(1)
 
-    from callbacks import console  # the agent console (callbacks/console.py)
+    @callbacks_cli.command("erase-caller")
+    @click.argument("number")
+    @click.option("--yes", is_flag=True, help="do not ask for confirmation")
+    def erase_caller_command(number: str, yes: bool) -> None:
+        """Erase everything held about one caller, on their request (GDPR art. 17)."""
+        from callbacks import privacy
+
+        if not yes:
+            click.confirm(f"Erase every record of {number}? This cannot be undone", abort=True)
+        try:
+            with current_app.extensions["db"].transaction() as session:
+                counts = privacy.erase_caller(session, number,
+                                              privacy.deleter_for_app(current_app),
+                                              actor="cli")
+        except (ValueError, RuntimeError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo("erased: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+
+    @callbacks_cli.command("export-caller")
+    @click.argument("number")
+    def export_caller_command(number: str) -> None:
+        """Print everything held about one caller as JSON (GDPR art. 15)."""
+        import json
+
+        from callbacks import privacy
+
+        try:
+            with current_app.extensions["db"].transaction() as session:
+                data = privacy.export_caller(session, number)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+    @callbacks_cli.command("retention")
+    def retention_command() -> None:
+        """Apply the retention periods now (the daily rq cron job does the same)."""
+        from callbacks import privacy
+
+        counts = privacy.enforce_retention_job()
+        click.echo(", ".join(f"{name} {n}" for name, n in counts.items()))
+
+    from callbacks import (
+        console,  # the agent console (callbacks/console.py)
+        privacy_views,
+    )
+
+    app.register_blueprint(privacy_views.bp)
 
     console.init_app(app)

@@ -10,7 +10,7 @@ from flask import Response, current_app, g, jsonify, request
 from callbacks import profiles, queue, tasks
 from callbacks import settings as queue_settings
 from callbacks.models import STATUSES, CallbackRequest
-from core.api import bp
+from core.api import bp, int_arg
 from core.auth import token_required
 from core.errors import ApiError
 
@@ -71,8 +71,8 @@ def list_callbacks() -> Response:
     session.commit()
     entries = queue.list_queue(
         session, _now(), statuses=wanted or queue.OPEN_STATUSES,
-        lang=request.args.get("lang", "en"), limit=min(request.args.get("limit", 100, int), 500),
-        offset=request.args.get("offset", 0, int))
+        lang=request.args.get("lang", "en"), limit=int_arg("limit", 100, 1, 500),
+        offset=int_arg("offset", 0, 0, 1_000_000))
     return jsonify({"items": [_request_json(e.request, position=e.position, score=e.score,
                                             explanation=e.explanation) for e in entries]})
 

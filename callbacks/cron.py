@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from rq import cron
 
+from callbacks.privacy import enforce_retention_job
 from callbacks.reconcile import reconcile
 from core.config import load_settings
 
@@ -20,3 +21,6 @@ if _settings["CALLBACKS_RECONCILE_SECONDS"] > 0:
     cron.register(reconcile, f"{_settings['RQ_QUEUE_PREFIX']}-default",
                   interval=_settings["CALLBACKS_RECONCILE_SECONDS"],
                   name="callbacks-reconcile", job_timeout=300)
+# The retention periods (callbacks.privacy), applied once a day at 03:15 server time.
+cron.register(enforce_retention_job, f"{_settings['RQ_QUEUE_PREFIX']}-default",
+              cron="15 3 * * *", name="callbacks-retention", job_timeout=1800)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,14 +36,35 @@ class ImportResult:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+E164 = re.compile(r"\+\d{4,15}")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet will show as text: one starting like a formula (= + - @ tab CR)
+    gets a leading apostrophe (OWASP's advice); a normalised phone number is left alone."""
+    if cell.startswith(FORMULA_STARTS) and not E164.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def _unescape(cell: str) -> str:
+    """Undo `spreadsheet_safe` on import, so an exported file imports back unchanged."""
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
 def export_csv(session: Session) -> str:
-    """Every known caller as `number,not_digital,reason` CSV (with the header)."""
+    """Every known caller as `number,not_digital,reason` CSV (with the header); cells that
+    a spreadsheet would run as formulas are neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     for caller in session.scalars(select(Caller).order_by(Caller.phone)):
-        writer.writerow([caller.phone, "true" if caller.not_digital else "false",
-                         caller.not_digital_reason or ""])
+        writer.writerow([spreadsheet_safe(caller.phone),
+                         "true" if caller.not_digital else "false",
+                         spreadsheet_safe(caller.not_digital_reason or "")])
     return out.getvalue()
 
 
@@ -71,7 +93,7 @@ def import_csv(session: Session, text: str, *, actor: str, now: datetime) -> Imp
         except InvalidPhone as exc:
             result.errors.append((line, f"{exc}"))
             continue
-        reason = cells[2] if len(cells) > 2 and cells[2] else "imported"
+        reason = _unescape(cells[2]) if len(cells) > 2 and cells[2] else "imported"
         changed = set_not_digital(session, caller, flag_text in TRUE, source="import",
                                   actor=actor, reason=reason, now=now)
         if changed:

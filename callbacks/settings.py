@@ -7,14 +7,19 @@ section) and win over the defaults. Domain code reads them with `load(session)`.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callbacks.models import CallbackSetting
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,20 +85,44 @@ def _coerce(cls: type, values: dict[str, Any]) -> Any:
     base = cls()
     clean: dict[str, Any] = {}
     for name, value in values.items():
-        default = getattr(base, name)
-        if name == "opening":
-            clean[name] = {int(day): (str(span[0]), str(span[1])) for day, span in value.items()}
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ValueError(f"{name} must be true or false")
-            clean[name] = value
-        elif isinstance(default, tuple):
-            clean[name] = tuple(str(v) for v in value)
-        elif isinstance(default, int | float) and not isinstance(value, bool):
-            clean[name] = type(default)(value)
-        else:
-            clean[name] = type(default)(value)
-    return replace(base, **clean)
+        try:
+            default = getattr(base, name)
+            if name == "opening":
+                clean[name] = {int(day): (str(span[0]), str(span[1]))
+                               for day, span in value.items()}
+            elif isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"{name} must be true or false")
+                clean[name] = value
+            elif isinstance(default, tuple):
+                clean[name] = tuple(str(v) for v in value)
+            elif isinstance(default, int | float) and not isinstance(value, bool):
+                clean[name] = type(default)(value)
+            else:
+                clean[name] = type(default)(value)
+        except (TypeError, AttributeError, IndexError, KeyError):
+            raise ValueError(f"{name} has the wrong shape") from None
+    result = replace(base, **clean)
+    if isinstance(result, Hours):
+        _check_hours(result)
+    return result
+
+
+def _check_hours(hours: Hours) -> None:
+    """Refuse hours that would break the queue for everyone once saved."""
+    try:
+        ZoneInfo(hours.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"timezone {hours.timezone!r} is not a known time zone "
+                         "(use an IANA name such as Europe/Rome)") from None
+    for day, (opens, closes) in hours.opening.items():
+        if not 0 <= day <= 6:
+            raise ValueError(f"opening day {day} must be 0 (Monday) to 6 (Sunday)")
+        for value in (opens, closes):
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+                raise ValueError(f"opening time {value!r} must be HH:MM (00:00 to 23:59)")
+    if hours.lease_minutes < 1 or hours.default_handling_minutes <= 0:
+        raise ValueError("lease_minutes and default_handling_minutes must be positive")
 
 
 _CACHE_KEY = "callbacks.settings"
@@ -109,10 +138,19 @@ def load(session: Session) -> QueueSettings:
     if cached is not None:
         return cached
     rows = {row.key: json.loads(row.value) for row in session.scalars(select(CallbackSetting))}
-    parts = {name: _coerce(cls, rows.get(name, {})) for name, cls in SECTIONS.items()}
+    parts = {name: _load_section(name, cls, rows.get(name, {})) for name, cls in SECTIONS.items()}
     settings = QueueSettings(**parts)
     session.info[_CACHE_KEY] = settings
     return settings
+
+
+def _load_section(name: str, cls: type, values: dict[str, Any]) -> Any:
+    # A section saved before validation existed must not break the queue for everyone.
+    try:
+        return _coerce(cls, values)
+    except ValueError as exc:
+        log.warning("saved %s settings ignored (defaults used): %s", name, exc)
+        return cls()
 
 
 def as_dict(settings: QueueSettings) -> dict[str, Any]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -13,7 +15,16 @@ from alembic.config import Config
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
-from core.users import UserError, create_user, issue_token
+from core.models import User
+from core.users import (
+    UserError,
+    create_user,
+    find_user,
+    issue_token,
+    revoke_tokens,
+    set_active,
+    set_password,
+)
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,17 +112,55 @@ def init_app(app: Flask) -> None:
 
     @users.command("token")
     @click.argument("username")
-    def token(username: str) -> None:
+    @click.option("--days", type=click.IntRange(1, 3650), default=90, show_default=True,
+                  help="the token stops working after this many days")
+    def token(username: str, days: int) -> None:
         """Issue a new API token for an existing user."""
-        from sqlalchemy import select
+        with _user_change(username) as (session, user):
+            token = issue_token(session, user, label="cli", ttl=timedelta(days=days))
+        click.echo(f"API token (valid {days} days): {token}")
 
-        from core.models import User
+    @users.command("revoke-tokens")
+    @click.argument("username")
+    def revoke(username: str) -> None:
+        """Revoke every API token of the user."""
+        with _user_change(username) as (session, user):
+            count = revoke_tokens(session, user)
+        click.echo(f"revoked {count} token(s) of {username}")
 
-        db = current_app.extensions["db"]
+    @users.command("password")
+    @click.argument("username")
+    @click.option("--password", prompt="New password", hide_input=True,
+                  confirmation_prompt=True)
+    def password(username: str, password: str) -> None:
+        """Set a new password for the user (their console sessions end)."""
+        with _user_change(username) as (session, user):
+            set_password(session, user, password)
+        click.echo(f"password of {username} changed")
+
+    @users.command("deactivate")
+    @click.argument("username")
+    def deactivate(username: str) -> None:
+        """Stop the user signing in or using the API (sessions and tokens stop at once)."""
+        with _user_change(username) as (session, user):
+            set_active(session, user, False)
+        click.echo(f"{username} deactivated")
+
+    @users.command("activate")
+    @click.argument("username")
+    def activate(username: str) -> None:
+        """Let a deactivated user sign in again."""
+        with _user_change(username) as (session, user):
+            set_active(session, user, True)
+        click.echo(f"{username} activated")
+
+
+@contextmanager
+def _user_change(username: str) -> Iterator[tuple[Session, User]]:
+    """A transaction on the named user; a UserError becomes a one-line CLI error."""
+    db = current_app.extensions["db"]
+    try:
         with db.transaction() as session:
-            user = session.scalar(select(User).where(User.username == username.lower()))
-            if user is None:
-                raise click.ClickException(f"no user {username!r}")
-            click.echo(f"API token: {issue_token(session, user, label='cli')}")
-
-
+            yield session, find_user(session, username)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -99,6 +99,11 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "HOST": ("127.0.0.1", _str),  # the interface `python app.py` (./hotline run) listens on
     "LOCAL_TELEPHONY_ALLOW_REMOTE": (False, _bool),  # local phone on a non-loopback address
     "SPOOL_DIR": ("", _str),  # callers kept on disk while the database is away; "" -> instance/
+    "RETENTION_RECORDINGS_DAYS": (30, _int),  # callbacks.privacy: recordings (and Twilio's)
+    "RETENTION_WORDS_DAYS": (90, _int),  # callers' words and transcripts
+    "RETENTION_CALLS_DAYS": (365, _int),  # call and callback records
+    "RETENTION_PROFILES_DAYS": (365, _int),  # callers, not-digital flags and their reasons
+    "PRODUCTION": (None, _bool),  # None -> on when PUBLIC_BASE_URL is https and Twilio is real
 }
 
 
@@ -149,6 +154,9 @@ def _complete(settings: dict[str, Any]) -> None:
     if not settings["PUBLIC_BASE_URL"]:
         settings["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{settings['PORT']}"
     settings["PUBLIC_BASE_URL"] = settings["PUBLIC_BASE_URL"].rstrip("/")
+    if settings["PRODUCTION"] is None:
+        settings["PRODUCTION"] = (settings["PUBLIC_BASE_URL"].startswith("https://")
+                                  and not settings["LOCAL_TELEPHONY"])
     settings["TWILIO_API_BASE_URL"] = settings["TWILIO_API_BASE_URL"].rstrip("/")
 
 
@@ -199,6 +207,12 @@ def _validate(settings: Mapping[str, Any]) -> None:
         raise ConfigError("CALLBACKS_RECONCILE_SECONDS must be 0 (off) or more")
     if not 0 < settings["PORT"] < 65536:
         raise ConfigError("PORT must be between 1 and 65535")
+    for name in ("RETENTION_RECORDINGS_DAYS", "RETENTION_WORDS_DAYS", "RETENTION_CALLS_DAYS",
+                 "RETENTION_PROFILES_DAYS"):
+        if settings[name] < 1:
+            raise ConfigError(f"{name} must be at least 1 (days)")
+    if settings["PRODUCTION"]:
+        _validate_production(settings)
     if settings["LOCAL_TELEPHONY"] and not settings["LOCAL_TELEPHONY_ALLOW_REMOTE"]:
         # The local phone lets whoever reaches it register any number (the agent's too)
         # and place calls: it is for a developer's own machine.
@@ -208,3 +222,24 @@ def _validate(settings: Mapping[str, Any]) -> None:
                     f"LOCAL_TELEPHONY is on but {name} ({host}) is not a loopback address: "
                     "the local phone is for this machine only (set LOCAL_TELEPHONY_ALLOW_REMOTE"
                     "=true to force it, or configure a Twilio account)")
+
+
+WEAK_SECRET_WORDS = ("secret", "changeme", "password", "example", "test", "dev", "hotline")
+MIN_SECRET_LENGTH = 32
+
+
+def _validate_production(settings: Mapping[str, Any]) -> None:
+    """Production (PRODUCTION, or https with a real Twilio account) refuses what is only fit
+    for a developer's machine: a guessable SECRET_KEY (anyone could sign a session) and the
+    demo users (their passwords are printed to the log)."""
+    secret = str(settings["SECRET_KEY"])
+    weak = (len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 10
+            or any(word in secret.lower() for word in WEAK_SECRET_WORDS))
+    if weak:
+        raise ConfigError(
+            f"SECRET_KEY is too weak for production: use {MIN_SECRET_LENGTH}+ random characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), or unset it to use "
+            "instance/secret_key")
+    if settings["SEED_DEMO"]:
+        raise ConfigError("SEED_DEMO must be false in production: demo users have printed "
+                          "passwords (create users with `flask --app app users create`)")

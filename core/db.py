@@ -6,13 +6,14 @@ Every package declares its models on `Base`; the schema itself is made by Alembi
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import DateTime, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -64,6 +65,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _create_private_sqlite_file(url: str) -> None:
+    """Create a missing SQLite file as 0600 (its WAL and journal files take its mode):
+    it holds callers' numbers and words, not for other users of the machine."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):
+        pass  # an existing file keeps its mode; a missing folder fails in SQLite's words
+
+
 def make_engine(url: str, ping_after_idle: float = 2.0, **kwargs: Any) -> Engine:
     """Create an engine with sane settings for SQLite (threads, WAL) and PostgreSQL.
 
@@ -71,6 +84,7 @@ def make_engine(url: str, ping_after_idle: float = 2.0, **kwargs: Any) -> Engine
     when checked out (see `_ping_if_idle`).
     """
     if url.startswith("sqlite"):
+        _create_private_sqlite_file(url)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 10})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from core.users import user_for_token
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -37,8 +39,31 @@ def check_health(app: Any) -> dict[str, Any]:
     return report
 
 
+def public_view(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without model paths and error texts (they can name files on the server):
+    what a load balancer or an anonymous visitor needs is which part is ok."""
+    public = {key: value for key, value in report.items() if key != "speech"}
+    public["queue"] = {k: v for k, v in report["queue"].items() if k != "error"}
+    public["database"] = {k: v for k, v in report["database"].items() if k != "error"}
+    if "speech" in report:
+        public["speech"] = {"ok": report["speech"]["ok"],
+                            "models": {lang: {"ok": m.get("ok"), "loaded": m.get("loaded")}
+                                       for lang, m in report["speech"]["models"].items()}}
+    return public
+
+
+def _is_admin() -> bool:
+    user = g.get("user")
+    header = request.headers.get("Authorization", "")
+    if user is None and header.lower().startswith("bearer "):
+        user = user_for_token(current_app.extensions["db"].session, header[7:].strip())
+    return user is not None and user.has_role("admin")
+
+
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """Machine-readable health; 503 when the database or the queue is down."""
+    """Machine-readable health; 503 when the database or the queue is down. Details (model
+    paths, errors) are for admins (session or bearer token)."""
     report = check_health(current_app)
-    return jsonify(report), 200 if report["ok"] else 503
+    body = report if _is_admin() else public_view(report)
+    return jsonify(body), 200 if report["ok"] else 503

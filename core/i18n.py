@@ -61,7 +61,8 @@ def init_app(app: Flask) -> None:
         """Switch the console language and go back where the user was."""
         from flask import redirect, url_for
 
+        from core.security import safe_local_path
+
         if code in LANGUAGES:
             session["lang"] = code
-        target = request.form.get("next") or ""
-        return redirect(target if target.startswith("/") else url_for("home"))
+        return redirect(safe_local_path(request.form.get("next")) or url_for("home"))

@@ -25,6 +25,9 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(8), default="it")
     active: Mapped[bool] = mapped_column(default=True)
     phone_number: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Bumped by logout, a password change or deactivation: every session signed with an
+    # older value stops working (a cookie cannot be taken back, so the server forgets it).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user",
@@ -47,5 +50,6 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     revoked: Mapped[bool] = mapped_column(default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     user: Mapped[User] = relationship(back_populates="tokens")

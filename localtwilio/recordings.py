@@ -36,6 +36,11 @@ class RecordingStore:
         with self._lock:
             return self._items.get(sid)
 
+    def delete(self, sid: str) -> bool:
+        """Forget a recording; False when there was none with this sid."""
+        with self._lock:
+            return self._items.pop(sid, None) is not None
+
     def for_call(self, call_sid: str) -> list[Recording]:
         """All recordings made on one call."""
         with self._lock:

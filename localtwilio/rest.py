@@ -196,6 +196,15 @@ def create_stand_in(account_sid: str, auth_token: str, *, transport: Transport |
             abort(404)
         return Response(recording.wav, mimetype="audio/x-wav")
 
+    @app.delete(f"{PREFIX}/Recordings/<recording_sid>.json")
+    def delete_recording(account_sid: str, recording_sid: str) -> Response:
+        """Delete a recording as Twilio does: 204 with no body, 404 (code 20404) if unknown."""
+        _check_auth(state, account_sid)
+        if not state.recordings.delete(recording_sid):
+            raise TwilioApiError(20404, f"The requested resource {request.path} was not found",
+                                 404)
+        return Response(status=204)
+
     @app.get("/_localtwilio/calls")
     def inspect_calls() -> Response:
         """Inspection: every call with its transcript outcome."""

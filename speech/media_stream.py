@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from core.logs import RateLimitedLog
 from speech.models import ModelRegistry, ModelUnavailable
 from speech.recognizer import ListenSettings, StreamingRecognizer, Utterance
 
@@ -287,6 +288,9 @@ class StreamSession:
     _others: dict[str, StreamingRecognizer] = field(default_factory=dict, repr=False)
     _plan: ListenPlan | None = field(default=None, repr=False)
     _playing: bool = False
+    # misplaced frames come 50 a second: a few lines, then one per 10 s with a count
+    _event_log: RateLimitedLog = field(
+        default_factory=lambda: RateLimitedLog(log, burst=10, interval=10.0), repr=False)
 
     @property
     def done(self) -> bool:
@@ -306,15 +310,15 @@ class StreamSession:
             return self._on_start(event)
         if self.start is not None and getattr(event, "stream_sid", "") not in (
                 "", self.start.stream_sid):
-            log.warning("call %s: %s for another stream ignored", self.start.call_sid,
-                        type(event).__name__.lower())
+            self._event_log.warning("call %s: %s for another stream ignored", self.start.call_sid,
+                               type(event).__name__.lower())
             return []
         if isinstance(event, Stop):
             self.hangup()
             return []
         if self._recognizer is None or self.start is None:
             if not isinstance(event, Connected):
-                log.warning("%s before start ignored", type(event).__name__.lower())
+                self._event_log.warning("%s before start ignored", type(event).__name__.lower())
             return []
         out: list[str] = []
         if isinstance(event, Media) and event.track in ("inbound", "inbound_track"):

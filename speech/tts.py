@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from functools import lru_cache
@@ -28,7 +29,9 @@ from pathlib import Path
 SAMPLE_RATE = 8000
 BASE_SPEED = 150  # espeak-ng words per minute at a prosody rate of 100%
 MIN_SPEED, MAX_SPEED = 80, 300
-DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / "speech-tts"
+# Per user and private (0700, ours): in the shared temp directory anyone could otherwise
+# plant the file a prompt's predictable name points to, and callers would hear it.
+DEFAULT_CACHE_DIR = Path(tempfile.gettempdir()) / f"hotline-tts-{os.getuid()}"
 MAX_TEXT = 1000  # characters; prompts are sentences, not documents
 
 
@@ -88,6 +91,19 @@ def cache_path(text: str, voice: str, speed: int, lead: float, trail: float,
     return cache_dir / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".ulaw")
 
 
+def private_cache_dir(path: Path | str | None) -> Path:
+    """The cache directory, made 0700 if missing; raises SynthesisError unless it is a real
+    directory owned by this user (one open to others is tightened to 0700)."""
+    directory = Path(path or DEFAULT_CACHE_DIR)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = directory.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise SynthesisError(f"TTS cache {directory} is not a private directory of this user")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(directory, 0o700)
+    return directory
+
+
 @lru_cache(maxsize=256)
 def _speak(text: str, voice: str, speed: int, lead: float, trail: float,
            cache_dir: Path) -> bytes:
@@ -96,7 +112,6 @@ def _speak(text: str, voice: str, speed: int, lead: float, trail: float,
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    cache_dir.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(dir=cache_dir, suffix=".part")
     os.close(fd)
     try:
@@ -117,7 +132,7 @@ def speak_ulaw(text: str, voice: str = "it", speed: int = BASE_SPEED, *,
     if not text:
         return b""
     return _speak(text, voice, int(speed), float(lead_seconds), float(trail_seconds),
-                  Path(cache_dir or DEFAULT_CACHE_DIR))
+                  private_cache_dir(cache_dir))
 
 
 def prompt_ulaw(text: str, language: str | None, rate: str | None = None,

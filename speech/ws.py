@@ -70,6 +70,7 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 from werkzeug.wrappers import Request
 
+from core.logs import RateLimitedLog
 from speech.media_stream import (
     Event,
     ListenPlan,
@@ -104,21 +105,12 @@ class RefusalLog:
 
     def __init__(self, interval: float = REFUSAL_LOG_INTERVAL,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval, self.clock = interval, clock
-        self._at = -float("inf")
-        self._quiet = 0
-        self._lock = threading.Lock()
+        self._log = RateLimitedLog(log, burst=1, interval=interval, clock=clock,
+                                   dropped="({n} more refused since the last report)")
 
     def refused(self, what: str, reason: str) -> None:
         """One refusal: log it (WARNING) unless one was logged less than `interval` ago."""
-        with self._lock:
-            now = self.clock()
-            if now - self._at < self.interval:
-                self._quiet += 1
-                return
-            quiet, self._quiet, self._at = self._quiet, 0, now
-        more = f" ({quiet} more refused since the last report)" if quiet else ""
-        log.warning("media stream refused: %s: %s%s", what, reason, more)
+        self._log.warning("media stream refused: %s: %s", what, reason)
 
 
 class PartialReporter:
@@ -189,6 +181,8 @@ def media_stream(ws) -> None:
     idle = float(app.config.get("STREAM_IDLE_SECONDS") or IDLE_SECONDS)
     deadline = time.monotonic() + float(app.config.get("STREAM_MAX_SECONDS") or MAX_SECONDS)
     last_frame = time.monotonic()
+    # A peer sending garbage gets a few lines, then one per 10 s with a count (not 20,000).
+    frame_log = RateLimitedLog(log, burst=10, interval=10.0)
     try:
         while True:  # receive() raises ConnectionClosed once closed and drained
             now = time.monotonic()
@@ -206,7 +200,7 @@ def media_stream(ws) -> None:
             try:
                 event = parse_event(message)
             except ProtocolError as exc:
-                log.warning("media stream frame ignored: %s", exc)
+                frame_log.warning("media stream frame ignored: %s", exc)
                 continue
             inbox.put(event)
             if isinstance(event, Stop):

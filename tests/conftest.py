@@ -149,6 +149,7 @@ def base_config(database_url: str) -> dict[str, Any]:
         "FALLBACK_NUMBER": "+390299999999",
         "VOSK_MODEL_PATHS": {},
         "SEED_DEMO": False,
+        "PRODUCTION": False,  # an https PUBLIC_BASE_URL would otherwise refuse the test secret
         "UNDERSTANDING_WAIT_FOR_MODELS": True,  # the full model's answers, never a race
         "SPOOL_DIR": tempfile.mkdtemp(prefix="hotline-spool-"),  # never another test's
     }

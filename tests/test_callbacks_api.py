@@ -24,7 +24,7 @@ def api(make_app, clock):
     with db.transaction() as session:
         tokens = {}
         for name, role in (("anna", "agent"), ("bruno", "agent"), ("admin", "admin")):
-            user = create_user(session, name, "password123", role)
+            user = create_user(session, name, "a-long-pass-123", role)
             user.phone_number = "+390211111111"
             tokens[name] = {"Authorization": f"Bearer {issue_token(session, user)}"}
         book(session, "+393331000001", TUESDAY_10 - timedelta(minutes=30))
@@ -161,7 +161,7 @@ def test_call_now_while_redis_is_down_answers_503_and_leaves_nothing_half_made(
     app = make_app(CLOCK=clock, CALLBACKS_RECONCILE_SECONDS=0, REDIS_URL=server.url,
                    RQ_QUEUE_PREFIX="outage")
     with app.extensions["db"].transaction() as session:
-        user = create_user(session, "anna", "password123", "agent")
+        user = create_user(session, "anna", "a-long-pass-123", "agent")
         user.phone_number = "+390211111111"
         token = {"Authorization": f"Bearer {issue_token(session, user)}"}
         book(session, "+393331000001", TUESDAY_10 - timedelta(minutes=30))

@@ -102,3 +102,100 @@ def test_login_form_without_csrf_token_is_refused(app: Flask) -> None:
 def test_a_user_record_knows_admins_may_act_as_agents() -> None:
     assert User(role="admin").has_role("agent")
     assert not User(role="agent").has_role("admin")
+
+
+@pytest.mark.parametrize("password", ["password", "12345678", "qwertyuiop", "Password1",
+                                      "aaaaaaaaaa", "short", "luca-luca-luca"])
+def test_weak_passwords_are_refused(app: Flask, password: str) -> None:
+    with app.extensions["db"].transaction() as session, pytest.raises(UserError):
+        create_user(session, "luca", password, "agent")
+
+
+def test_tokens_expire(app: Flask) -> None:
+    from datetime import timedelta
+
+    with app.extensions["db"].transaction() as session:
+        user = create_user(session, "marco", "correct horse", "agent")
+        short = issue_token(session, user, ttl=timedelta(seconds=-1))
+        lasting = issue_token(session, user)
+    with app.extensions["db"].transaction() as session:
+        assert user_for_token(session, short) is None
+        assert user_for_token(session, lasting) is not None
+
+
+def _run(app: Flask, *args: str, input: str | None = None) -> Any:
+    result = app.test_cli_runner().invoke(args=list(args), input=input)
+    return result
+
+
+def test_cli_revokes_tokens_deactivates_and_changes_passwords(app: Flask) -> None:
+    token = _user(app, "elena", "agent")
+    assert _run(app, "users", "revoke-tokens", "elena").exit_code == 0
+    with app.extensions["db"].transaction() as session:
+        assert user_for_token(session, token) is None
+    result = _run(app, "users", "password", "elena", input="password\npassword\n")
+    assert result.exit_code != 0 and "common" in result.output
+    assert _run(app, "users", "password", "elena",
+                input="a new long one\na new long one\n").exit_code == 0
+    with app.extensions["db"].transaction() as session:
+        assert authenticate(session, "elena", "a new long one") is not None
+    assert _run(app, "users", "deactivate", "elena").exit_code == 0
+    with app.extensions["db"].transaction() as session:
+        assert authenticate(session, "elena", "a new long one") is None
+    assert _run(app, "users", "activate", "elena").exit_code == 0
+    with app.extensions["db"].transaction() as session:
+        assert authenticate(session, "elena", "a new long one") is not None
+
+
+def _logged_in(app: Flask, username: str, password: str = "correct horse") -> Any:
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    assert client.post("/login", data={"username": username,
+                                       "password": password}).status_code == 302
+    return client
+
+
+def test_a_user_changes_their_password_in_the_console(app: Flask) -> None:
+    _user(app, "sara", "agent")
+    client = _logged_in(app, "sara")
+    assert "password" in client.get("/account/password").get_data(as_text=True).lower()
+    wrong = client.post("/account/password", data={
+        "current": "not it", "new": "a brand new phrase", "confirm": "a brand new phrase"})
+    assert wrong.status_code == 400
+    assert "La password attuale non è corretta" in wrong.get_data(as_text=True)
+    common = client.post("/account/password", data={
+        "current": "correct horse", "new": "password1", "confirm": "password1"})
+    assert "troppo comune" in common.get_data(as_text=True)
+    done = client.post("/account/password", data={
+        "current": "correct horse", "new": "a brand new phrase", "confirm": "a brand new phrase"})
+    assert done.status_code == 302
+    with app.extensions["db"].transaction() as session:
+        assert authenticate(session, "sara", "a brand new phrase") is not None
+    _logged_in(app, "sara", "a brand new phrase")
+
+
+def test_an_admin_deactivates_a_user_in_the_console_and_their_session_ends(app: Flask) -> None:
+    _user(app, "giulia", "admin")
+    _user(app, "sara", "agent")
+    agent = _logged_in(app, "sara")
+    admin = _logged_in(app, "giulia")
+    page = admin.get("/account/users").get_data(as_text=True)
+    assert "sara" in page
+    with app.extensions["db"].transaction() as session:
+        from sqlalchemy import select
+        sara_id = session.scalar(select(User.id).where(User.username == "sara"))
+    assert admin.post(f"/account/users/{sara_id}/active", data={"active": "0"}).status_code == 302
+    assert agent.get("/api/me").status_code == 401
+    assert agent.post("/account/users/1/active", data={"active": "0"}).status_code in (302, 401)
+    assert _logged_in_fails(app, "sara")
+
+
+def _logged_in_fails(app: Flask, username: str) -> bool:
+    reply = app.test_client().post("/login", data={"username": username,
+                                                   "password": "correct horse"})
+    return bool(reply.status_code == 401)
+
+
+def test_an_agent_cannot_open_the_users_page(app: Flask) -> None:
+    _user(app, "sara", "agent")
+    assert _logged_in(app, "sara").get("/account/users").status_code == 403

@@ -34,7 +34,7 @@ def rename_user(user_id: int, name: str) -> str:
 
 def _make_user(app: Flask) -> int:
     with app.extensions["db"].transaction() as session:
-        return create_user(session, "worker-test", "password123", "agent").id
+        return create_user(session, "worker-test", "a-long-pass-123", "agent").id
 
 
 def _display_name(app: Flask, user_id: int) -> str:

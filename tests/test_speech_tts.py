@@ -84,3 +84,33 @@ def test_concurrent_threads_and_processes_get_the_same_complete_audio(tmp_path: 
         process.join()
     assert len(results) == 9 and len(set(results)) == 1 and len(results[0]) > 8000
     assert [p.suffix for p in tmp_path.iterdir()] == [".ulaw"]  # no partial files left
+
+
+def test_the_default_cache_is_a_private_directory_of_ours() -> None:
+    import os
+    import stat
+
+    path = tts.private_cache_dir(None)
+    info = path.stat()
+    assert info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) == 0o700
+
+
+def test_a_cache_directory_open_to_others_is_tightened_and_a_foreign_one_refused(
+        tmp_path: Path) -> None:
+    import os
+    import stat
+
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    os.chmod(shared, 0o777)
+    assert stat.S_IMODE(tts.private_cache_dir(shared).stat().st_mode) == 0o700
+    link = tmp_path / "link"
+    link.symlink_to(shared)
+    with pytest.raises(tts.SynthesisError, match="not a private directory"):
+        tts.private_cache_dir(link)
+    if os.getuid() == 0:  # only root can make a directory someone else owns
+        foreign = tmp_path / "foreign"
+        foreign.mkdir(mode=0o700)
+        os.chown(foreign, 65534, 65534)
+        with pytest.raises(tts.SynthesisError, match="not a private directory"):
+            tts.private_cache_dir(foreign)

@@ -425,3 +425,16 @@ def test_a_start_frame_with_a_negative_sample_rate_does_not_take_the_process_dow
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_flood_of_malformed_frames_logs_a_few_lines_not_one_each(url, calls, caplog):
+    caplog.set_level(logging.WARNING, logger="speech")
+    stream = TwilioStream(url)
+    for _ in range(500):
+        stream.ws.send("{not json")
+    stream.start()
+    stream.play(telephone_ulaw("네", trail_seconds=3.0), speedup=8)
+    stream.wait_closed()
+    assert calls.results[stream.call_sid][1].text == "네"
+    ignored = [r for r in caplog.records if "frame ignored" in r.getMessage()]
+    assert 1 <= len(ignored) <= 11
