@@ -280,6 +280,7 @@ def recording(request_id: int) -> Any:
     response = send_file(io.BytesIO(data), mimetype=content_type, conditional=True,
                          download_name=f"message-{request_id}.wav", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
