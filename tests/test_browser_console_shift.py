@@ -8,27 +8,26 @@ did not fit a phone's screen.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
+from flask import Flask
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from callbacks.models import CallbackRequest
 from ivr.flow_store import import_file
+from localtwilio.callee import Callee
+from tests import test_browser_console as console_tests
 from tests.browser import ROOT, Browser, LiveServer
-from tests.test_browser_console import (  # noqa: F401  (console, stand_in are fixtures)
-    AGENT_PHONE,
-    agent,
-    book,
-    console,
-    open_console,
-    row,
-    stand_in,
-)
+from tests.test_browser_console import agent, book, open_console, row
 from tests.test_localtwilio_phone import PhonePage, start_phone_server
 
 pytestmark = pytest.mark.browser
+# The console's fixtures: the app on a frozen Tuesday morning, calling through the stand-in.
+stand_in = console_tests.stand_in
+console = console_tests.console
 
 VOICEMAIL_FLOW = ROOT / "tests" / "data" / "flows" / "voicemail_flow.yaml"
 VOICEMAIL_LINE = "+390000000777"
@@ -80,3 +79,151 @@ def test_a_voicemail_left_on_the_local_phone_plays_in_the_console(
     assert duration > 0.5
     # Without a console session the stand-in keeps the message to itself.
     assert console_page.request.get(request.recording_url).status == 401
+
+
+def test_an_agent_holds_one_request_and_the_shortcuts_act_on_it(
+        console: LiveServer, browser: Browser) -> None:
+    urgent = book(console, "+393331111111", minutes_ago=50, not_digital_cue="non uso internet")
+    other = book(console, "+393332222222", minutes_ago=5)
+    page = open_console(browser, console, agent(console))
+    page.keyboard.press("n")
+    held = page.locator("#mine article.claim")
+    expect(held).to_have_count(1)
+    expect(held).to_have_attribute("id", f"claim-{urgent}")
+    expect(page.locator("#take-next")).to_be_disabled()
+    expect(page.locator("#take-why")).to_contain_text("one request at a time")
+    page.keyboard.press("n")  # a second "take" goes back to the request in hand
+    expect(held).to_have_count(1)
+    expect(held).to_be_focused()
+    # The server says the same to a form sent anyway.
+    page.evaluate("document.getElementById('take-next').form.requestSubmit()")
+    expect(page.locator(".flash").first).to_contain_text("Finish the request in your hands")
+    assert row(console, other).status == "queued"
+    expect(held).to_be_focused()  # back at the request in hand
+    page.keyboard.press("c")  # dials the request in hand
+    expect(page.locator(".flash").first).to_contain_text("your phone rings first")
+    assert console.app.extensions["jobs"].wait_idle(timeout=15)
+    assert row_attempts(console, urgent)
+    assert row(console, other).status == "queued" and not row_attempts(console, other)
+
+
+def row_attempts(live: LiveServer, request_id: int) -> list[str]:
+    """The statuses of the call attempts of a request."""
+    from callbacks.models import CallAttempt
+
+    with live.app.extensions["db"].session_factory() as session:
+        return list(session.scalars(select(CallAttempt.status).where(
+            CallAttempt.request_id == request_id)))
+
+
+def test_a_refused_outcome_keeps_the_notes_and_says_why_next_to_the_field(
+        console: LiveServer, browser: Browser) -> None:
+    request_id = book(console, "+393331111111", minutes_ago=20)
+    page = open_console(browser, console, agent(console))
+    page.click("#take-next")
+    claim = page.locator(f"#claim-{request_id}")
+    claim.locator("input[value=follow_up]").check()
+    claim.locator("textarea[name=notes]").fill("wants the technician on Thursday")
+    with page.expect_response(re.compile(r"/outcome$")) as answer:
+        claim.get_by_role("button", name="Save outcome").click()
+    assert answer.value.status == 422
+    claim = page.locator(f"#claim-{request_id}")
+    expect(claim.locator("input[value=follow_up]")).to_be_checked()
+    expect(claim.locator("textarea[name=notes]")).to_have_value(
+        "wants the technician on Thursday")
+    error = claim.locator(f"#retry-error-{request_id}")
+    expect(error).to_contain_text("Choose a time in the future")
+    expect(error).to_be_in_viewport()
+    field = claim.locator("input[name=retry_at]")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_attribute("aria-describedby", f"retry-error-{request_id}")
+    expect(field).to_be_focused()
+    assert row(console, request_id).status == "claimed"
+    browser.screenshot(page, "console-outcome-refused")
+    # Fixed in place, the same form saves; the page is a plain /console again.
+    expect(page).to_have_url(re.compile(r"/console$"))
+    field.fill("2025-03-11T15:30")
+    claim.get_by_role("button", name="Save outcome").click()
+    expect(page.locator(".flash").first).to_contain_text("Outcome saved")
+    stored = row(console, request_id)
+    assert stored.status == "retry_scheduled"
+    assert stored.outcome_note == "follow-up: wants the technician on Thursday"
+
+
+def test_the_console_fits_a_phone_screen(console: LiveServer, browser: Browser) -> None:
+    for minutes, words in ((40, "la bolletta di gennaio è arrivata doppia e non capisco"),
+                           (10, "ho un problema con la bolletta")):
+        book(console, f"+39333{minutes:07d}", minutes_ago=minutes, words=words,
+             not_digital_cue="non ho internet" if minutes == 40 else None)
+    user = agent(console)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    browser.login(page, console, user, next_path="/console")
+    for taken in (False, True):
+        if taken:
+            page.click("#take-next")
+            expect(page.locator("#mine article.claim")).to_have_count(1)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is {width} px wide"
+        why = page.locator("table.queue .why").first
+        assert (why.bounding_box() or {"width": 0})["width"] > 200  # not a word per line
+        browser.screenshot(page, f"console-390px{'-claimed' if taken else ''}")
+    page.evaluate("window.scrollTo(0, 0)")
+    sign_out = page.get_by_role("button", name="Sign out")
+    expect(sign_out).to_be_in_viewport(ratio=1)
+    sign_out.click()
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_after_an_outcome_the_agent_wraps_up_before_the_next(console: LiveServer,
+                                                             browser: Browser) -> None:
+    first = book(console, "+393331111111", minutes_ago=30)
+    second = book(console, "+393332222222", minutes_ago=10)
+    page = open_console(browser, console, agent(console))
+    page.click("#take-next")
+    claim = page.locator(f"#claim-{first}")
+    claim.locator("input[value=no_answer]").check()
+    claim.get_by_role("button", name="Save outcome").click()
+    expect(page.locator(".flash").first).to_contain_text("Outcome saved")
+    expect(page.locator("#wrap-up")).to_contain_text("After-call work")
+    expect(page.locator("#take-next")).to_be_disabled()
+    page.evaluate("document.getElementById('take-next').form.requestSubmit()")
+    expect(page.locator(".flash").first).to_contain_text("After-call work is still running")
+    assert row(console, second).status == "queued"
+    page.click("#ready-now")
+    expect(page.locator("#wrap-up")).to_have_count(0)
+    page.click("#take-next")
+    expect(page.locator(f"#claim-{second}")).to_be_visible()
+
+
+def test_an_agent_away_takes_nothing_and_says_so(console: LiveServer, browser: Browser) -> None:
+    request_id = book(console, "+393331111111", minutes_ago=30)
+    page = open_console(browser, console, agent(console), locale="it-IT")
+    page.select_option("#availability", "away")  # saved at once
+    expect(page.locator(".flash").first).to_contain_text("Stato salvato")
+    expect(page.locator("#availability")).to_have_value("away")
+    expect(page.locator("#take-next")).to_be_disabled()
+    expect(page.locator("#take-why")).to_contain_text("Sei assente")
+    page.select_option("#availability", "available")
+    expect(page.locator("#take-next")).to_be_enabled()
+    page.click("#take-next")
+    expect(page.locator(f"#claim-{request_id}")).to_be_visible()
+    expect(page.locator("#availability")).to_have_value("busy")  # holding one
+
+
+def test_a_declined_callback_tells_the_agent_what_happened_and_when_it_returns(
+        console: LiveServer, browser: Browser, stand_in: Flask) -> None:
+    phone = "+393331111111"
+    request_id = book(console, phone, minutes_ago=30)
+    stand_in.extensions["localtwilio"].callees.set(phone, Callee(answer="busy"))
+    page = open_console(browser, console, agent(console), locale="it-IT")
+    page.click("#take-next")
+    page.click(f"#claim-{request_id} button[data-shortcut=c]")
+    assert console.app.extensions["jobs"].wait_idle(timeout=15)
+    stand_in.extensions["localtwilio"].wait_idle(timeout=30)
+    assert row(console, request_id).status == "retry_scheduled"
+    notice = page.locator(f"#returned-{request_id}")
+    expect(notice).to_contain_text(f"{phone} ha rifiutato la chiamata", timeout=15_000)
+    expect(notice).to_contain_text("riprogrammata per il")
+    expect(page.locator("#mine article.claim")).to_have_count(0)
+    expect(page.locator(".tz-note")).to_contain_text("Europe/Rome")
+    browser.screenshot(page, "console-declined-it")
