@@ -32,7 +32,16 @@ from flask import (
 )
 from sqlalchemy.orm import Session
 
-from callbacks import call_status, desk, outcome_form, profiles, queue, recordings, tasks
+from callbacks import (
+    call_status,
+    conversation,
+    desk,
+    outcome_form,
+    profiles,
+    queue,
+    recordings,
+    tasks,
+)
 from callbacks import console_queries as queries
 from callbacks import settings as queue_settings
 from callbacks.models import AVAILABILITIES, COMPLETED, CallbackRequest, Caller
@@ -321,7 +330,9 @@ def caller(caller_id: int) -> Any:
     story = queries.caller_story(_session(), caller_id)
     if story is None:
         abort(404)
-    return render_template("console/caller.html", tz=_timezone(), **story)
+    conversations = {call.id: conversation.turns(call, _lang()) for call in story["calls"]}
+    return render_template("console/caller.html", tz=_timezone(), conversations=conversations,
+                           **story)
 
 
 @bp.route("/callers/<int:caller_id>/not-digital", methods=["POST"])

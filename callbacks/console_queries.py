@@ -171,7 +171,8 @@ def caller_story(session: Session, caller_id: int) -> dict[str, Any] | None:
         .order_by(CallbackRequest.created_at.desc())))
     calls = list(session.scalars(
         select(Call).where(Call.from_number == caller.phone)
-        .options(selectinload(Call.events)).order_by(Call.started_at.desc())))
+        .options(selectinload(Call.events), selectinload(Call.flow_version))
+        .order_by(Call.started_at.desc())))
     agents = {u.id: u.display_name for u in session.scalars(select(User))}
     return {"caller": caller, "requests": requests, "calls": calls,
             "changes": list(reversed(caller.changes)), "agents": agents}

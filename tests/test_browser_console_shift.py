@@ -227,3 +227,34 @@ def test_a_declined_callback_tells_the_agent_what_happened_and_when_it_returns(
     expect(page.locator("#mine article.claim")).to_have_count(0)
     expect(page.locator(".tz-note")).to_contain_text("Europe/Rome")
     browser.screenshot(page, "console-declined-it")
+
+
+def test_the_caller_page_tells_the_call_two_sided_in_the_agents_language(
+        phone_hotline: LiveServer, browser: Browser) -> None:
+    live = phone_hotline
+    caller = "+393331234567"
+    page = PhonePage(live)
+    page.send(type="dial", **{"from": caller})
+    answers = [{"type": "say", "text": "ho un problema con la bolletta"},
+               {"type": "digits", "digits": "1"}, {"type": "digits", "digits": "1"},
+               {"type": "digits", "digits": "1"}]
+    while page.expect("listening", "ended", timeout=60)["type"] != "ended":
+        page.send(**answers.pop(0))
+    page.close()
+    with live.app.extensions["db"].transaction() as session:
+        request = session.scalar(select(CallbackRequest))
+        assert request is not None and request.caller_id is not None
+        caller_id, request_id = request.caller_id, request.id
+
+    console_page = open_console(browser, live, live.add_user("anna", role="agent"))
+    expect(console_page.locator(f"#req-{request_id} .caller-language")).to_have_text(
+        "speaks Italian")
+    console_page.goto(live.url(f"/console/callers/{caller_id}"))
+    first = console_page.locator("ol.conversation li.turn").first
+    # The question in the agent's language (English), not a step id; the caller's own words.
+    expect(first.locator(".asked")).to_contain_text("Tell me in a few words why you are calling")
+    expect(first.locator(".asked")).not_to_contain_text("ask_need")
+    expect(first.locator(".said q")).to_have_text("ho un problema con la bolletta")
+    expect(first.locator(".said")).to_contain_text("% confidence")
+    expect(console_page.locator("ol.conversation")).to_contain_text("keyed 1")
+    browser.screenshot(console_page, "console-caller-conversation")
