@@ -258,3 +258,22 @@ def test_the_caller_page_tells_the_call_two_sided_in_the_agents_language(
     expect(first.locator(".said")).to_contain_text("% confidence")
     expect(console_page.locator("ol.conversation")).to_contain_text("keyed 1")
     browser.screenshot(console_page, "console-caller-conversation")
+
+
+def test_a_new_urgent_request_is_announced_and_can_sound(console: LiveServer,
+                                                         browser: Browser) -> None:
+    page = open_console(browser, console, agent(console), locale="it-IT")
+    page.check("#alert-sound")  # the agent asks for a sound; kept for the next visits
+    digital = book(console, "+393331111111", minutes_ago=1)
+    expect(page.locator(f"#req-{digital}")).to_be_visible(timeout=15_000)
+    expect(page.locator("#urgent-alert")).to_be_hidden()  # an ordinary request: no alarm
+    urgent = book(console, "+393332222222", minutes_ago=0, not_digital_cue="non ho internet")
+    expect(page.locator(f"#req-{urgent}")).to_be_visible(timeout=15_000)
+    alert = page.locator("#urgent-alert")
+    expect(alert).to_be_visible()
+    expect(alert).to_have_attribute("role", "alert")
+    expect(alert).to_contain_text("Richiesta urgente")
+    expect(alert).to_have_attribute("data-sounded", "1")
+    browser.screenshot(page, "console-urgent-alert-it")
+    page.reload()
+    expect(page.locator("#alert-sound")).to_be_checked()

@@ -110,12 +110,55 @@
     var added = after.filter(function (id) { return before.indexOf(id) < 0; });
     var gone = before.filter(function (id) { return after.indexOf(id) < 0; });
     if (!added.length && !gone.length) return; /* only clocks moved: stay quiet */
+    alertUrgent(added);
     var parts = added.map(function (id) {
       return fill(box.getAttribute("data-new-text"), { what: describe(box, id) });
     });
     if (gone.length) parts.push(fill(box.getAttribute("data-left-text"), { n: gone.length }));
     parts.push(fill(box.getAttribute("data-count-text"), { n: state.waiting }));
     say(parts.join(" "));
+  }
+
+  /* New urgent requests (emergencies, callers who are not digital): a visible alert that
+     stays until the page changes, and a short tone if the agent asked for one. */
+  var urgentBox = document.getElementById("urgent-alert");
+  var soundBox = document.getElementById("alert-sound");
+  var SOUND_KEY = "console.alertSound";
+  if (soundBox) {
+    try { soundBox.checked = window.localStorage.getItem(SOUND_KEY) === "1"; } catch (e) { /* private mode */ }
+    soundBox.addEventListener("change", function () {
+      try { window.localStorage.setItem(SOUND_KEY, soundBox.checked ? "1" : "0"); } catch (e) { /* ignore */ }
+    });
+  }
+
+  function tone() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    var ctx = new Context();
+    var osc = ctx.createOscillator();
+    var gain = ctx.createGain();
+    osc.frequency.value = 880;
+    gain.gain.value = 0.15;
+    osc.connect(gain);
+    gain.connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.4);
+    osc.onended = function () { ctx.close(); };
+    urgentBox.setAttribute("data-sounded", String(Number(urgentBox.getAttribute("data-sounded") || 0) + 1));
+  }
+
+  function alertUrgent(added) {
+    if (!urgentBox) return;
+    var urgent = added.filter(function (id) {
+      var row = box.querySelector('tr[data-request="' + id + '"]');
+      return row && row.getAttribute("data-urgent") === "1";
+    });
+    if (!urgent.length) return;
+    urgentBox.textContent = urgent.map(function (id) {
+      return fill(urgentBox.getAttribute("data-text"), { what: describe(box, id) });
+    }).join(" ");
+    urgentBox.hidden = false;
+    if (soundBox && soundBox.checked) tone();
   }
 
   function poll() {
