@@ -277,3 +277,15 @@ def test_a_new_urgent_request_is_announced_and_can_sound(console: LiveServer,
     browser.screenshot(page, "console-urgent-alert-it")
     page.reload()
     expect(page.locator("#alert-sound")).to_be_checked()
+
+
+def test_the_italian_console_counts_in_good_italian(console: LiveServer,
+                                                    browser: Browser) -> None:
+    one = book(console, "+393331111111", minutes_ago=1)
+    fresh = book(console, "+393332222222", minutes_ago=0)
+    page = open_console(browser, console, agent(console), locale="it-IT")
+    expect(page.locator(f"#req-{one} .why")).to_contain_text("in attesa da 1 minuto")
+    expect(page.locator(f"#req-{one} .why")).not_to_contain_text("1 minuti")
+    expect(page.locator(f"#req-{fresh} .why")).to_contain_text("appena arrivata")
+    page.click("header.top form button.link >> nth=0")  # English
+    expect(page.locator(f"#req-{one} .why")).to_contain_text("waiting 1 minute,")
