@@ -9,15 +9,18 @@ did not fit a phone's screen.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
 from playwright.sync_api import expect
+from rq import SimpleWorker
 from sqlalchemy import select
 
 from callbacks.models import CallbackRequest
+from core.clock import FrozenClock
 from ivr.flow_store import import_file
+from localtwilio import FlaskClientTransport
 from localtwilio.callee import Callee
 from tests import test_browser_console as console_tests
 from tests.browser import ROOT, Browser, LiveServer
@@ -289,3 +292,30 @@ def test_the_italian_console_counts_in_good_italian(console: LiveServer,
     expect(page.locator(f"#req-{fresh} .why")).to_contain_text("in attesa da meno di un minuto")
     page.click("header.top form button.link >> nth=0")  # English
     expect(page.locator(f"#req-{one} .why")).to_contain_text("waiting 1 minute,")
+
+
+def test_the_call_status_moves_live_and_in_the_agents_language(
+        make_live_server: Callable[..., LiveServer], stand_in: Flask, browser: Browser,
+        redis_url: str) -> None:
+    # Calls placed through RQ with no worker running: the test decides when the call goes.
+    live = make_live_server(CLOCK=FrozenClock(console_tests.TUESDAY_10),
+                            CALLBACKS_RECONCILE_SECONDS=0, REDIS_URL=redis_url,
+                            RQ_QUEUE_PREFIX="cbconsole",
+                            TWILIO_API_BASE_URL=stand_in.config["BASE_URL"])
+    stand_in.extensions["localtwilio"].transport = FlaskClientTransport(live.app.test_client())
+    request_id = book(live, "+393331111111", minutes_ago=20)
+    page = open_console(browser, live, agent(live), locale="it-IT")
+    page.click("#take-next")
+    page.click(f"#claim-{request_id} button[data-shortcut=c]")
+    status = page.locator(f"#claim-{request_id} .call-status").first
+    expect(status).to_have_text("chiamata in partenza")
+    page.locator(f"#claim-{request_id} textarea[name=notes]").fill("note in corso")
+    page.evaluate("window.__sameDocument = true")
+    jobs = live.app.extensions["jobs"]
+    with live.app.app_context():
+        SimpleWorker([jobs.queues["calls"]], connection=jobs.connection).work(burst=True)
+    stand_in.extensions["localtwilio"].wait_idle(timeout=30)
+    expect(status).to_have_text("collegata", timeout=15_000)  # no reload: notes kept
+    assert page.evaluate("window.__sameDocument") is True
+    expect(page.locator(f"#claim-{request_id} textarea[name=notes]")).to_have_value(
+        "note in corso")
