@@ -79,9 +79,15 @@ def _back(anchor: str = "") -> Any:
     return redirect(url_for("console.queue") + anchor, code=303)
 
 
+@bp.app_context_processor
+def hotline_zone() -> dict[str, Any]:
+    """`hotline_timezone()` in every template: the one zone consoles show times in."""
+    return {"hotline_timezone": _timezone}
+
+
 @bp.app_template_filter("console_time")
 def console_time(moment: datetime | None, fmt: str = "%d/%m %H:%M") -> str:
-    """A UTC datetime shown in the hotline's local time."""
+    """A UTC datetime shown in the hotline's local time (every console uses this one zone)."""
     if moment is None:
         return ""
     return moment.astimezone(ZoneInfo(_timezone())).strftime(fmt)

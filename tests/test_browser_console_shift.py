@@ -319,3 +319,23 @@ def test_the_call_status_moves_live_and_in_the_agents_language(
     assert page.evaluate("window.__sameDocument") is True
     expect(page.locator(f"#claim-{request_id} textarea[name=notes]")).to_have_value(
         "note in corso")
+
+
+def test_the_admin_pages_show_times_in_the_hotlines_zone(console: LiveServer,
+                                                         browser: Browser) -> None:
+    from ivr.flow_store import import_default_flows
+
+    with console.app.extensions["db"].transaction() as session:
+        import_default_flows(session)  # published "now": 09:00 UTC is 10:00 in Rome
+        from ivr.models import FlowVersion
+
+        for version in session.scalars(select(FlowVersion)):
+            version.published_at = version.created_at = console_tests.TUESDAY_10
+    admin = console.add_user("ada", role="admin")
+    page = browser.new_page()
+    browser.login(page, console, admin, next_path="/admin/flows/main/versions")
+    page.goto(console.url("/admin/flows/main/versions"))
+    expect(page.locator("#versions thead")).to_contain_text("Europe/Rome")
+    expect(page.locator("#versions tbody tr").first).to_contain_text("11/03/2025 10:00")
+    page.goto(console.url("/admin/flows"))
+    expect(page.locator("table")).to_contain_text("11/03/2025 10:00 CET")
