@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,17 +32,20 @@ from flask import (
 )
 from sqlalchemy.orm import Session
 
-from callbacks import console_queries as queries
-from callbacks import profiles, queue, recordings, tasks
-from callbacks import settings as queue_settings
-from callbacks.models import (
-    COMPLETED,
-    FAILED,
-    NO_ANSWER,
-    RETRY_SCHEDULED,
-    CallbackRequest,
-    Caller,
+from callbacks import (
+    call_status,
+    conversation,
+    desk,
+    outcome_form,
+    profiles,
+    queue,
+    recordings,
+    tasks,
 )
+from callbacks import console_queries as queries
+from callbacks import settings as queue_settings
+from callbacks.models import AVAILABILITIES, COMPLETED, CallbackRequest, Caller
+from callbacks.outcome_form import AFTER_CONNECTED, OUTCOMES
 from core.auth import login_required
 from ivr.labels import intent_label
 
@@ -51,14 +54,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static/console", static_url_path="/static")
 
-# What the agent picks -> (domain outcome, note prefix, needs a time).
-OUTCOMES: dict[str, tuple[str, str, bool]] = {
-    "resolved": (COMPLETED, "", False),
-    "no_answer": (NO_ANSWER, "", False),
-    "wrong_number": (FAILED, "wrong number", False),
-    "call_again": (RETRY_SCHEDULED, "", True),
-    "follow_up": (RETRY_SCHEDULED, "follow-up", True),
-}
 POLL_SECONDS = 4
 
 
@@ -84,12 +79,26 @@ def _back(anchor: str = "") -> Any:
     return redirect(url_for("console.queue") + anchor, code=303)
 
 
+@bp.app_context_processor
+def hotline_zone() -> dict[str, Any]:
+    """`hotline_timezone()` in every template: the one zone consoles show times in."""
+    return {"hotline_timezone": _timezone}
+
+
 @bp.app_template_filter("console_time")
 def console_time(moment: datetime | None, fmt: str = "%d/%m %H:%M") -> str:
-    """A UTC datetime shown in the hotline's local time."""
+    """A UTC datetime shown in the hotline's local time (every console uses this one zone)."""
     if moment is None:
         return ""
     return moment.astimezone(ZoneInfo(_timezone())).strftime(fmt)
+
+
+@bp.app_template_filter("call_status")
+def call_status_text(attempt: Any) -> str:
+    """Where a callback call stands, in the agent's language (ringing, connected, ...)."""
+    catalogs = current_app.extensions["i18n"]
+    key = "console.call." + call_status.word(attempt)
+    return str(catalogs.get(_lang(), {}).get(key) or catalogs["en"].get(key) or key)
 
 
 def _waiting_html(view: queries.QueueView) -> str:
@@ -98,23 +107,39 @@ def _waiting_html(view: queries.QueueView) -> str:
 
 def _mine_version(session: Session, now: datetime) -> str:
     """What the agent's own panel shows (ids and statuses); the page reloads when it moves."""
-    return ",".join(f"{r.id}:{r.status}:{len(r.attempts)}"
-                    for r in queries.my_claims(session, g.user.id, now))
+    held = [f"{r.id}:{r.status}:{len(r.attempts)}"
+            for r in queries.my_claims(session, g.user.id, now)]
+    back = [f"back{b.request.id}" for b in call_status.returned_requests(session, g.user.id, now)]
+    return ",".join(held + back)
 
 
-@bp.route("", endpoint="queue")
-@login_required("agent")
-def queue_page() -> Any:
-    """The queue: my requests in hand, every waiting request and why it sits where it does."""
+def _wrap_up_length() -> timedelta:
+    return timedelta(seconds=float(current_app.config.get("CALLBACK_WRAP_UP_SECONDS", 60)))
+
+
+def _render_queue(form: dict[str, Any] | None = None) -> str:
+    """The queue page; `form` is a refused outcome form to show again as it was sent
+    ({"request_id", "values", "errors"})."""
     session = _session()
     now = _now()
     queue.promote_due(session, now)
     session.commit()
     view = queries.waiting_list(session, now, _lang())
     return render_template("console/queue.html", view=view, now=now,
+                           desk=desk.desk(session, g.user.id, now),
+                           availabilities=AVAILABILITIES,
                            claims=queries.my_claims(session, g.user.id, now), outcomes=OUTCOMES,
+                           returned=call_status.returned_requests(session, g.user.id, now),
+                           after_connected=AFTER_CONNECTED, form=form or {},
                            poll_seconds=POLL_SECONDS, tz=_timezone(),
                            mine=_mine_version(session, now))
+
+
+@bp.route("", endpoint="queue")
+@login_required("agent")
+def queue_page() -> Any:
+    """The queue: my requests in hand, every waiting request and why it sits where it does."""
+    return _render_queue()
 
 
 @bp.route("/state")
@@ -126,9 +151,13 @@ def state() -> Any:
     if queue.promote_due(session, now):
         session.commit()
     view = queries.waiting_list(session, now, _lang())
+    claims = queries.my_claims(session, g.user.id, now)
     body: dict[str, Any] = {"version": view.version, "waiting": len(view.rows),
                             "in_hand": len(view.in_hand), "changed": False,
-                            "mine": _mine_version(session, now)}
+                            "mine": _mine_version(session, now),
+                            "calls": {str(a.id): {"status": a.status,
+                                                  "text": call_status_text(a)}
+                                      for r in claims for a in r.attempts}}
     if request.args.get("v") != view.version:
         body.update(changed=True, html=_waiting_html(view),
                     ids=[row.request.id for row in view.rows])
@@ -140,8 +169,13 @@ def state() -> Any:
 @bp.route("/take", methods=["POST"])
 @login_required("agent")
 def take_next() -> Any:
-    """Claim the highest-priority waiting request for this agent (atomic)."""
-    taken = queue.claim_next(_session(), g.user.id, _now())
+    """Claim the highest-priority waiting request for this agent (atomic); one at a time."""
+    try:
+        taken = desk.take_next(_session(), g.user.id, _now())
+    except desk.DeskError as exc:
+        _session().rollback()
+        flash(exc.reason)
+        return _back(f"#claim-{exc.request_id}" if exc.request_id else "")
     if taken is None:
         flash("console.flash.nothing_to_take")
         return _back()
@@ -212,48 +246,59 @@ def call_now(request_id: int) -> Any:
     return _back(f"#claim-{request_id}")
 
 
-def _parse_local(value: str) -> datetime | None:
-    """A datetime-local field ("2025-03-11T15:30") in the hotline's zone, as UTC."""
-    try:
-        naive = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return naive.replace(tzinfo=ZoneInfo(_timezone()))
-
-
 @bp.route("/requests/<int:request_id>/outcome", methods=["POST"])
 @login_required("agent")
 def outcome(request_id: int) -> Any:
-    """Record how the callback went, with the agent's notes."""
-    key = request.form.get("outcome", "")
-    choice = OUTCOMES.get(key)
-    if choice is None:
-        flash("console.flash.pick_outcome")
-        return _back(f"#claim-{request_id}")
-    status, prefix, needs_time = choice
-    retry_at = None
-    if needs_time:
-        retry_at = _parse_local(request.form.get("retry_at", ""))
-        if retry_at is None or retry_at <= _now():
-            flash("console.flash.pick_future_time")
-            return _back(f"#claim-{request_id}")
+    """Record how the callback went, with the agent's notes; then after-call work starts.
+
+    A form that cannot be saved comes back as the agent left it (422), each problem next
+    to its field."""
+    try:
+        chosen = outcome_form.parse(request.form, _now(), _timezone())
+    except outcome_form.FormErrors as exc:
+        form = {"request_id": request_id, "values": request.form.to_dict(),
+                "errors": exc.fields}
+        return _render_queue(form), 422
     held = _held(request_id)
     if held is None:
         return _back()
-    notes = request.form.get("notes", "").strip()
-    note = f"{prefix}: {notes}" if prefix and notes else (prefix or notes or key)
     session = _session()
     # A call that connected already completed the request: the agent's verdict may reopen it.
     record = queue.follow_up_connected if held.status == COMPLETED else queue.record_agent_outcome
     try:
-        record(session, request_id, g.user.id, status, _now(), note=note, retry_at=retry_at)
+        record(session, request_id, g.user.id, chosen.status, _now(), note=chosen.note,
+               retry_at=chosen.retry_at)
     except (queue.QueueError, ValueError) as exc:
         session.rollback()
         flash("console.flash.cannot_record")
         flash(str(exc))
         return _back(f"#claim-{request_id}")
+    desk.start_wrap_up(session, g.user.id, _now(), _wrap_up_length())
     session.commit()
     flash("console.flash.outcome_saved")
+    return _back()
+
+
+@bp.route("/ready", methods=["POST"])
+@login_required("agent")
+def ready() -> Any:
+    """End after-call work early: the agent is ready for the next request."""
+    desk.end_wrap_up(_session(), g.user.id, _now())
+    _session().commit()
+    return _back()
+
+
+@bp.route("/availability", methods=["POST"])
+@login_required("agent")
+def availability() -> Any:
+    """The agent says whether they are available, busy or away."""
+    try:
+        desk.set_availability(_session(), g.user.id, request.form.get("availability", ""),
+                              _now())
+    except ValueError:
+        abort(400)
+    _session().commit()
+    flash("console.flash.availability_saved")
     return _back()
 
 
@@ -280,6 +325,7 @@ def recording(request_id: int) -> Any:
     response = send_file(io.BytesIO(data), mimetype=content_type, conditional=True,
                          download_name=f"message-{request_id}.wav", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -290,7 +336,9 @@ def caller(caller_id: int) -> Any:
     story = queries.caller_story(_session(), caller_id)
     if story is None:
         abort(404)
-    return render_template("console/caller.html", tz=_timezone(), **story)
+    conversations = {call.id: conversation.turns(call, _lang()) for call in story["calls"]}
+    return render_template("console/caller.html", tz=_timezone(), conversations=conversations,
+                           **story)
 
 
 @bp.route("/callers/<int:caller_id>/not-digital", methods=["POST"])

@@ -22,6 +22,7 @@ from callbacks.models import (
     CallbackRequest,
     Caller,
 )
+from callbacks.priority import is_urgent
 from callbacks.queue import list_queue
 from core.models import User
 from ivr.models import Call
@@ -43,6 +44,8 @@ class QueueRow:
     earlier_requests: int
     earlier_calls: int
     recording_url: str | None
+    # an emergency or a caller who is not digital: the console alerts the agent when it arrives
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ def waiting_list(session: Session, now: datetime, lang: str = "en",
             minutes_left=_minutes_between(request.promised_by, now),
             earlier_requests=max(0, same_caller - 1),
             earlier_calls=max(0, by_phone.get(request.phone or "", 0) - 1),
-            recording_url=recording_for(session, request)))
+            recording_url=recording_for(session, request),
+            urgent=is_urgent(request) or request.not_digital))
     in_hand = [(request, name or "?") for request, name in session.execute(
         select(CallbackRequest, User.display_name)
         .join(User, User.id == CallbackRequest.claimed_by, isouter=True)
@@ -171,7 +175,8 @@ def caller_story(session: Session, caller_id: int) -> dict[str, Any] | None:
         .order_by(CallbackRequest.created_at.desc())))
     calls = list(session.scalars(
         select(Call).where(Call.from_number == caller.phone)
-        .options(selectinload(Call.events)).order_by(Call.started_at.desc())))
+        .options(selectinload(Call.events), selectinload(Call.flow_version))
+        .order_by(Call.started_at.desc())))
     agents = {u.id: u.display_name for u in session.scalars(select(User))}
     return {"caller": caller, "requests": requests, "calls": calls,
             "changes": list(reversed(caller.changes)), "agents": agents}

@@ -218,3 +218,23 @@ class Shift(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# An agent's availability (`AgentStatus.availability`).
+AVAILABLE = "available"  # ready for the next request
+BUSY = "busy"  # working, on a request or wrapping up; still counted in the promise
+AWAY = "away"  # on a break or gone: takes nothing, not counted in the promise
+AVAILABILITIES = (AVAILABLE, BUSY, AWAY)
+
+
+class AgentStatus(Base):
+    """Where an agent stands now: availability, and the after-call work under way."""
+
+    __tablename__ = "agent_status"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    availability: Mapped[str] = mapped_column(String(16), default=AVAILABLE)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # after-call work: no new request is taken before this (None: not wrapping up)
+    wrap_up_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -91,12 +91,14 @@ class Explanation:
 _TEXT = {
     "it": {"urgent": "URGENTE: emergenza", "silent": "chiamata silenziosa",
            "nd": "non digitale", "wait": "in attesa da {m} minuti",
+           "wait_1": "in attesa da 1 minuto", "wait_0": "in attesa da meno di un minuto",
            "wait_h": "in attesa da {h} h {m} min",
            "by": "promesso entro le {t}", "late": "promessa scaduta alle {t}",
            "window": "da richiamare dalle {t}", "boost": "priorità manuale +{b:g}",
            "nonum": "manca il numero"},
     "en": {"urgent": "URGENT: emergency", "silent": "silent call",
            "nd": "not digital", "wait": "waiting {m} minutes", "wait_h": "waiting {h} h {m} min",
+           "wait_1": "waiting 1 minute", "wait_0": "waiting less than a minute",
            "by": "promised by {t}", "late": "promise missed at {t}",
            "window": "to call from {t}", "boost": "manual priority +{b:g}",
            "nonum": "number missing"},
@@ -125,6 +127,8 @@ def explain(request: CallbackRequest, now: datetime, weights: Weights,
     waited = max(0, int((now - request.created_at).total_seconds() // 60))
     if waited >= 60:
         parts.append(words["wait_h"].format(h=waited // 60, m=waited % 60))
+    elif waited <= 1:  # "1 minuto", never "1 minuti"
+        parts.append(words[f"wait_{waited}"])
     else:
         parts.append(words["wait"].format(m=waited))
     if request.not_before > now:

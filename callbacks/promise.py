@@ -1,9 +1,11 @@
 """The promise made to a caller: an honest estimate of when a human will call back.
 
 The estimate comes from the queue ahead of the caller, the agents on shift (or, without
-shifts, the agents who claimed something in the last hour) and the recent average handling
-time, counted in opening hours only. It is said in round words ("entro circa 30 minuti",
-"domani mattina") and kept as `promised_by`, so we can tell whether it was kept.
+shifts, the agents who claimed something in the last hour or said they are available or
+busy today) and the recent average handling time, counted in opening hours only. Agents who
+said they are away (`callbacks.desk`) are never counted. It is said in round words
+("entro circa 30 minuti", "domani mattina") and kept as `promised_by`, so we can tell
+whether it was kept.
 """
 
 from __future__ import annotations
@@ -14,10 +16,17 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, union
 from sqlalchemy.orm import Session
 
-from callbacks.models import CLAIMABLE_STATUSES, COMPLETED, CallbackRequest, Shift
+from callbacks.models import (
+    AWAY,
+    CLAIMABLE_STATUSES,
+    COMPLETED,
+    AgentStatus,
+    CallbackRequest,
+    Shift,
+)
 from callbacks.policy import calling_hours
 from callbacks.settings import QueueSettings
 
@@ -42,15 +51,36 @@ class Promise:
         return promise_text(self, lang, timezone)
 
 
+PRESENT_FOR = timedelta(hours=10)  # an availability said this long ago no longer counts
+
+
+def _on_shift(now: datetime) -> Select[Any]:
+    """How many agents are on shift now and not away."""
+    away = select(AgentStatus.user_id).where(AgentStatus.availability == AWAY)
+    return select(func.count(func.distinct(Shift.user_id))).where(
+        Shift.starts_at <= now, Shift.ends_at > now, Shift.user_id.not_in(away))
+
+
+def _present(now: datetime) -> Select[Any]:
+    """Without shifts: agents who claimed in the last hour or said they are available or
+    busy lately, less those away."""
+    away = select(AgentStatus.user_id).where(AgentStatus.availability == AWAY)
+    agents = union(
+        select(CallbackRequest.claimed_by.label("agent")).where(
+            CallbackRequest.claimed_at >= now - timedelta(hours=1),
+            CallbackRequest.claimed_by.is_not(None), CallbackRequest.claimed_by.not_in(away)),
+        select(AgentStatus.user_id.label("agent")).where(
+            AgentStatus.availability != AWAY, AgentStatus.changed_at >= now - PRESENT_FOR),
+    ).subquery()
+    return select(func.count()).select_from(agents)
+
+
 def agents_available(session: Session, now: datetime) -> int:
-    """Agents on shift now; without shifts, agents who claimed a request in the last hour."""
-    on_shift = session.scalar(select(func.count(func.distinct(Shift.user_id))).where(
-        Shift.starts_at <= now, Shift.ends_at > now)) or 0
+    """Agents on shift now; without shifts, agents present lately; never those away."""
+    on_shift = session.scalar(_on_shift(now)) or 0
     if on_shift:
         return int(on_shift)
-    recent = session.scalar(select(func.count(func.distinct(CallbackRequest.claimed_by))).where(
-        CallbackRequest.claimed_at >= now - timedelta(hours=1))) or 0
-    return max(1, int(recent))
+    return max(1, int(session.scalar(_present(now)) or 0))
 
 
 def average_handling_minutes(session: Session, now: datetime, default: float) -> float:
@@ -87,12 +117,9 @@ def queue_snapshot(session: Session, rank: float, now: datetime,
     The same figures as `queue_ahead` and `agents_available`, asked together because a
     booking webhook needs both before it can say its promise.
     """
-    on_shift = select(func.count(func.distinct(Shift.user_id))).where(
-        Shift.starts_at <= now, Shift.ends_at > now)
-    recent = select(func.count(func.distinct(CallbackRequest.claimed_by))).where(
-        CallbackRequest.claimed_at >= now - timedelta(hours=1))
     row = session.execute(select(_ahead_query(rank, now, exclude_id).scalar_subquery(),
-                                 on_shift.scalar_subquery(), recent.scalar_subquery())).one()
+                                 _on_shift(now).scalar_subquery(),
+                                 _present(now).scalar_subquery())).one()
     ahead, shift_agents, recent_agents = (int(value or 0) for value in row)
     return ahead, shift_agents or max(1, recent_agents)
 

@@ -19,6 +19,7 @@ for the language ends as "no_model" with an empty transcript; undecodable audio 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -137,21 +138,53 @@ def due_for_transcription(session: Session, before: datetime) -> list[int]:
         CallbackRequest.transcript_due_at < before).order_by(CallbackRequest.id)))
 
 
+# A recording's media path under an API base, as Twilio (and the local stand-in) serve it.
+RECORDING_PATH = re.compile(r"/2010-04-01/Accounts/AC[0-9A-Za-z]{1,64}"
+                            r"/Recordings/RE[0-9A-Za-z]{1,64}(\.wav)?")
+
+
 def trusted_origins(config: Any) -> set[str]:
-    """Origins the account's credentials may be sent to: Twilio's and the configured API base."""
-    origins = {TWILIO_DEFAULT_API_BASE, str(config.get("TWILIO_API_BASE_URL") or "")}
-    return {"{0.scheme}://{0.netloc}".format(urlsplit(o)) for o in origins if o}
+    """API bases the account's credentials may be sent to: Twilio's and the configured one.
+
+    Each is scheme, host and path prefix ("https://api.twilio.com", or the local stand-in's
+    "http://host:port/local-twilio" when the app is configured with it).
+    """
+    bases = {TWILIO_DEFAULT_API_BASE, str(config.get("TWILIO_API_BASE_URL") or "")}
+    trusted = set()
+    for base in filter(None, bases):
+        parts = urlsplit(base)
+        trusted.add(f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}")
+    return trusted
+
+
+def is_recording_url(url: str, trusted: set[str]) -> bool:
+    """Whether `url` is a recording's media under one of the `trusted` API bases (nothing else:
+    no other path on the same host, no query string, no user info)."""
+    parts = urlsplit(url)
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return False
+    origin = f"{parts.scheme}://{parts.netloc}"
+    for base in trusted:
+        prefix = base[len(origin):] if base.startswith(origin) else None
+        if prefix is not None and (base == origin or base[len(origin)] == "/") and \
+                parts.path.startswith(prefix) and \
+                RECORDING_PATH.fullmatch(parts.path[len(prefix):]):
+            return True
+    return False
 
 
 def download(url: str, account_sid: str, auth_token: str, trusted: set[str]) -> tuple[
         bytes, str]:
     """Fetch the recording's WAV with HTTP Basic auth; returns (bytes, content type).
 
-    The credentials go only to Twilio or the configured API base (a stand-in).
+    The credentials go only to a recording path under Twilio's API or the configured API
+    base (a stand-in), and only audio comes back: anything else is refused, not retried.
     """
     parts = urlsplit(url)
-    if f"{parts.scheme}://{parts.netloc}" not in trusted:
+    if not any(base.startswith(f"{parts.scheme}://{parts.netloc}") for base in trusted):
         raise DownloadError(f"recording host {parts.netloc!r} is not Twilio's", retry=False)
+    if not is_recording_url(url, trusted):
+        raise DownloadError("not a recording's address", retry=False)
     try:
         with requests.get(media_url(url), auth=(account_sid, auth_token),
                           timeout=DOWNLOAD_TIMEOUT, stream=True) as response:
@@ -159,12 +192,14 @@ def download(url: str, account_sid: str, auth_token: str, trusted: set[str]) -> 
                 raise DownloadError(f"HTTP {response.status_code}: not allowed", retry=False)
             if response.status_code != 200:
                 raise DownloadError(f"HTTP {response.status_code}")
+            content_type = response.headers.get("Content-Type", "audio/x-wav")
+            if not content_type.split(";")[0].strip().lower().startswith("audio/"):
+                raise DownloadError(f"not audio ({content_type[:60]!r})", retry=False)
             data = bytearray()
             for chunk in response.iter_content(64 * 1024):
                 data += chunk
                 if len(data) > MAX_BYTES:
                     raise DownloadError("the recording is too large", retry=False)
-            content_type = response.headers.get("Content-Type", "audio/x-wav")
     except requests.RequestException as exc:
         raise DownloadError(f"{type(exc).__name__}: {exc}"[:300]) from exc
     return bytes(data), content_type

@@ -160,6 +160,9 @@ def _mount_stand_in(app: Flask, directory: PhoneDirectory) -> None:
                                inspection_guard=lambda: _console_login_required(app))
     state = stand_in.extensions["localtwilio"]
     state.driver_factory = lambda s, call: PhoneCallDriver(s, call, directory)
+    # Messages recorded on the local phone are served like Twilio's, to the account only.
+    state.recordings_need_auth = True
+    directory.recordings, directory.recording_base_url = state.recordings, state.base_url
     app.extensions["localtwilio.stand_in"] = state
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app,  # type: ignore[method-assign]
                                         {STAND_IN_PREFIX: stand_in})

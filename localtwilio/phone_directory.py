@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localtwilio.phone_line import PhoneLine
+from localtwilio.recordings import RecordingStore
 from localtwilio.runner import LocalCall
 from localtwilio.signing import Signer
 from localtwilio.transcript import CallTranscript
@@ -58,6 +59,11 @@ class PhoneDirectory:
         self.hotline = hotline
         self.transport: Transport = transport or RequestsTransport()
         self._by_number: dict[str, PhoneLine] = {}
+        # Where `<Record>` keeps audio and the base of the RecordingUrl it posts: the REST
+        # stand-in's store and address once it is mounted, so the app fetches the message as
+        # it would from Twilio (`localtwilio.phone._mount_stand_in` sets both).
+        self.recordings: RecordingStore | None = None
+        self.recording_base_url = "http://localtwilio.test"
         self._by_call: dict[str, PhoneLine] = {}
         self._lock = threading.Lock()
 
@@ -99,7 +105,9 @@ class PhoneDirectory:
         call = LocalCall(self.transport, hotline.voice_url, from_=from_,
                          to=to or hotline.number, signer=Signer(hotline.auth_token),
                          account_sid=hotline.account_sid, fallback_url=hotline.fallback_url,
-                         status_callback=hotline.status_url, realtime=True)
+                         status_callback=hotline.status_url, realtime=True,
+                         recordings=self.recordings,
+                         recording_base_url=self.recording_base_url)
         self.attach(call.call_sid, line)
         line.reset(call.call_sid)
 

@@ -127,8 +127,12 @@ def test_take_call_and_record_an_outcome(console: LiveServer, browser: Browser,
     claim = page.locator(f"#claim-{request_id}")
     expect(claim.locator("legend")).to_contain_text("The call connected", timeout=15_000)
     browser.screenshot(page, "console-call-finished")
+    # The agent chooses the outcome: nothing is chosen for them, "no answer" is not offered.
+    expect(claim.locator("input[name=outcome]:checked")).to_have_count(0)
+    expect(claim.locator("input[value=no_answer]")).to_have_count(0)
+    claim.locator("input[value=resolved]").check()
     claim.locator("textarea[name=notes]").fill("explained the second instalment")
-    claim.get_by_role("button", name="Save notes").click()
+    claim.get_by_role("button", name="Save outcome").click()
     expect(page.locator(".flash").first).to_contain_text("Outcome saved")
     expect(page.locator(f"#claim-{request_id}")).to_have_count(0)
     stored = row(console, request_id)

@@ -122,7 +122,7 @@ def test_state_sends_new_html_only_when_the_list_changed(console_app: Flask) -> 
     assert first["changed"] is True and first["waiting"] == 0
     same = client.get(f"/console/state?v={first['version']}").get_json()
     assert same == {"version": first["version"], "waiting": 0, "in_hand": 0, "changed": False,
-                    "mine": ""}
+                    "mine": "", "calls": {}}
     new_id = book(console_app, "+393331111111", minutes_ago=1)
     changed = client.get(f"/console/state?v={first['version']}").get_json()
     assert changed["changed"] is True and changed["ids"] == [new_id]
@@ -153,9 +153,10 @@ def test_two_agents_never_get_the_same_request(console_app: Flask) -> None:
     bruno.post("/console/take", data={"csrf_token": bruno_token})
     claims = {request_row(console_app, i).claimed_by for i in (first, second)}
     assert len(claims) == 2 and None not in claims
-    nothing = anna.post("/console/take", data={"csrf_token": anna_token},
-                        follow_redirects=True)
-    assert "Nobody is waiting for a callback right now." in nothing.get_data(as_text=True)
+    # One request at a time: anna is told to finish hers, not handed another.
+    again = anna.post("/console/take", data={"csrf_token": anna_token},
+                      follow_redirects=True)
+    assert "Finish the request in your hands first" in again.get_data(as_text=True)
 
 
 def test_resolved_outcome_closes_the_request_with_notes(console_app: Flask) -> None:

@@ -305,3 +305,78 @@ def test_console_recording_route_is_for_agents_and_real_recordings(
     client = _agent_client(app)
     assert client.get(f"/console/requests/{request_id}/recording.wav").status_code == 404
     assert client.get("/console/requests/999999/recording.wav").status_code == 404
+
+
+def test_only_recording_paths_under_the_api_base_are_fetched(stand_in: tuple[StandIn, str]
+                                                              ) -> None:
+    state, base_url = stand_in
+    trusted = recordings.trusted_origins({"TWILIO_API_BASE_URL": base_url + "/"})
+    account = f"{base_url}/2010-04-01/Accounts/{state.account_sid}"
+    for url in (f"{account}/Calls.json", f"{base_url}/_localtwilio/calls",
+                f"{account}/Recordings/RE1/../../Calls.json", f"{account}/Recordings/RE1?x=1",
+                f"{account}/Recordings/RE1.json"):
+        with pytest.raises(recordings.DownloadError) as refused:
+            recordings.download(url, state.account_sid, TWILIO_TOKEN, trusted)
+        assert not refused.value.retry, url
+    assert state.faults.arrived == 0  # nothing was sent
+    assert recordings.is_recording_url(f"{account}/Recordings/RE1", trusted)
+    assert recordings.is_recording_url(f"{account}/Recordings/RE1.wav", trusted)
+
+
+def test_a_stand_in_under_a_path_is_trusted_only_below_that_path() -> None:
+    trusted = recordings.trusted_origins(
+        {"TWILIO_API_BASE_URL": "http://hotline.test/local-twilio"})
+    below = "/2010-04-01/Accounts/AC1/Recordings/RE1"
+    assert recordings.is_recording_url("http://hotline.test/local-twilio" + below, trusted)
+    assert not recordings.is_recording_url("http://hotline.test" + below, trusted)
+    assert not recordings.is_recording_url("http://hotline.test/local-twilio-x" + below, trusted)
+    # Production (no stand-in configured): Twilio's API only, never the local phone's host.
+    production = recordings.trusted_origins({})
+    assert production == {"https://api.twilio.com"}
+    assert recordings.is_recording_url("https://api.twilio.com" + below, production)
+    with pytest.raises(recordings.DownloadError, match="not Twilio's"):
+        recordings.download("http://localtwilio.test" + below, "AC1", "token", production)
+
+
+def test_the_local_phone_trusts_its_own_stand_in(make_app: Any) -> None:
+    app = make_app(LOCAL_TELEPHONY=True, PUBLIC_BASE_URL="http://127.0.0.1:5000")
+    trusted = recordings.trusted_origins(app.config)
+    assert trusted == {"https://api.twilio.com", "http://127.0.0.1:5000/local-twilio"}
+
+
+def test_what_is_not_audio_is_never_passed_on() -> None:
+    from flask import Response
+
+    from localtwilio.server import serve_in_thread
+
+    fake = Flask("not-audio")
+
+    @fake.get("/2010-04-01/Accounts/AC1/Recordings/<sid>")
+    def page(sid: str) -> Response:
+        return Response("<script>alert(1)</script>", mimetype="text/html")
+
+    base_url, stop = serve_in_thread(fake)
+    try:
+        trusted = recordings.trusted_origins({"TWILIO_API_BASE_URL": base_url})
+        with pytest.raises(recordings.DownloadError, match="not audio") as refused:
+            recordings.download(f"{base_url}/2010-04-01/Accounts/AC1/Recordings/RE1", "AC1",
+                                "token", trusted)
+        assert not refused.value.retry
+    finally:
+        stop()
+
+
+def test_the_console_serves_a_recording_as_audio_only(make_app: Any,
+                                                      stand_in: tuple[StandIn, str]) -> None:
+    state, base_url = stand_in
+    app = _hotline(make_app, stand_in)
+    recording = state.recordings.add("CA1", ulaw_to_wav(b"\xff" * 8000), 1)
+    with app.extensions["db"].transaction() as session:
+        request_id = book(session, "+393331234567", OPEN).request_id
+        recordings.attach_recording(
+            session, request_id, f"{base_url}/2010-04-01/Accounts/{state.account_sid}"
+            f"/Recordings/{recording.sid}", 1, OPEN, app.extensions["jobs"])
+    answer = _agent_client(app).get(f"/console/requests/{request_id}/recording.wav")
+    assert answer.status_code == 200 and answer.data == recording.wav
+    assert answer.mimetype == "audio/x-wav"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
