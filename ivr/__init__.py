@@ -28,4 +28,4 @@ def init_app(app: Flask, csrf: Any) -> None:
     register_seeder(app, flow_store.seed_default_flows)
     warn_if_disabled(app.config)
     from ivr import admin
-    admin.init_app(app)  # the admin console (ivr/admin.py)
+    admin.init_app(app)  # the admin console (ivr/admin/)

@@ -117,21 +117,22 @@ def test_the_yaml_editor_validates_before_saving(make_app: Any) -> None:
         "Hello, you reached")
 
 
-@pytest.mark.parametrize(("text", "lang", "intent", "last_step", "outcome"), [
-    ("ho un problema con la bolletta", "it", "billing", "offer_callback", "waits"),
-    ("sono senza luce da stamattina", "it", "outage", "human", "human"),
-    ("I'd like a copy of my contract", "en", "documents", "offer_callback", "waits"),
-    ("0", "it", None, "human", "human"),
+@pytest.mark.parametrize(("text", "lang", "intent", "waits_at", "path_has"), [
+    ("ho un problema con la bolletta", "it", "billing", "offer_callback", "route_need"),
+    ("sono senza luce da stamattina", "it", "outage", None, "human"),
+    ("I'd like a copy of my contract", "en", "documents", "confirm_need", "confirm_need"),
+    ("0", "it", None, None, "human"),
 ])
-def test_try_it_shows_the_intent_and_the_path(make_app: Any, text: str, lang: str,
-                                               intent: str | None, last_step: str,
-                                               outcome: str) -> None:
+def test_try_it_is_a_test_call_through_the_engine(make_app: Any, text: str, lang: str,
+                                                   intent: str | None, waits_at: str | None,
+                                                   path_has: str) -> None:
     app = admin_app(make_app)
     data = logged_in(app).post("/admin/flows/main/try", data={"text": text, "lang": lang}).json
-    assert data["intent"] == intent and data["path"][-1] == last_step
-    assert data["outcome"] == outcome and data["path"][:2] == ["welcome", "opening"]
+    assert data["intent"] == intent and path_has in data["path"]
+    assert data["turns"][-1]["waits_at"] == waits_at
+    assert data["path"][:2] == ["welcome", "opening"]
     if intent:
-        assert data["confidence"] > 0.5
+        assert data["intent_confidence"] > 0.5
 
 
 def test_try_it_refuses_a_language_the_flow_does_not_offer(make_app: Any) -> None:
@@ -287,7 +288,7 @@ def test_the_gate_runs_korean_recordings_through_vosk(make_app: Any, tmp_path: P
     tried = client.post("/admin/flows/ko_test/try", data={
         "lang": "ko", "audio": (BytesIO(telephone_ulaw("방문 예약")), "x.ulaw")},
         content_type="multipart/form-data").json
-    assert "예약" in tried["transcript"] and tried["intent"] == "appointment"
+    assert "예약" in tried["transcript"] and tried["turns"][1]["intent"] == "appointment"
     assert tried["path"][:2] == ["ask", "route"] or tried["path"][:2] == ["ask", "sure"]
     worse = korean_flow()
     worse["intents"]["billing"]["examples"]["ko"] = ["전기 사용량", "사용량 문의", "사용량",
@@ -314,7 +315,7 @@ def _field(html: str, field_id: str, tag: str = "label") -> str:
 
 def test_the_form_offers_new_steps_of_every_schema_type_and_every_route_field(
         make_app: Any) -> None:
-    from ivr.admin_edits import step_types
+    from ivr.admin.edits import step_types
     from ivr.flowdoc import TARGET_KEYS
 
     app = admin_app(make_app)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
 from ivr.flowdoc import FLOWS_DIR, FlowDoc, FlowError, check_document, default_flow_files
-from ivr.simulate import simulate
 
 MAIN = yaml.safe_load((FLOWS_DIR / "main.yaml").read_text(encoding="utf-8"))
 
@@ -90,19 +87,6 @@ def test_flowdoc_fills_prompts_and_labels() -> None:
     assert flow.text("goodbye", "prompt", "ko") == "Grazie per aver chiamato. Arrivederci."
     assert flow.settings["not_digital"]["prosody_rate"] == "85%"
     assert flow.human_step == "human"
-
-
-@pytest.mark.parametrize("not_digital", [False, True])
-@pytest.mark.parametrize(("text", "lang"), [("c'è una fuga di gas in cantina", "it"),
-                                            ("there's a gas leak in the kitchen", "en")])
-def test_an_emergency_hears_the_safety_advice_then_reaches_a_human(
-        text: str, lang: str, not_digital: bool) -> None:
-    monday_morning = datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("Europe/Rome"))
-    sim = simulate(MAIN, text, lang, now=monday_morning, not_digital=not_digital)
-    assert sim.intent == "emergency"
-    assert sim.path[-2:] == ["emergency_advice", "human"]
-    assert sim.outcome == "human"
-    assert ("112" if lang == "it" else "999") in sim.steps[-2].said
 
 
 def test_an_emergency_step_must_exist() -> None:

@@ -1,9 +1,11 @@
-"""Try a draft without a call, and keep the flow's test cases (text and recordings).
+"""Test calls on a draft or any version, and keep the flow's test cases (text and recordings).
 
-"Try it" takes a typed sentence, or a recording (a WAV captured in the browser, or an
-uploaded file: WAV, raw mu-law, or anything sox decodes), transcribes it with the real
-recogniser and the draft's phrase list, and answers with the transcript, the intent, its
-confidence and the path the caller would take (`ivr.simulate`).
+"Try it" is a test call in the browser through the live engine (`ivr.admin.testcall`): each
+answer is typed, or a recording (a WAV captured in the browser, or an uploaded file: WAV,
+raw mu-law, or anything sox decodes) transcribed with the real recogniser and the
+version's phrase list; every turn shows the prompts, what was heard, the intent with its
+confidence and the steps taken. It runs on the draft or any version, in any of its
+languages.
 """
 
 from __future__ import annotations
@@ -13,14 +15,26 @@ import logging
 import wave
 from typing import Any
 
-from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 
 from core.auth import login_required
 from ivr import versions
-from ivr.admin import _flow, _now, _session, bp
-from ivr.admin_models import FlowTestCase
-from ivr.simulate import simulate
+from ivr.admin.context import flow_or_404, now, session, test_call_runner
+from ivr.admin.models import FlowTestCase
+from ivr.admin.testcall import MAX_TURNS
+from ivr.models import Flow, FlowVersion
 from speech.models import ModelUnavailable
 from speech.transcribe import UnsupportedAudio, decode_audio, transcribe_pcm
 from speech.understanding import Understanding
@@ -59,24 +73,40 @@ def _upload() -> tuple[bytes, int] | None:
     return decode_audio(data, kind)
 
 
-@bp.get("/flows/<key>/try")
+def _version_to_try(flow: Flow, number: str | None) -> FlowVersion:
+    """The version a test call runs on: the one asked for, else the draft, else the
+    published version."""
+    if number and number.isdigit():
+        try:
+            return versions.get_version(session(), flow, int(number))
+        except versions.VersionError:
+            abort(404)
+    found = (versions.working_draft(session(), flow) or versions.published(session(), flow)
+             or versions.versions(session(), flow)[-1])
+    return found
+
+
 @login_required("admin")
 def try_page(key: str) -> Any:
-    """Type or record a sentence and see what the draft would do with it."""
-    flow = _flow(key)
-    document = versions.current_document(_session(), flow)
-    return render_template("admin/try.html", flow=flow, doc=document,
-                           draft=versions.working_draft(_session(), flow))
+    """A test call in the browser: type (or record) each answer and see what the engine does."""
+    flow = flow_or_404(key)
+    chosen = _version_to_try(flow, request.args.get("v"))
+    return render_template("admin/try.html", flow=flow, doc=chosen.document, chosen=chosen,
+                           versions=versions.versions(session(), flow),
+                           draft=versions.working_draft(session(), flow))
 
 
-@bp.post("/flows/<key>/try")
 @login_required("admin")
 def try_it(key: str) -> Any:
-    """JSON: transcript (for audio), intent, confidence and the simulated path."""
-    flow = _flow(key)
-    document = versions.current_document(_session(), flow)
+    """JSON: the test call so far, through the live engine, with the newest answer (typed,
+    or a recording transcribed with the version's phrase list) added to those before."""
+    flow = flow_or_404(key)
+    version = _version_to_try(flow, request.form.get("version"))
+    document = version.document
     lang = request.form.get("lang") or document["default_language"]
-    text = request.form.get("text", "").strip()
+    if lang not in document["languages"]:
+        return jsonify({"error": f"the flow does not offer language {lang!r}"}), 422
+    answers = request.form.getlist("answer")[:MAX_TURNS]
     heard: dict[str, Any] = {}
     try:
         audio = _upload()
@@ -84,34 +114,33 @@ def try_it(key: str) -> Any:
             phrases = _understanding().phrases(document, lang, "intent")
             utterance = transcribe_pcm(audio[0], audio[1], lang,
                                        current_app.extensions["speech"], phrases)
-            text = utterance.text
+            answers.append(utterance.text)
             heard = {"transcript": utterance.text, "asr_confidence": utterance.confidence}
-        result = simulate(document, text, lang, now=_now(),
-                          not_digital=request.form.get("not_digital") == "yes",
-                          understanding=_understanding())
+        elif "text" in request.form:
+            answers.append(request.form.get("text", "").strip()[:2000])
+        call = test_call_runner(not_digital=request.form.get("not_digital") == "yes")(
+            version, lang, answers)
     except (UnsupportedAudio, ModelUnavailable, ValueError) as exc:
         return jsonify({"error": str(exc)}), 422
-    return jsonify({**heard, **result.to_dict()})
+    return jsonify({**heard, **call.to_dict(), "answers": answers})
 
 
 # ---------------------------------------------------------------- test cases
-@bp.get("/flows/<key>/cases")
 @login_required("admin")
 def cases(key: str) -> Any:
     """The flow's labelled test cases, and a form to add one."""
-    flow = _flow(key)
-    rows = list(_session().scalars(select(FlowTestCase).where(
+    flow = flow_or_404(key)
+    rows = list(session().scalars(select(FlowTestCase).where(
         FlowTestCase.flow_id == flow.id).order_by(FlowTestCase.id)))
     return render_template("admin/cases.html", flow=flow, cases=rows,
-                           doc=versions.current_document(_session(), flow))
+                           doc=versions.current_document(session(), flow))
 
 
-@bp.post("/flows/<key>/cases")
 @login_required("admin")
 def add_case(key: str) -> Any:
     """Add a test case: a sentence, or a recording (kept as WAV), with its expected intent."""
-    flow = _flow(key)
-    document = versions.current_document(_session(), flow)
+    flow = flow_or_404(key)
+    document = versions.current_document(session(), flow)
     lang = request.form.get("lang") or document["default_language"]
     expected = request.form.get("expected", "").strip() or "none"
     text = request.form.get("text", "").strip()
@@ -129,24 +158,32 @@ def add_case(key: str) -> Any:
         flash("admin.case_invalid")
         return redirect(url_for("admin.cases", key=key), code=303)
     upload = request.files.get("audio")
-    _session().add(FlowTestCase(
+    session().add(FlowTestCase(
         flow_id=flow.id, lang=lang, expected=expected, text=None if audio else text,
         audio=as_wav(*audio) if audio else None, audio_type="audio/wav" if audio else None,
         audio_name=(upload.filename or "")[:120] if audio and upload else None,
-        created_by=str(g.user.username), created_at=_now()))
-    _session().commit()
+        created_by=str(g.user.username), created_at=now()))
+    session().commit()
     flash("admin.case_added")
     return redirect(url_for("admin.cases", key=key), code=303)
 
 
-@bp.post("/flows/<key>/cases/<int:case_id>/delete")
 @login_required("admin")
 def delete_case(key: str, case_id: int) -> Any:
     """Remove a test case."""
-    flow = _flow(key)
-    case = _session().get(FlowTestCase, case_id)
+    flow = flow_or_404(key)
+    case = session().get(FlowTestCase, case_id)
     if case is None or case.flow_id != flow.id:
         return redirect(url_for("admin.cases", key=key), code=303)
-    _session().delete(case)
-    _session().commit()
+    session().delete(case)
+    session().commit()
     return redirect(url_for("admin.cases", key=key), code=303)
+
+
+def register(bp: Blueprint) -> None:
+    """Add this module's pages to the admin blueprint."""
+    bp.get("/flows/<key>/try")(try_page)
+    bp.post("/flows/<key>/try")(try_it)
+    bp.get("/flows/<key>/cases")(cases)
+    bp.post("/flows/<key>/cases")(add_case)
+    bp.post("/flows/<key>/cases/<int:case_id>/delete")(delete_case)

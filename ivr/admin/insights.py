@@ -10,13 +10,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 
 from callbacks import profiles_csv
 from core.auth import login_required
 from ivr import analytics, versions
-from ivr.admin import _flow, _now, _session, bp
+from ivr.admin.context import flow_or_404, now, session, timezone
 from ivr.models import Flow
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
@@ -24,23 +33,18 @@ MAX_CSV_BYTES = 5 * 1024 * 1024
 
 def _period() -> tuple[datetime, datetime, int]:
     days = max(1, min(request.args.get("days", default=30, type=int) or 30, 366))
-    end = _now() + timedelta(seconds=1)  # periods are [start, end): include this moment
+    end = now() + timedelta(seconds=1)  # periods are [start, end): include this moment
     return end - timedelta(days=days), end, days
 
 
-def _timezone() -> str:
-    return str(current_app.config.get("TIMEZONE") or "Europe/Rome")
-
-
-@bp.get("/analytics", endpoint="analytics")
 @login_required("admin")
 def analytics_page() -> Any:
     """Calls, outcomes, time to a human, callbacks, intents, confidence, tuning candidates."""
     start, end, days = _period()
-    data = analytics.report(_session(), start, end, _timezone())
-    intents_by_flow = {flow.key: sorted(versions.current_document(_session(), flow)
+    data = analytics.report(session(), start, end, timezone())
+    intents_by_flow = {flow.key: sorted(versions.current_document(session(), flow)
                                          .get("intents") or {})
-                       for flow in _session().scalars(select(Flow)) if flow.versions}
+                       for flow in session().scalars(select(Flow)) if flow.versions}
     charts = {
         "per_day": analytics.bar_chart([(d.strftime("%d/%m"), n) for d, n in data["per_day"]]),
         "intents": analytics.bar_chart(data["intents"][:12]),
@@ -52,45 +56,41 @@ def analytics_page() -> Any:
 
 
 
-@bp.post("/flows/<key>/examples")
 @login_required("admin")
 def add_example(key: str) -> Any:
     """The tuning loop: add a caller's words as an example of an intent (a new draft)."""
-    flow = _flow(key)
+    flow = flow_or_404(key)
     intent = request.form.get("intent", "")
     try:
-        draft = versions.add_example(_session(), flow, intent, request.form.get("lang", ""),
+        draft = versions.add_example(session(), flow, intent, request.form.get("lang", ""),
                                      request.form.get("phrase", ""),
                                      note=f"example added by {g.user.username}")
     except (versions.VersionError, ValueError):
-        _session().rollback()
+        session().rollback()
         flash("admin.example_refused")
         return redirect(url_for("admin.analytics"), code=303)
-    _session().commit()
+    session().commit()
     flash("admin.example_added")
     return redirect(url_for("admin.editor", key=key, v=draft.number) + f"#intent-{intent}",
                     code=303)
 
 
-@bp.get("/profiles")
 @login_required("admin")
 def profiles() -> Any:
     """Callers' digital profiles: CSV import/export and what the inference rules did."""
     start, end, days = _period()
     return render_template("admin/profiles.html", days=days,
-                           effects=profiles_csv.rule_effects(_session(), start, end),
-                           flags=profiles_csv.flag_counts(_session()))
+                           effects=profiles_csv.rule_effects(session(), start, end),
+                           flags=profiles_csv.flag_counts(session()))
 
 
-@bp.get("/profiles.csv")
 @login_required("admin")
 def export_profiles() -> Response:
     """Download every caller's number, not-digital flag and reason as CSV."""
-    return Response(profiles_csv.export_csv(_session()), mimetype="text/csv",
+    return Response(profiles_csv.export_csv(session()), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=profiles.csv"})
 
 
-@bp.post("/profiles/import")
 @login_required("admin")
 def import_profiles() -> Any:
     """Upload a CSV of callers' profiles (number, not_digital, reason)."""
@@ -103,9 +103,18 @@ def import_profiles() -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    result = profiles_csv.import_csv(_session(), text, actor=f"user:{g.user.id}", now=_now())
-    _session().commit()
+    result = profiles_csv.import_csv(session(), text, actor=f"user:{g.user.id}", now=now())
+    session().commit()
     start, end, days = _period()
     return render_template("admin/profiles.html", days=days, result=result,
-                           effects=profiles_csv.rule_effects(_session(), start, end),
-                           flags=profiles_csv.flag_counts(_session()))
+                           effects=profiles_csv.rule_effects(session(), start, end),
+                           flags=profiles_csv.flag_counts(session()))
+
+
+def register(bp: Blueprint) -> None:
+    """Add this module's pages to the admin blueprint."""
+    bp.get("/analytics", endpoint="analytics")(analytics_page)
+    bp.post("/flows/<key>/examples")(add_example)
+    bp.get("/profiles")(profiles)
+    bp.get("/profiles.csv")(export_profiles)
+    bp.post("/profiles/import")(import_profiles)
