@@ -25,7 +25,12 @@ def create_blueprint() -> Blueprint:
 
 def init_app(app: Flask) -> None:
     """Register the admin blueprint and its console links."""
+    from core.cli import register_seeder
+    from ivr.admin import cases
+
     app.register_blueprint(create_blueprint())
+    # after the flows' seeder (ivr.init_app): the cases need their flow
+    register_seeder(app, cases.seeder)
     links = app.config.setdefault("CONSOLE_LINKS", [])
     for link in (("admin.home", "nav.admin", "admin"),
                  ("admin.flows", "nav.flows", "admin"),

@@ -40,6 +40,13 @@ class GateResult:
         return (self.draft.accuracy >= self.current.accuracy
                 and self.draft.misroute_rate <= self.current.misroute_rate)
 
+    def per(self, by: str) -> list[dict[str, Any]]:
+        """Draft and published figures side by side per intent (`expected`) or per `lang`."""
+        current = {row["key"]: row for row in breakdown(self.current, by)} \
+            if self.current is not None else {}
+        return [{"key": row["key"], "draft": row, "current": current.get(row["key"])}
+                for row in breakdown(self.draft, by)]
+
     def changed(self) -> list[dict[str, Any]]:
         """Cases whose routed intent differs between the published version and the draft."""
         if self.current is None:

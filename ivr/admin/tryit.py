@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -31,7 +32,8 @@ from sqlalchemy import select
 
 from core.auth import login_required
 from ivr import versions
-from ivr.admin.context import flow_or_404, now, session, test_call_runner
+from ivr.admin import cases as case_files
+from ivr.admin.context import flow_or_404, now, session, test_call_runner, who
 from ivr.admin.models import FlowTestCase
 from ivr.admin.testcall import MAX_TURNS
 from ivr.models import Flow, FlowVersion
@@ -41,6 +43,7 @@ from speech.understanding import Understanding
 
 log = logging.getLogger(__name__)
 MAX_AUDIO_BYTES = 8 * 1024 * 1024
+MAX_CASES_BYTES = 2 * 1024 * 1024
 
 
 def _understanding() -> Understanding:
@@ -128,12 +131,16 @@ def try_it(key: str) -> Any:
 # ---------------------------------------------------------------- test cases
 @login_required("admin")
 def cases(key: str) -> Any:
-    """The flow's labelled test cases, and a form to add one."""
-    flow = flow_or_404(key)
-    rows = list(session().scalars(select(FlowTestCase).where(
-        FlowTestCase.flow_id == flow.id).order_by(FlowTestCase.id)))
-    return render_template("admin/cases.html", flow=flow, cases=rows,
-                           doc=versions.current_document(session(), flow))
+    """The flow's labelled test cases, a form to add one, import and export."""
+    return cases_page(flow_or_404(key))
+
+
+def cases_page(flow: Flow, imported: case_files.ImportResult | None = None) -> Any:
+    """The cases page (after an import: what came in and what was refused)."""
+    shipped = (case_files.DEFAULT_CASES_DIR / f"{flow.key}.yaml").exists()
+    return render_template("admin/cases.html", flow=flow, cases=_flow_cases(flow),
+                           doc=versions.current_document(session(), flow),
+                           imported=imported, shipped=shipped)
 
 
 @login_required("admin")
@@ -180,6 +187,55 @@ def delete_case(key: str, case_id: int) -> Any:
     return redirect(url_for("admin.cases", key=key), code=303)
 
 
+
+def _flow_cases(flow: Flow) -> list[FlowTestCase]:
+    return list(session().scalars(select(FlowTestCase).where(
+        FlowTestCase.flow_id == flow.id).order_by(FlowTestCase.id)))
+
+
+@login_required("admin")
+def export_cases(key: str, kind: str) -> Response:
+    """Download the flow's text test cases as CSV or YAML."""
+    flow = flow_or_404(key)
+    rows = _flow_cases(flow)
+    if kind == "csv":
+        body, mimetype = case_files.export_csv(rows), "text/csv"
+    else:
+        body, mimetype = case_files.export_yaml(flow.key, rows), "application/yaml"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename={flow.key}-cases.{kind}"})
+
+
+@login_required("admin")
+def import_cases(key: str) -> Any:
+    """Upload test cases in bulk (CSV or YAML: lang, expected, text)."""
+    flow = flow_or_404(key)
+    upload = request.files.get("file")
+    data = upload.read(MAX_CASES_BYTES + 1) if upload is not None else b""
+    if not data or len(data) > MAX_CASES_BYTES:
+        flash("admin.cases_file_invalid")
+        return redirect(url_for("admin.cases", key=key), code=303)
+    try:
+        rows = case_files.parse(data.decode("utf-8-sig"),
+                                (upload.filename if upload else "") or "")
+    except (UnicodeDecodeError, case_files.CasesUnreadable) as exc:
+        log.info("test cases upload refused: %s", exc)
+        flash("admin.cases_file_invalid")
+        return redirect(url_for("admin.cases", key=key), code=303)
+    result = case_files.import_rows(session(), flow, rows, by=who(), now=now())
+    session().commit()
+    return cases_page(flow, result)
+
+
+@login_required("admin")
+def seed_cases(key: str) -> Any:
+    """Add the test cases shipped with this flow (when the flow has none)."""
+    flow = flow_or_404(key)
+    case_files.seed_default_cases(session(), now(), only=flow.key)
+    session().commit()
+    return redirect(url_for("admin.cases", key=key), code=303)
+
+
 def register(bp: Blueprint) -> None:
     """Add this module's pages to the admin blueprint."""
     bp.get("/flows/<key>/try")(try_page)
@@ -187,3 +243,6 @@ def register(bp: Blueprint) -> None:
     bp.get("/flows/<key>/cases")(cases)
     bp.post("/flows/<key>/cases")(add_case)
     bp.post("/flows/<key>/cases/<int:case_id>/delete")(delete_case)
+    bp.get("/flows/<key>/cases.<any(csv, yaml):kind>")(export_cases)
+    bp.post("/flows/<key>/cases/import")(import_cases)
+    bp.post("/flows/<key>/cases/shipped")(seed_cases)
