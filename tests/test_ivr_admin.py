@@ -202,20 +202,6 @@ def test_rollback_publishes_a_copy_and_calls_keep_their_version(make_app: Any) -
         assert call.flow_version_id == v2.id
 
 
-def test_add_as_example_makes_a_draft_with_the_phrase(make_app: Any) -> None:
-    app = admin_app(make_app)
-    client = logged_in(app)
-    answer = client.post("/admin/flows/main/examples", data={
-        "intent": "billing", "lang": "it", "phrase": "mi avete addebitato troppo"})
-    assert answer.status_code == 303 and "#intent-billing" in answer.headers["Location"]
-    draft = versions_of(app)[-1]
-    assert draft.status == "draft"
-    assert "mi avete addebitato troppo" in draft.document["intents"]["billing"]["examples"]["it"]
-    refused = client.post("/admin/flows/main/examples", data={
-        "intent": "weather", "lang": "it", "phrase": "piove"})
-    assert refused.status_code == 303 and len(versions_of(app)) == 2
-
-
 def test_profiles_csv_import_export_and_rule_effects(make_app: Any) -> None:
     from io import BytesIO
 

@@ -15,11 +15,13 @@ from flask import Blueprint, Flask
 def create_blueprint() -> Blueprint:
     """The /admin blueprint with every admin route on it."""
     from ivr.admin import home, insights, tryit, views
+    from ivr.admin.context import local_time
 
     bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                    static_folder="static", static_url_path="/static")
     for module in (home, views, tryit, insights):
         module.register(bp)
+    bp.add_app_template_filter(local_time, "admin_time")
     return bp
 
 

@@ -3,8 +3,9 @@ named in the URL, who is signed in. One home, so views never import each other's
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g
 from sqlalchemy.orm import Session
@@ -70,3 +71,12 @@ def test_call_runner(*, not_digital: bool = False) -> CallRunner:
                              understanding=app.extensions.get("understanding"),
                              not_digital=not_digital)
     return run
+
+
+def local_time(moment: datetime | None, pattern: str = "%d/%m/%Y %H:%M") -> str:
+    """A stored (UTC) time in the console's one timezone; templates use `|admin_time`."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(timezone())).strftime(pattern)
