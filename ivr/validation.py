@@ -183,6 +183,11 @@ def _cycles(edges: Mapping[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def cycles(document: Mapping[str, Any]) -> list[list[str]]:
+    """Groups of steps that can lead back to each other (each group sorted)."""
+    return _cycles(_edges(document))
+
+
 def path_problems(document: Mapping[str, Any]) -> list[Problem]:
     """Dead ends, loops with no exit, cycles that never ask, unreachable steps."""
     steps: Mapping[str, Any] = document["steps"]

@@ -116,7 +116,7 @@ def test_try_it_from_the_microphone_with_real_vosk(make_live_server: Any, make_b
 
 
 @pytest.mark.browser
-def test_publish_then_roll_back_in_one_click(make_live_server: Any, browser: Any) -> None:
+def test_publish_then_roll_back_after_confirming(make_live_server: Any, browser: Any) -> None:
     live = admin_server(make_live_server)
     page = browser.new_page()
     browser.login(page, live, live.add_user("ada", role="admin"), "/admin/flows/main/cases")
@@ -138,7 +138,14 @@ def test_publish_then_roll_back_in_one_click(make_live_server: Any, browser: Any
     assert "Hello from version two." in page.inner_text("#diff")
     browser.screenshot(page, "admin-diff")
     page.go_back()
-    page.click("button[data-rollback='1']")
+    page.click("a[data-rollback='1']")
+    assert "Callers hear v2 now" in page.inner_text("#rollback-confirm")
+    assert "Hello from version two." in page.inner_text("#diff")
+    browser.screenshot(page, "admin-rollback-confirm")
+    page.click("#cancel-rollback")  # nothing published
+    assert page.get_attribute("tr[data-version='2']", "class") == "published"
+    page.click("a[data-rollback='1']")
+    page.click("#confirm-rollback")
     assert page.get_attribute("tr[data-version='3']", "class") == "published"
     assert "rollback to v1" in page.inner_text("tr[data-version='3']")
     assert page.get_attribute("tr[data-version='2']", "class") == "archived"

@@ -192,7 +192,12 @@ def test_rollback_publishes_a_copy_and_calls_keep_their_version(make_app: Any) -
                          current_step="ask_need", path=["welcome"]))
     diff = client.get("/admin/flows/main/diff?a=1&b=2").get_data(as_text=True)
     assert "+" in diff and "Version two." in diff and "Hello, this is customer care." in diff
-    assert client.post("/admin/flows/main/versions/1/rollback").status_code == 303
+    unconfirmed = client.post("/admin/flows/main/versions/1/rollback")
+    assert unconfirmed.status_code == 303 and len(versions_of(app)) == 2  # asks first
+    confirm = client.get(unconfirmed.headers["Location"]).get_data(as_text=True)
+    assert "Callers hear v2 now" in confirm and "Version two." in confirm
+    assert client.post("/admin/flows/main/versions/1/rollback",
+                       data={"confirm": "yes"}).status_code == 303
     v1, v2_after, v3 = versions_of(app)
     assert (v1.status, v2_after.status, v3.status) == ("archived", "archived", "published")
     assert v3.document == v1.document and v3.note == "rollback to v1"

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ivr.admin.context import CallRunner
 from ivr.admin.models import FlowTestCase
-from ivr.admin.testcall import TestCall
+from ivr.admin.testcall import CallRunner, TestCall
 from ivr.models import FlowVersion
 from speech.evaluate import NONE, CaseResult, EvaluationReport
 from speech.understanding import Understanding, thresholds
@@ -102,9 +101,9 @@ def run_cases(version: FlowVersion, cases: list[FlowTestCase], run: CallRunner,
     understanding = understanding or Understanding()
     confirm_below, reject_below = thresholds(version.document)
     report = EvaluationReport(confirm_below, reject_below)
-    for case in cases:
-        text = (_transcribe(case, version.document, models, understanding)
-                if case.audio is not None else case.text or "")
+    said = [(_transcribe(case, version.document, models, understanding)
+             if case.audio is not None else case.text or "", case.lang) for case in cases]
+    for case, (text, _) in zip(cases, said, strict=True):
         report.cases.append(case_result(case, text, run(version, case.lang, [text])))
     return report
 

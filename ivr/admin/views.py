@@ -45,6 +45,7 @@ from ivr.admin.forms import (
     problems_by_field,
 )
 from ivr.admin.gate import GateResult, run_gate
+from ivr.admin.graph import flow_graph
 from ivr.admin.models import FlowTestCase
 from ivr.flow_store import publish as publish_version
 from ivr.flowdoc import DEFAULT_SETTINGS, FlowError
@@ -180,6 +181,18 @@ def figures(gate: GateResult | None) -> str:
 
 
 @login_required("admin")
+def graph(key: str) -> Any:
+    """The flow drawn as a map: steps, labelled branches, dead ends and loops marked."""
+    flow = flow_or_404(key)
+    document = versions.current_document(session(), flow)
+    lang = g.get("lang", "en")
+    return render_template("admin/graph.html", flow=flow,
+                           graph=flow_graph(document, lang if lang in document["languages"]
+                                            else document["default_language"]),
+                           draft=versions.working_draft(session(), flow))
+
+
+@login_required("admin")
 def review(key: str) -> Any:
     """Before publishing: the draft's problems and its test cases against the live version."""
     flow = flow_or_404(key)
@@ -247,9 +260,25 @@ def diff(key: str) -> Any:
 
 
 @login_required("admin")
-def rollback(key: str, number: int) -> Any:
-    """Publish a copy of an old version as the newest version."""
+def confirm_rollback(key: str, number: int) -> Any:
+    """Before a rollback: what callers hear now, what they will hear, and what changes."""
     flow = flow_or_404(key)
+    try:
+        old = versions.get_version(session(), flow, number)
+    except versions.VersionError:
+        abort(404)
+    live = versions.published(session(), flow)
+    return render_template("admin/rollback.html", flow=flow, old=old, live=live,
+                           draft=versions.working_draft(session(), flow),
+                           lines=versions.diff(live, old) if live is not None else [])
+
+
+@login_required("admin")
+def rollback(key: str, number: int) -> Any:
+    """Publish a copy of an old version as the newest version (once confirmed)."""
+    flow = flow_or_404(key)
+    if request.form.get("confirm") != "yes":
+        return redirect(url_for("admin.confirm_rollback", key=key, number=number), code=303)
     try:
         version = versions.rollback(session(), flow, number, by=who(), now=now())
     except (versions.VersionError, FlowError, ValueError) as exc:
@@ -268,8 +297,10 @@ def register(bp: Blueprint) -> None:
     bp.get("/flows/<key>")(editor)
     bp.post("/flows/<key>/form")(save_form)
     bp.post("/flows/<key>/yaml")(save_yaml)
+    bp.get("/flows/<key>/map")(graph)
     bp.get("/flows/<key>/publish")(review)
     bp.post("/flows/<key>/publish")(publish)
     bp.get("/flows/<key>/versions")(history)
     bp.get("/flows/<key>/diff")(diff)
+    bp.get("/flows/<key>/versions/<int:number>/rollback")(confirm_rollback)
     bp.post("/flows/<key>/versions/<int:number>/rollback")(rollback)
