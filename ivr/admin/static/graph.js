@@ -28,8 +28,7 @@
 
   var size = g.graph();
   var svg = el("svg", { viewBox: "0 0 " + Math.ceil(size.width) + " " + Math.ceil(size.height),
-                        width: Math.ceil(size.width), height: Math.ceil(size.height), role: "img",
-                        "aria-label": box.querySelector("figcaption").textContent });
+                        width: Math.ceil(size.width), height: Math.ceil(size.height) });
   var defs = el("defs");
   var marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7,
                                markerHeight: 7, orient: "auto-start-reverse" });
