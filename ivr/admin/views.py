@@ -59,11 +59,6 @@ def check(document: dict[str, Any]) -> list[validation.Problem]:
     return validation.validate(document, speech_models())
 
 
-def _flow_errors(exc: FlowError) -> list[validation.Problem]:
-    return [validation.Problem(line.split(":", 1)[0], "schema", {"it": line, "en": line})
-            for line in exc.problems]
-
-
 def _editor(flow: Flow, document: dict[str, Any], problems: list[validation.Problem],
             yaml_text: str | None = None, status: int = 200) -> Any:
     draft = versions.working_draft(session(), flow)
@@ -102,7 +97,7 @@ def _save(flow: Flow, document: dict[str, Any], note: str, yaml_text: str | None
     except FlowError as exc:
         session().rollback()
         problems = check(document) if isinstance(document.get("steps"), dict) else []
-        return _editor(flow, document, problems or _flow_errors(exc), yaml_text, 422)
+        return _editor(flow, document, problems or exc.problems, yaml_text, 422)
     except versions.VersionError as exc:
         session().rollback()
         problem = validation.Problem("id", "form", {"it": str(exc), "en": str(exc)})
