@@ -32,7 +32,8 @@ class ImportResult:
 
     added: int = 0
     skipped: int = 0  # already there (same language, text and expected intent)
-    refused: list[tuple[int, str]] = field(default_factory=list)
+    refused: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
+    """(row, why: a translation key admin.refused.*, its values)."""
 
 
 class CasesUnreadable(ValueError):
@@ -70,13 +71,13 @@ def import_rows(session: Session, flow: Flow, rows: Iterable[Mapping[str, str]],
         lang = row.get("lang") or document["default_language"]
         expected, text = row.get("expected") or "none", (row.get("text") or "")[:2000]
         if len(have) >= MAX_CASES:
-            result.refused.append((number, f"more than {MAX_CASES} cases"))
+            result.refused.append((number, "admin.refused.too_many", {"most": str(MAX_CASES)}))
         elif not text:
-            result.refused.append((number, "no text"))
+            result.refused.append((number, "admin.refused.no_text", {}))
         elif lang not in languages:
-            result.refused.append((number, f"language {lang!r} is not offered by the flow"))
+            result.refused.append((number, "admin.refused.language", {"lang": lang}))
         elif expected not in intents:
-            result.refused.append((number, f"no intent named {expected!r}"))
+            result.refused.append((number, "admin.refused.intent", {"intent": expected}))
         elif (lang, text, expected) in have:
             result.skipped += 1
         else:

@@ -10,6 +10,8 @@
   var capture = null;
   var answers = [];
   var labels = document.getElementById("labels").dataset;
+  var decisions = JSON.parse(document.getElementById("decision-labels").textContent);
+  function decision(code) { return decisions[code] || code; }
 
   function show(id, text) { document.getElementById(id).textContent = text; }
   function el(tag, cls, text) {
@@ -32,7 +34,9 @@
     reply.appendChild(el("span", "said", turn.said.join(" ")));
     var facts = el("div", "turn-facts");
     if (turn.decision) {
-      facts.appendChild(el("span", "badge decision", turn.decision));
+      var badge = el("span", "badge decision", decision(turn.decision));
+      badge.dataset.decision = turn.decision;
+      facts.appendChild(badge);
       if (turn.intent) {
         facts.appendChild(el("span", "intent", " " + turn.intent +
           (turn.confidence !== null ? " (" + turn.confidence.toFixed(2) + ")" : "")));
@@ -61,7 +65,7 @@
       : (latest ? latest.heard || "—" : "—"));
     show("r-intent", data.intent || "—");
     show("r-confidence", data.intent_confidence !== null ? data.intent_confidence.toFixed(2) : "—");
-    show("r-decision", latest && latest.decision ? latest.decision : "—");
+    show("r-decision", latest && latest.decision ? decision(latest.decision) : "—");
     show("r-outcome", data.outcome || (last.waits_at ? "… " + last.waits_at : "—"));
     var list = document.getElementById("r-path");
     list.textContent = "";
