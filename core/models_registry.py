@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 MODEL_MODULES = ("core.models", "ivr.models", "callbacks.models", "speech.models_db",
-                 "ivr.admin_models")
+                 "ivr.admin.models")
 
 
 def import_all_models() -> None:

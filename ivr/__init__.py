@@ -29,6 +29,6 @@ def init_app(app: Flask, csrf: Any) -> None:
     register_seeder(app, flow_store.seed_default_flows)
     warn_if_disabled(app.config)
     from ivr import admin
-    admin.init_app(app)  # the admin console (ivr/admin.py)
+    admin.init_app(app)  # the admin console (ivr/admin/)
     from ivr.spooled import replay_at_start
     replay_at_start(app)  # callers a previous run kept on disk while the database was away

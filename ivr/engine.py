@@ -38,7 +38,7 @@ from sqlalchemy.orm import aliased
 from core.privacy import mask_phone
 from ivr import handoff
 from ivr.emergency import EMERGENCY, emergency_confidence, emergency_doubt
-from ivr.flow_store import cached_doc, flow_for_number
+from ivr.flow_store import PickedFlow, cached_doc, flow_for_number
 from ivr.flowdoc import FlowDoc
 from ivr.models import Call, CallEvent, FlowVersion
 from ivr.twiml import Hangup, Verb, render
@@ -100,20 +100,31 @@ class CallEngine(FlowWalker):
     """Runs calls through their flow version; one instance per request (holds a session)."""
 
     # ------------------------------------------------------------------ webhooks
-    def start(self, call_sid: str, from_raw: str | None, to_raw: str | None) -> str:
-        """First webhook of a call: create it on the right flow and answer its first step."""
+    def start(self, call_sid: str, from_raw: str | None, to_raw: str | None, *,
+              pinned: PickedFlow | None = None, language: str | None = None,
+              not_digital: bool | None = None) -> str:
+        """First webhook of a call: create it on the right flow and answer its first step.
+
+        `pinned`, `language` and `not_digital` are for the admin's test calls (a draft or
+        an old version, a chosen language, a caller flagged not digital); live calls leave
+        them to the called number, the caller's country and their profile.
+        """
         call = self._find(call_sid)
         if call is not None:
             return self._replay(call)
-        picked = flow_for_number(self.session, handoff.e164(to_raw) or (to_raw or ""))
+        picked = pinned or flow_for_number(self.session,
+                                           handoff.e164(to_raw) or (to_raw or ""))
         if picked is None:
             raise NoFlow("no published flow")
         flow = picked.doc
         number = handoff.e164(from_raw)
+        if language not in flow.languages:
+            language = self._language(flow, number)
         call = Call(call_sid=call_sid, from_number=number, to_number=(to_raw or "")[:32],
-                    language=self._language(flow, number), flow_version_id=picked.version_id,
+                    language=language, flow_version_id=picked.version_id,
                     current_step=flow.start, attempts=0, path=[], started_at=self.now)
-        call.not_digital = handoff.is_not_digital(self.session, number)
+        call.not_digital = (handoff.is_not_digital(self.session, number)
+                            if not_digital is None else not_digital)
         self.session.add(call)
         log.info("call %s from %s: flow %s v%s lang=%s not_digital=%s", call_sid,
                  mask_phone(number), flow.key, picked.number, call.language, call.not_digital)

@@ -1,8 +1,9 @@
 """Flow documents: schema validation, structural checks, and read access for the engine.
 
 A flow is data (YAML in ivr/flows/, JSON in the database) validated by flow_schema.json.
-On top of the schema we check what a schema cannot: every step a step points to exists,
-every language has every prompt, and no chain of steps that asks nothing can loop.
+On top of the schema `ivr.validation` (the one validator) checks what a schema cannot:
+every step a step points to exists, every language has every prompt, and no chain of
+steps that asks nothing can loop; `check_document` refuses a document failing those.
 
 Step types (prompts are {lang: text}; `reprompt` is the simpler second try with a keypad
 hint; `on_failure` is where a second failure goes, the human step by default):
@@ -35,12 +36,13 @@ import json
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
-from ivr.voices import voice_problems
+if TYPE_CHECKING:
+    from ivr.validation import Problem
+
 
 SCHEMA_PATH = Path(__file__).with_name("flow_schema.json")
 FLOWS_DIR = Path(__file__).with_name("flows")
@@ -80,10 +82,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 
 class FlowError(ValueError):
-    """A flow document is invalid; `problems` lists every reason, one line each."""
+    """A flow document is invalid; `problems` lists every reason (`ivr.validation.Problem`:
+    path, rule, message in it and en), the one error format of flow checks."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.path}: {p.text('en')}" for p in problems))
         self.problems = problems
 
 
@@ -94,69 +97,12 @@ def flow_schema() -> dict[str, Any]:
     return schema
 
 
-def validate_document(document: Mapping[str, Any]) -> list[str]:
-    """Every problem with a flow document (empty when it is valid)."""
-    validator = jsonschema.Draft202012Validator(flow_schema())
-    problems = [f"{'/'.join(str(p) for p in e.absolute_path) or '(document)'}: {e.message}"
-                for e in sorted(validator.iter_errors(document), key=lambda e: list(e.path))]
-    if problems:
-        return problems
-    steps: Mapping[str, Any] = document["steps"]
-    languages = list(document["languages"])
-    if document["default_language"] not in languages:
-        problems.append("default_language must be one of languages")
-    if document["start"] not in steps:
-        problems.append(f"start: no step named {document['start']!r}")
-    problems += voice_problems(document.get("settings") or {}, languages)
-    human = document.get("settings", {}).get("human_step", DEFAULT_SETTINGS["human_step"])
-    if human not in steps:
-        problems.append(f"settings/human_step: no step named {human!r}")
-    emergency = document.get("settings", {}).get("emergency_step")
-    if emergency is not None and emergency not in steps:
-        problems.append(f"settings/emergency_step: no step named {emergency!r}")
-    intents = document.get("intents", {})
-    for name, step in steps.items():
-        for key in TARGET_KEYS:
-            if key in step and step[key] not in steps:
-                problems.append(f"steps/{name}/{key}: no step named {step[key]!r}")
-        for target in (step.get("routes") or {}).values():
-            if target not in steps:
-                problems.append(f"steps/{name}/routes: no step named {target!r}")
-        for intent in (step.get("keypad") or {}).values():
-            if intent not in intents:
-                problems.append(f"steps/{name}/keypad: no intent named {intent!r}")
-        for key in TEXT_KEYS:
-            for lang in languages:
-                if key in step and lang not in step[key]:
-                    problems.append(f"steps/{name}/{key}: no text for language {lang!r}")
-    if not problems:
-        problems += _silent_loops(steps)
-    return problems
+def validate_document(document: Mapping[str, Any]) -> list[Problem]:
+    """Every reason the engine could not run a document (empty when it can): the
+    `runnable_problems` of `ivr.validation`, the one flow validator."""
+    from ivr.validation import runnable_problems
 
-
-def _silent_loops(steps: Mapping[str, Any]) -> list[str]:
-    """Cycles made only of steps that never wait for the caller (they would spin forever)."""
-    problems: list[str] = []
-    for origin, step in steps.items():
-        if step["type"] in INTERACTIVE:
-            continue
-        seen = {origin}
-        frontier = [origin]
-        while frontier:
-            current = steps[frontier.pop()]
-            if current["type"] in INTERACTIVE:
-                continue
-            targets = [current[k] for k in TARGET_KEYS if k in current]
-            targets += list((current.get("routes") or {}).values())
-            for target in targets:
-                if target == origin:
-                    problems.append(f"steps/{origin}: loops back to itself without asking")
-                    frontier = []
-                    break
-                if target not in seen:
-                    seen.add(target)
-                    frontier.append(target)
-    return problems
+    return runnable_problems(document)
 
 
 def check_document(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -171,7 +117,10 @@ def load_file(path: str | Path) -> dict[str, Any]:
     """Read and check a YAML flow document."""
     document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     if not isinstance(document, dict):
-        raise FlowError([f"{path}: not a YAML mapping"])
+        from ivr.validation import Problem
+
+        raise FlowError([Problem(str(path), "yaml", {"it": "Non è una mappa YAML",
+                                                     "en": "Not a YAML mapping"})])
     return check_document(document)
 
 

@@ -4,6 +4,7 @@ Each check returns `Problem`s with a path into the document ("steps/ask_need/pro
 a rule id and a message in each console language. Rules:
 
 - `schema`: the JSON Schema (ivr/flow_schema.json) rejects the document;
+- `voice`: a basic Twilio voice named for a language it cannot speak;
 - `reference`: a step, intent or setting names a step or intent that does not exist;
 - `dead_end`: from this step no path reaches a human, a callback or a goodbye;
 - `loop`: steps that lead only to each other (no exit), or a cycle that never asks the
@@ -14,8 +15,12 @@ a rule id and a message in each console language. Rules:
 - `vocabulary`: words the Vosk model for that language cannot recognise;
 - `no_model` (warning): no speech model is installed for a language.
 
-`schema`, `reference`, `dead_end`, `loop` and `prompt_language` are *blocking*: such a
-flow cannot run. The others can be published "anyway", knowingly.
+`schema`, `reference`, `voice`, `dead_end`, `loop` and `prompt_language` are *blocking*:
+such a flow cannot run. The others can be published "anyway", knowingly.
+
+This is the one validator of flow documents. `runnable_problems` is the part a document
+must pass to be stored at all (`ivr.flowdoc.check_document` raises `FlowError` with those
+problems); `validate` adds what must hold before publishing. Both speak `Problem`.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import jsonschema
 from ivr.flowdoc import DEFAULT_SETTINGS, INTERACTIVE, TARGET_KEYS, TEXT_KEYS, flow_schema
 
 MIN_EXAMPLES = 5
-BLOCKING = frozenset({"schema", "reference", "dead_end", "loop", "prompt_language"})
+BLOCKING = frozenset({"schema", "reference", "voice", "dead_end", "loop", "prompt_language"})
 OUTCOME_STEPS = frozenset({"transfer", "book", "end"})
 """Step types that end the caller's journey well: a human, a callback, a goodbye."""
 
@@ -77,6 +82,26 @@ def schema_problems(document: Mapping[str, Any]) -> list[Problem]:
         path = "/".join(str(p) for p in error.absolute_path)
         found.append(_problem(path, "schema", f"Non valido: {error.message}",
                               f"Invalid: {error.message}"))
+    return found
+
+
+def voice_problems(document: Mapping[str, Any]) -> list[Problem]:
+    """A basic Twilio voice (man, woman, alice) named for a language it does not speak."""
+    from ivr.voices import BASIC_LANGUAGES, DEFAULT_VOICES, say_language
+
+    settings = document.get("settings") or {}
+    found = []
+    for lang in document["languages"]:
+        voice = (settings.get("voice") or {}).get(lang)
+        tag = say_language(settings, lang)
+        if voice in BASIC_LANGUAGES and tag.split("-")[0].lower() not in BASIC_LANGUAGES[voice]:
+            example = DEFAULT_VOICES.get(lang, "")
+            found.append(_problem(
+                f"settings/voice/{lang}", "voice",
+                f"La voce {voice!r} di Twilio non parla {tag}; indica una voce Polly "
+                f"(per esempio {example})",
+                f"Twilio's {voice!r} voice does not speak {tag}; name a Polly voice "
+                f"(e.g. {example})"))
     return found
 
 
@@ -183,6 +208,11 @@ def _cycles(edges: Mapping[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def cycles(document: Mapping[str, Any]) -> list[list[str]]:
+    """Groups of steps that can lead back to each other (each group sorted)."""
+    return _cycles(_edges(document))
+
+
 def path_problems(document: Mapping[str, Any]) -> list[Problem]:
     """Dead ends, loops with no exit, cycles that never ask, unreachable steps."""
     steps: Mapping[str, Any] = document["steps"]
@@ -222,6 +252,44 @@ def path_problems(document: Mapping[str, Any]) -> list[Problem]:
                               "Il passo per l'operatore dovrebbe essere un trasferimento",
                               "The step that reaches a human should be a transfer",
                               severity="warning"))
+    return found
+
+
+def silent_loop_problems(document: Mapping[str, Any]) -> list[Problem]:
+    """Cycles of steps that never wait for the caller: the engine would spin on them."""
+    steps: Mapping[str, Any] = document["steps"]
+    found = []
+    for component in _cycles(_edges(document)):
+        if not any(steps[m]["type"] in INTERACTIVE for m in component):
+            chain = " → ".join(component)
+            found.append(_problem(f"steps/{component[0]}", "loop",
+                                  f"Ciclo che non chiede mai nulla al chiamante: {chain}",
+                                  f"Loop that never asks the caller anything: {chain}"))
+    return found
+
+
+def missing_text_problems(document: Mapping[str, Any]) -> list[Problem]:
+    """A prompt with no entry at all for a language the flow offers."""
+    found = []
+    for name, step in document["steps"].items():
+        for key in TEXT_KEYS:
+            for lang in document["languages"]:
+                if key in step and lang not in step[key]:
+                    found.append(_problem(f"steps/{name}/{key}/{lang}", "prompt_language",
+                                          f"Manca il testo in {lang}", f"No text in {lang}"))
+    return found
+
+
+def runnable_problems(document: Mapping[str, Any]) -> list[Problem]:
+    """What a document must pass to be stored at all: the engine could not run it."""
+    found = schema_problems(document)
+    if found:
+        return found
+    found = [p for p in reference_problems(document) if p.severity == "error"]
+    found += voice_problems(document)
+    found += missing_text_problems(document)
+    if not found:
+        found += silent_loop_problems(document)
     return found
 
 
@@ -306,6 +374,7 @@ def validate(document: Mapping[str, Any], models: VocabularySource | None = None
     found = reference_problems(document)
     if any(p.severity == "error" for p in found):
         return found
+    found += voice_problems(document)
     found += path_problems(document)
     found += prompt_problems(document)
     found += example_problems(document, min_examples)

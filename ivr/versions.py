@@ -125,7 +125,8 @@ def rollback(session: Session, flow: Flow, number: int, *, by: str,
 
 def add_example(session: Session, flow: Flow, intent: str, lang: str, phrase: str,
                 note: str = "") -> FlowVersion:
-    """The tuning loop: add `phrase` as an example of `intent` in the working draft."""
+    """The tuning loop: add `phrase` as an example of `intent` in the working draft (first
+    in the list, where the admin sees it)."""
     phrase = " ".join(phrase.split())
     if not phrase:
         raise VersionError("the phrase is empty")
@@ -135,6 +136,6 @@ def add_example(session: Session, flow: Flow, intent: str, lang: str, phrase: st
         raise VersionError(f"flow {flow.key} has no intent {intent!r}")
     examples = spec.setdefault("examples", {}).setdefault(lang, [])
     if phrase not in examples:
-        examples.append(phrase)
+        examples.insert(0, phrase)
     return save_draft(session, flow, document,
                       note=note or f"example added to {intent} ({lang})")

@@ -27,18 +27,6 @@ BASIC_LANGUAGES = {"man": ("en", "es", "fr", "de"), "woman": ("en", "es", "fr", 
                              "nl", "pl", "pt", "ru", "sv", "zh")}
 
 
-def voice_problems(settings: Mapping[str, Any], languages: list[str]) -> list[str]:
-    """Flow-settings problems: a basic voice named for a language it does not speak."""
-    problems = []
-    for lang in languages:
-        voice = (settings.get("voice") or {}).get(lang)
-        tag = say_language(settings, lang)
-        if voice in BASIC_LANGUAGES and tag.split("-")[0].lower() not in BASIC_LANGUAGES[voice]:
-            problems.append(f"settings/voice/{lang}: Twilio's {voice!r} voice does not speak "
-                            f"{tag}; name a Polly voice (e.g. {DEFAULT_VOICES.get(lang, '')})")
-    return problems
-
-
 def voice_for(settings: Mapping[str, Any], lang: str) -> str | None:
     """The flow's voice for `lang`, else our default for it (None: Twilio's own default)."""
     chosen = (settings.get("voice") or {}).get(lang)

@@ -57,16 +57,33 @@ def test_the_editor_shows_errors_next_to_the_field_then_saves(make_live_server: 
 
 
 @pytest.mark.browser
-def test_try_it_with_a_typed_sentence(make_live_server: Any, browser: Any) -> None:
+def test_a_test_call_in_the_browser_in_both_languages(make_live_server: Any,
+                                                      browser: Any) -> None:
     live = admin_server(make_live_server)
     page = browser.new_page()
     browser.login(page, live, live.add_user("ada", role="admin"), "/admin/flows/main/try")
-    page.fill("#try-text", "sono senza luce da stamattina")
+    page.wait_for_selector("#try-form[data-turns='1']")
+    assert page.inner_text("#chat li.hotline .said").strip()  # the greeting
+    page.fill("#try-text", "ho un problema con la bolletta")
     page.click("#try-submit")
-    page.wait_for_selector("#try-result:not([hidden])")
-    assert page.inner_text("#r-intent") == "outage"
+    page.wait_for_selector("#try-form[data-turns='2']")
+    assert page.inner_text("#r-intent") == "billing"
+    turn = page.locator("#chat li.hotline").nth(1)
+    assert "billing" in turn.inner_text() and "route_need" in turn.inner_text()
+    page.fill("#try-text", "no")
+    page.click("#try-submit")
+    page.wait_for_selector("#try-form[data-turns='3']")
+    assert page.locator("#chat li.caller").count() == 2
+    browser.screenshot(page, "admin-test-call-it")
+    page.select_option("#try-lang", "en")  # a new call, in English
+    page.wait_for_selector("#try-form[data-turns='1']")
+    page.fill("#try-text", "there is a gas leak in my kitchen")
+    page.click("#try-submit")
+    page.wait_for_selector("#try-form[data-turns='2']")
+    assert page.inner_text("#r-intent") == "emergency"
+    assert "999" in page.inner_text("#chat")
     assert page.locator("#r-path li").last.get_attribute("data-step") == "human"
-    browser.screenshot(page, "admin-try-text")
+    browser.screenshot(page, "admin-test-call-en")
 
 
 @pytest.mark.browser
@@ -91,14 +108,14 @@ def test_try_it_from_the_microphone_with_real_vosk(make_live_server: Any, make_b
     page.click("#record")
     page.wait_for_timeout(3500)
     page.click("#record")
-    page.wait_for_selector("#try-result:not([hidden])", timeout=30_000)
+    page.wait_for_selector("#try-form[data-turns='2']", timeout=30_000)
     browser.screenshot(page, "admin-try-microphone")
     assert "예약" in page.inner_text("#r-transcript")
     assert page.inner_text("#r-intent") == "appointment"
 
 
 @pytest.mark.browser
-def test_publish_then_roll_back_in_one_click(make_live_server: Any, browser: Any) -> None:
+def test_publish_then_roll_back_after_confirming(make_live_server: Any, browser: Any) -> None:
     live = admin_server(make_live_server)
     page = browser.new_page()
     browser.login(page, live, live.add_user("ada", role="admin"), "/admin/flows/main/cases")
@@ -120,7 +137,14 @@ def test_publish_then_roll_back_in_one_click(make_live_server: Any, browser: Any
     assert "Hello from version two." in page.inner_text("#diff")
     browser.screenshot(page, "admin-diff")
     page.go_back()
-    page.click("button[data-rollback='1']")
+    page.click("a[data-rollback='1']")
+    assert "Callers hear v2 now" in page.inner_text("#rollback-confirm")
+    assert "Hello from version two." in page.inner_text("#diff")
+    browser.screenshot(page, "admin-rollback-confirm")
+    page.click("#cancel-rollback")  # nothing published
+    assert page.get_attribute("tr[data-version='2']", "class") == "published"
+    page.click("a[data-rollback='1']")
+    page.click("#confirm-rollback")
     assert page.get_attribute("tr[data-version='3']", "class") == "published"
     assert "rollback to v1" in page.inner_text("tr[data-version='3']")
     assert page.get_attribute("tr[data-version='2']", "class") == "archived"
@@ -142,7 +166,8 @@ def test_analytics_page_draws_its_charts(make_live_server: Any, browser: Any) ->
     row = page.locator("#candidates tr.misrouted")
     assert "vorrei informazioni sulla fornitura" in row.inner_text()
     browser.screenshot(page, "admin-analytics")
-    row.locator("button").click()
+    row.locator("select[name=intent]").select_option("contract")  # none preselected
+    row.locator("form.add-example button").click()
     assert "Example added to the draft" in page.inner_text(".flash")
 
 

@@ -117,21 +117,22 @@ def test_the_yaml_editor_validates_before_saving(make_app: Any) -> None:
         "Hello, you reached")
 
 
-@pytest.mark.parametrize(("text", "lang", "intent", "last_step", "outcome"), [
-    ("ho un problema con la bolletta", "it", "billing", "offer_callback", "waits"),
-    ("sono senza luce da stamattina", "it", "outage", "human", "human"),
-    ("I'd like a copy of my contract", "en", "documents", "offer_callback", "waits"),
-    ("0", "it", None, "human", "human"),
+@pytest.mark.parametrize(("text", "lang", "intent", "waits_at", "path_has"), [
+    ("ho un problema con la bolletta", "it", "billing", "offer_callback", "route_need"),
+    ("sono senza luce da stamattina", "it", "outage", None, "human"),
+    ("I'd like a copy of my contract", "en", "documents", "confirm_need", "confirm_need"),
+    ("0", "it", None, None, "human"),
 ])
-def test_try_it_shows_the_intent_and_the_path(make_app: Any, text: str, lang: str,
-                                               intent: str | None, last_step: str,
-                                               outcome: str) -> None:
+def test_try_it_is_a_test_call_through_the_engine(make_app: Any, text: str, lang: str,
+                                                   intent: str | None, waits_at: str | None,
+                                                   path_has: str) -> None:
     app = admin_app(make_app)
     data = logged_in(app).post("/admin/flows/main/try", data={"text": text, "lang": lang}).json
-    assert data["intent"] == intent and data["path"][-1] == last_step
-    assert data["outcome"] == outcome and data["path"][:2] == ["welcome", "opening"]
+    assert data["intent"] == intent and path_has in data["path"]
+    assert data["turns"][-1]["waits_at"] == waits_at
+    assert data["path"][:2] == ["welcome", "opening"]
     if intent:
-        assert data["confidence"] > 0.5
+        assert data["intent_confidence"] > 0.5
 
 
 def test_try_it_refuses_a_language_the_flow_does_not_offer(make_app: Any) -> None:
@@ -191,7 +192,12 @@ def test_rollback_publishes_a_copy_and_calls_keep_their_version(make_app: Any) -
                          current_step="ask_need", path=["welcome"]))
     diff = client.get("/admin/flows/main/diff?a=1&b=2").get_data(as_text=True)
     assert "+" in diff and "Version two." in diff and "Hello, this is customer care." in diff
-    assert client.post("/admin/flows/main/versions/1/rollback").status_code == 303
+    unconfirmed = client.post("/admin/flows/main/versions/1/rollback")
+    assert unconfirmed.status_code == 303 and len(versions_of(app)) == 2  # asks first
+    confirm = client.get(unconfirmed.headers["Location"]).get_data(as_text=True)
+    assert "Callers hear v2 now" in confirm and "Version two." in confirm
+    assert client.post("/admin/flows/main/versions/1/rollback",
+                       data={"confirm": "yes"}).status_code == 303
     v1, v2_after, v3 = versions_of(app)
     assert (v1.status, v2_after.status, v3.status) == ("archived", "archived", "published")
     assert v3.document == v1.document and v3.note == "rollback to v1"
@@ -199,20 +205,6 @@ def test_rollback_publishes_a_copy_and_calls_keep_their_version(make_app: Any) -
     with app.extensions["db"].transaction() as session:
         call = session.scalar(select(Call).where(Call.call_sid == "CA-in-progress"))
         assert call.flow_version_id == v2.id
-
-
-def test_add_as_example_makes_a_draft_with_the_phrase(make_app: Any) -> None:
-    app = admin_app(make_app)
-    client = logged_in(app)
-    answer = client.post("/admin/flows/main/examples", data={
-        "intent": "billing", "lang": "it", "phrase": "mi avete addebitato troppo"})
-    assert answer.status_code == 303 and "#intent-billing" in answer.headers["Location"]
-    draft = versions_of(app)[-1]
-    assert draft.status == "draft"
-    assert "mi avete addebitato troppo" in draft.document["intents"]["billing"]["examples"]["it"]
-    refused = client.post("/admin/flows/main/examples", data={
-        "intent": "weather", "lang": "it", "phrase": "piove"})
-    assert refused.status_code == 303 and len(versions_of(app)) == 2
 
 
 def test_profiles_csv_import_export_and_rule_effects(make_app: Any) -> None:
@@ -287,7 +279,7 @@ def test_the_gate_runs_korean_recordings_through_vosk(make_app: Any, tmp_path: P
     tried = client.post("/admin/flows/ko_test/try", data={
         "lang": "ko", "audio": (BytesIO(telephone_ulaw("방문 예약")), "x.ulaw")},
         content_type="multipart/form-data").json
-    assert "예약" in tried["transcript"] and tried["intent"] == "appointment"
+    assert "예약" in tried["transcript"] and tried["turns"][1]["intent"] == "appointment"
     assert tried["path"][:2] == ["ask", "route"] or tried["path"][:2] == ["ask", "sure"]
     worse = korean_flow()
     worse["intents"]["billing"]["examples"]["ko"] = ["전기 사용량", "사용량 문의", "사용량",
@@ -314,7 +306,7 @@ def _field(html: str, field_id: str, tag: str = "label") -> str:
 
 def test_the_form_offers_new_steps_of_every_schema_type_and_every_route_field(
         make_app: Any) -> None:
-    from ivr.admin_edits import step_types
+    from ivr.admin.edits import step_types
     from ivr.flowdoc import TARGET_KEYS
 
     app = admin_app(make_app)

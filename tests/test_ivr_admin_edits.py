@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from ivr import admin_edits
-from ivr.admin_edits import EditRefused
-from ivr.admin_forms import FormError, apply_form
+from ivr.admin import edits as admin_edits
+from ivr.admin.edits import EditRefused
+from ivr.admin.forms import FormError, apply_form
 from ivr.flowdoc import FLOWS_DIR, TARGET_KEYS, load_file, validate_document
 from ivr.validation import validate
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from ivr.admin_forms import FormError, apply_form
+from ivr.admin.form_fields import SHOWN
+from ivr.admin.forms import FormError, apply_form
 from ivr.flowdoc import FLOWS_DIR, FlowDoc, load_file, validate_document
-from ivr.form_fields import SHOWN
 
 MISSING = object()
 

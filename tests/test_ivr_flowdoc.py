@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
 from ivr.flowdoc import FLOWS_DIR, FlowDoc, FlowError, check_document, default_flow_files
-from ivr.simulate import simulate
 
 MAIN = yaml.safe_load((FLOWS_DIR / "main.yaml").read_text(encoding="utf-8"))
 
@@ -29,22 +26,22 @@ def _broken(change: Any) -> list[str]:
     change(document)
     with pytest.raises(FlowError) as info:
         check_document(document)
-    return info.value.problems
+    return [f"{p.path}: {p.text('en')}" for p in info.value.problems]
 
 
 def test_a_step_pointing_nowhere_is_refused() -> None:
     problems = _broken(lambda d: d["steps"]["welcome"].update(next="nowhere"))
-    assert problems == ["steps/welcome/next: no step named 'nowhere'"]
+    assert problems == ["steps/welcome/next: No step named 'nowhere'"]
 
 
 def test_a_prompt_missing_a_language_is_refused() -> None:
     problems = _broken(lambda d: d["steps"]["goodbye"]["prompt"].pop("en"))
-    assert problems == ["steps/goodbye/prompt: no text for language 'en'"]
+    assert problems == ["steps/goodbye/prompt/en: No text in en"]
 
 
 def test_a_keypad_choice_must_be_an_intent() -> None:
     problems = _broken(lambda d: d["steps"]["ask_need"]["keypad"].update({"7": "pizza"}))
-    assert problems == ["steps/ask_need/keypad: no intent named 'pizza'"]
+    assert problems == ["steps/ask_need/keypad/7: No intent named 'pizza'"]
 
 
 def test_steps_that_never_listen_cannot_loop() -> None:
@@ -52,7 +49,7 @@ def test_steps_that_never_listen_cannot_loop() -> None:
         d["steps"]["closed_notice"]["next"] = "welcome"
         d["steps"]["opening"]["open"] = "closed_notice"
 
-    assert any("loops back" in p for p in _broken(loop))
+    assert any("Loop that never asks the caller anything" in p for p in _broken(loop))
 
 
 def test_a_basic_voice_that_cannot_speak_the_language_is_refused() -> None:
@@ -92,22 +89,9 @@ def test_flowdoc_fills_prompts_and_labels() -> None:
     assert flow.human_step == "human"
 
 
-@pytest.mark.parametrize("not_digital", [False, True])
-@pytest.mark.parametrize(("text", "lang"), [("c'è una fuga di gas in cantina", "it"),
-                                            ("there's a gas leak in the kitchen", "en")])
-def test_an_emergency_hears_the_safety_advice_then_reaches_a_human(
-        text: str, lang: str, not_digital: bool) -> None:
-    monday_morning = datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("Europe/Rome"))
-    sim = simulate(MAIN, text, lang, now=monday_morning, not_digital=not_digital)
-    assert sim.intent == "emergency"
-    assert sim.path[-2:] == ["emergency_advice", "human"]
-    assert sim.outcome == "human"
-    assert ("112" if lang == "it" else "999") in sim.steps[-2].said
-
-
 def test_an_emergency_step_must_exist() -> None:
     problems = _broken(lambda d: d["settings"].update(emergency_step="nowhere"))
-    assert problems == ["settings/emergency_step: no step named 'nowhere'"]
+    assert problems == ["settings/emergency_step: No step named 'nowhere' for emergencies"]
 
 
 def test_emergency_settings_are_checked_and_default_to_none() -> None:
@@ -124,4 +108,4 @@ def test_emergency_settings_are_checked_and_default_to_none() -> None:
 
 def test_an_ask_step_may_send_silent_callers_somewhere_that_exists() -> None:
     problems = _broken(lambda d: d["steps"]["ask_need"].update(on_silence="nowhere"))
-    assert problems == ["steps/ask_need/on_silence: no step named 'nowhere'"]
+    assert problems == ["steps/ask_need/on_silence: No step named 'nowhere'"]

@@ -1,6 +1,6 @@
 """Reading one form field into a flow document: numbers within the schema's range, phone
 numbers, checkboxes with their hidden marker, texts; a refused value is a Problem at its
-field and leaves the old value in place. Used by the form editor (`ivr.admin_forms`).
+field and leaves the old value in place. Used by the form editor (`ivr.admin.forms`).
 """
 
 from __future__ import annotations

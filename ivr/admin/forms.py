@@ -4,7 +4,7 @@ Every form field is named after the path of the value it edits, with dots
 ("steps.ask_need.prompt.en", "intents.billing.examples.it", "settings.confirm_below"),
 so a validation Problem's path ("steps/ask_need/prompt/en") finds its field. Applying a
 form starts from the current document and only changes the fields the form carries. Then
-come the structural edits (`ivr.admin_edits`): the button pressed (`op`: "add_step",
+come the structural edits (`ivr.admin.edits`): the button pressed (`op`: "add_step",
 "remove_step:<name>", "move_up:<name>", "move_down:<name>"), a filled-in new step
 (`new_step.*`) or intent (`new_intent*`), renamed step keys (`steps.<name>.key`) and
 deleted intents (`intents.<name>.delete`).
@@ -25,10 +25,9 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
-from ivr import admin_edits
-from ivr.admin_edits import EditRefused
-from ivr.flowdoc import DEFAULT_SETTINGS, TARGET_KEYS, TEXT_KEYS
-from ivr.form_fields import (
+from ivr.admin import edits as admin_edits
+from ivr.admin.edits import EditRefused
+from ivr.admin.form_fields import (
     bad,
     bounds,
     choices,
@@ -39,6 +38,7 @@ from ivr.form_fields import (
     read_number,
     read_phone,
 )
+from ivr.flowdoc import DEFAULT_SETTINGS, TARGET_KEYS, TEXT_KEYS
 from ivr.hours import WEEKDAYS
 from ivr.validation import Problem
 

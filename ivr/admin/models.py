@@ -1,4 +1,5 @@
-"""The admin console's own tables: each flow's labelled test cases (text or audio).
+"""The admin console's own tables: each flow's labelled test cases (text or audio), and
+what admins decided about callers' words in the tuning loop.
 
 A flow keeps its test cases across versions; publishing a draft runs them against the
 draft and the published version (see `ivr.admin` and `speech.evaluate.evaluate_cases`).
@@ -41,3 +42,18 @@ class FlowTestCase(Base):
     def is_audio(self) -> bool:
         """Whether the case is a recording (transcribed when the cases run)."""
         return self.audio is not None
+
+
+class TuningDecision(Base):
+    """What an admin did with a caller's words from the tuning list: added them as an
+    example of an intent, or ignored them. A decided utterance leaves the list."""
+
+    __tablename__ = "ivr_tuning_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("ivr_call_events.id", ondelete="CASCADE"),
+                                          unique=True)
+    action: Mapped[str] = mapped_column(String(16))  # "added" | "ignored"
+    intent: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_by: Mapped[str] = mapped_column(String(80), default="")
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

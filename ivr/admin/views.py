@@ -1,20 +1,18 @@
 """The admin console for voice flows: edit (form or YAML), review, publish, history.
 
-Thin views over `ivr.versions`, `ivr.validation`, `ivr.admin_forms` and `ivr.gate`. Trying
-a draft and its test cases live in `ivr.admin_try`; analytics and callers' profiles in
-`ivr.admin_insights`. Everything here needs the admin role.
+Thin views over `ivr.versions`, `ivr.validation`, `ivr.admin.forms` and `ivr.admin.gate`.
+Test calls and test cases live in `ivr.admin.tryit`; analytics and callers' profiles in
+`ivr.admin.insights`. Everything here needs the admin role.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import yaml
 from flask import (
     Blueprint,
-    Flask,
     abort,
     current_app,
     flash,
@@ -25,12 +23,20 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from core.auth import login_required
 from ivr import validation, versions
-from ivr.admin_edits import step_fields, step_types
-from ivr.admin_forms import (
+from ivr.admin.context import (
+    flow_or_404,
+    now,
+    session,
+    speech_models,
+    test_call_runner,
+    who,
+)
+from ivr.admin.edits import step_fields, step_types
+from ivr.admin.form_fields import SHOWN, bounds, choices
+from ivr.admin.forms import (
     KEYPAD_DIGITS,
     STEP_DEFAULTS,
     FormError,
@@ -38,55 +44,27 @@ from ivr.admin_forms import (
     apply_form,
     problems_by_field,
 )
-from ivr.admin_models import FlowTestCase
+from ivr.admin.gate import GateResult, run_gate
+from ivr.admin.graph import flow_graph
+from ivr.admin.models import FlowTestCase
 from ivr.flow_store import publish as publish_version
 from ivr.flowdoc import DEFAULT_SETTINGS, FlowError
-from ivr.form_fields import SHOWN, bounds, choices
-from ivr.gate import GateResult, run_gate
 from ivr.models import Flow, FlowVersion
 
 log = logging.getLogger(__name__)
-bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
-               static_folder="static/admin", static_url_path="/static")
-
-
-def _session() -> Session:
-    session: Session = current_app.extensions["db"].session
-    return session
-
-
-def _now() -> datetime:
-    now: datetime = current_app.extensions["clock"].now()
-    return now
-
-
-def _flow(key: str) -> Flow:
-    flow = versions.find_flow(_session(), key)
-    if flow is None:
-        abort(404)
-    return flow
-
-
-def _who() -> str:
-    return str(g.user.username)
 
 
 def check(document: dict[str, Any]) -> list[validation.Problem]:
     """Validate a document with the app's speech models (vocabulary)."""
-    return validation.validate(document, current_app.extensions.get("speech"))
-
-
-def _flow_errors(exc: FlowError) -> list[validation.Problem]:
-    return [validation.Problem(line.split(":", 1)[0], "schema", {"it": line, "en": line})
-            for line in exc.problems]
+    return validation.validate(document, speech_models())
 
 
 def _editor(flow: Flow, document: dict[str, Any], problems: list[validation.Problem],
             yaml_text: str | None = None, status: int = 200) -> Any:
-    draft = versions.working_draft(_session(), flow)
+    draft = versions.working_draft(session(), flow)
     return render_template(
         "admin/editor.html", flow=flow, doc=document, draft=draft,
-        published=versions.published(_session(), flow), problems=problems,
+        published=versions.published(session(), flow), problems=problems,
         by_field=problems_by_field(problems), lang=g.get("lang", "en"),
         yaml_text=yaml_text if yaml_text is not None else versions.canonical_yaml(document),
         tab=request.args.get("tab", "form") if yaml_text is None else "yaml",
@@ -95,62 +73,58 @@ def _editor(flow: Flow, document: dict[str, Any], problems: list[validation.Prob
         shown=SHOWN, entered=request.form if status != 200 else {}), status
 
 
-@bp.get("/flows")
 @login_required("admin")
 def flows() -> Any:
     """Every flow with its published version and working draft."""
-    rows = [(flow, versions.published(_session(), flow), versions.working_draft(_session(),
+    rows = [(flow, versions.published(session(), flow), versions.working_draft(session(),
                                                                                   flow))
-            for flow in _session().scalars(select(Flow).order_by(Flow.key))]
+            for flow in session().scalars(select(Flow).order_by(Flow.key))]
     return render_template("admin/flows.html", rows=rows)
 
 
-@bp.get("/flows/<key>")
 @login_required("admin")
 def editor(key: str) -> Any:
     """The flow editor on the working draft (or the published version, to start one)."""
-    flow = _flow(key)
-    document = versions.current_document(_session(), flow)
+    flow = flow_or_404(key)
+    document = versions.current_document(session(), flow)
     return _editor(flow, document, check(document))
 
 
 def _save(flow: Flow, document: dict[str, Any], note: str, yaml_text: str | None,
           anchor: str | None = None) -> Any:
     try:
-        versions.save_draft(_session(), flow, document, note=note)
+        versions.save_draft(session(), flow, document, note=note)
     except FlowError as exc:
-        _session().rollback()
+        session().rollback()
         problems = check(document) if isinstance(document.get("steps"), dict) else []
-        return _editor(flow, document, problems or _flow_errors(exc), yaml_text, 422)
+        return _editor(flow, document, problems or exc.problems, yaml_text, 422)
     except versions.VersionError as exc:
-        _session().rollback()
+        session().rollback()
         problem = validation.Problem("id", "form", {"it": str(exc), "en": str(exc)})
         return _editor(flow, document, [problem], yaml_text, 422)
-    _session().commit()
+    session().commit()
     flash("admin.saved")
     return redirect(url_for("admin.editor", key=flow.key, _anchor=anchor,
                             tab="yaml" if yaml_text is not None else "form"), code=303)
 
 
 
-@bp.post("/flows/<key>/form")
 @login_required("admin")
 def save_form(key: str) -> Any:
     """Save the form editor's fields into the working draft."""
-    flow = _flow(key)
-    current = versions.current_document(_session(), flow)
+    flow = flow_or_404(key)
+    current = versions.current_document(session(), flow)
     try:
         document = apply_form(current, request.form)
     except FormError as exc:
         return _editor(flow, exc.document or current, exc.problems, None, 422)
-    return _save(flow, document, f"edited by {_who()}", None, anchor_after(request.form, document))
+    return _save(flow, document, f"edited by {who()}", None, anchor_after(request.form, document))
 
 
-@bp.post("/flows/<key>/yaml")
 @login_required("admin")
 def save_yaml(key: str) -> Any:
     """Save the raw YAML document into the working draft."""
-    flow = _flow(key)
+    flow = flow_or_404(key)
     text = request.form.get("document", "")
     try:
         document = yaml.safe_load(text)
@@ -159,20 +133,20 @@ def save_yaml(key: str) -> Any:
         where = f"line {mark.line + 1}" if mark is not None else "YAML"
         problem = validation.Problem("(yaml)", "yaml", {"it": f"YAML non valido ({where}): "
                                      f"{exc}", "en": f"Invalid YAML ({where}): {exc}"})
-        return _editor(flow, versions.current_document(_session(), flow), [problem], text, 422)
+        return _editor(flow, versions.current_document(session(), flow), [problem], text, 422)
     if not isinstance(document, dict):
         problem = validation.Problem("(yaml)", "yaml", {"it": "Il documento deve essere una "
                                      "mappa YAML", "en": "The document must be a YAML mapping"})
-        return _editor(flow, versions.current_document(_session(), flow), [problem], text, 422)
+        return _editor(flow, versions.current_document(session(), flow), [problem], text, 422)
     problems = validation.schema_problems(document)
     if problems:
-        return _editor(flow, versions.current_document(_session(), flow), problems, text, 422)
-    return _save(flow, document, f"YAML edited by {_who()}", text)
+        return _editor(flow, versions.current_document(session(), flow), problems, text, 422)
+    return _save(flow, document, f"YAML edited by {who()}", text)
 
 
 # ---------------------------------------------------------------- publishing
 def _cases(flow: Flow) -> list[FlowTestCase]:
-    return list(_session().scalars(select(FlowTestCase).where(FlowTestCase.flow_id == flow.id)
+    return list(session().scalars(select(FlowTestCase).where(FlowTestCase.flow_id == flow.id)
                                    .order_by(FlowTestCase.id)))
 
 
@@ -181,10 +155,9 @@ def _gate(flow: Flow, draft: FlowVersion) -> tuple[GateResult | None, str | None
     cases = _cases(flow)
     if not cases:
         return None, None
-    current = versions.published(_session(), flow)
+    current = versions.published(session(), flow)
     try:
-        return run_gate(draft.document, current.document if current else None, cases,
-                        current_app.extensions.get("speech"),
+        return run_gate(draft, current, cases, test_call_runner(), speech_models(),
                         current_app.extensions.get("understanding")), None
     except Exception as exc:  # a missing model or undecodable audio: say so, don't crash
         log.warning("evaluation of flow %s failed: %s", flow.key, exc)
@@ -202,29 +175,39 @@ def figures(gate: GateResult | None) -> str:
     return text
 
 
-@bp.get("/flows/<key>/publish")
+@login_required("admin")
+def graph(key: str) -> Any:
+    """The flow drawn as a map: steps, labelled branches, dead ends and loops marked."""
+    flow = flow_or_404(key)
+    document = versions.current_document(session(), flow)
+    lang = g.get("lang", "en")
+    return render_template("admin/graph.html", flow=flow,
+                           graph=flow_graph(document, lang if lang in document["languages"]
+                                            else document["default_language"]),
+                           draft=versions.working_draft(session(), flow))
+
+
 @login_required("admin")
 def review(key: str) -> Any:
     """Before publishing: the draft's problems and its test cases against the live version."""
-    flow = _flow(key)
-    draft = versions.working_draft(_session(), flow)
+    flow = flow_or_404(key)
+    draft = versions.working_draft(session(), flow)
     if draft is None:
         flash("admin.no_draft")
         return redirect(url_for("admin.editor", key=key))
     problems = check(draft.document)
     gate, gate_error = _gate(flow, draft)
     return render_template("admin/publish.html", flow=flow, draft=draft,
-                           current=versions.published(_session(), flow), problems=problems,
+                           current=versions.published(session(), flow), problems=problems,
                            blocking=validation.blocking(problems), gate=gate,
                            gate_error=gate_error, cases=_cases(flow), lang=g.get("lang", "en"))
 
 
-@bp.post("/flows/<key>/publish")
 @login_required("admin")
 def publish(key: str) -> Any:
     """Publish the reviewed draft; problems or a failing gate need "publish anyway"."""
-    flow = _flow(key)
-    draft = versions.working_draft(_session(), flow)
+    flow = flow_or_404(key)
+    draft = versions.working_draft(session(), flow)
     if draft is None or draft.checksum != request.form.get("checksum"):
         flash("admin.draft_changed")
         return redirect(url_for("admin.review", key=key), code=303)
@@ -242,61 +225,77 @@ def publish(key: str) -> Any:
     if needs_consent:
         note = f"{note} [published anyway: {figures(gate)}]".strip()
     draft.note = note[:255] or draft.note
-    publish_version(_session(), draft, by=_who(), now=_now())
-    _session().commit()
-    log.info("flow %s: version %s published by %s", key, draft.number, _who())
+    publish_version(session(), draft, by=who(), now=now())
+    session().commit()
+    log.info("flow %s: version %s published by %s", key, draft.number, who())
     flash("admin.published")
     return redirect(url_for("admin.history", key=key), code=303)
 
 
 # ---------------------------------------------------------------- history
-@bp.get("/flows/<key>/versions")
 @login_required("admin")
 def history(key: str) -> Any:
     """Every version of the flow, with diff and rollback links."""
-    flow = _flow(key)
+    flow = flow_or_404(key)
     return render_template("admin/versions.html", flow=flow,
-                           versions=versions.versions(_session(), flow))
+                           versions=versions.versions(session(), flow))
 
 
-@bp.get("/flows/<key>/diff")
 @login_required("admin")
 def diff(key: str) -> Any:
     """Line diff of two versions' canonical YAML (?a=<number>&b=<number>)."""
-    flow = _flow(key)
+    flow = flow_or_404(key)
     try:
-        old = versions.get_version(_session(), flow, request.args.get("a", type=int) or 0)
-        new = versions.get_version(_session(), flow, request.args.get("b", type=int) or 0)
+        old = versions.get_version(session(), flow, request.args.get("a", type=int) or 0)
+        new = versions.get_version(session(), flow, request.args.get("b", type=int) or 0)
     except versions.VersionError:
         abort(404)
     return render_template("admin/diff.html", flow=flow, old=old, new=new,
                            lines=versions.diff(old, new))
 
 
-@bp.post("/flows/<key>/versions/<int:number>/rollback")
+@login_required("admin")
+def confirm_rollback(key: str, number: int) -> Any:
+    """Before a rollback: what callers hear now, what they will hear, and what changes."""
+    flow = flow_or_404(key)
+    try:
+        old = versions.get_version(session(), flow, number)
+    except versions.VersionError:
+        abort(404)
+    live = versions.published(session(), flow)
+    return render_template("admin/rollback.html", flow=flow, old=old, live=live,
+                           draft=versions.working_draft(session(), flow),
+                           lines=versions.diff(live, old) if live is not None else [])
+
+
 @login_required("admin")
 def rollback(key: str, number: int) -> Any:
-    """Publish a copy of an old version as the newest version."""
-    flow = _flow(key)
+    """Publish a copy of an old version as the newest version (once confirmed)."""
+    flow = flow_or_404(key)
+    if request.form.get("confirm") != "yes":
+        return redirect(url_for("admin.confirm_rollback", key=key, number=number), code=303)
     try:
-        version = versions.rollback(_session(), flow, number, by=_who(), now=_now())
+        version = versions.rollback(session(), flow, number, by=who(), now=now())
     except (versions.VersionError, FlowError, ValueError) as exc:
-        _session().rollback()
+        session().rollback()
         log.warning("rollback of %s to v%s refused: %s", key, number, exc)
         abort(409)
-    _session().commit()
-    log.info("flow %s: rolled back to v%s as v%s by %s", key, number, version.number, _who())
+    session().commit()
+    log.info("flow %s: rolled back to v%s as v%s by %s", key, number, version.number, who())
     flash("admin.rolled_back")
     return redirect(url_for("admin.history", key=key), code=303)
 
 
-def init_app(app: Flask) -> None:
-    """Register the admin blueprint and its console links."""
-    from ivr import admin_insights, admin_try  # noqa: F401  (routes on `bp`)
-
-    app.register_blueprint(bp)
-    links = app.config.setdefault("CONSOLE_LINKS", [])
-    for link in (("admin.flows", "nav.flows", "admin"),
-                 ("admin.analytics", "nav.analytics", "admin")):
-        if link not in links:
-            links.append(link)
+def register(bp: Blueprint) -> None:
+    """Add this module's pages to the admin blueprint."""
+    bp.get("/flows")(flows)
+    bp.get("/flows/<key>")(editor)
+    bp.post("/flows/<key>/form")(save_form)
+    bp.post("/flows/<key>/yaml")(save_yaml)
+    bp.get("/flows/<key>/map")(graph)
+    bp.get("/flows/<key>/publish")(review)
+    bp.post("/flows/<key>/publish")(publish)
+    bp.get("/flows/<key>/versions")(history)
+    bp.get("/flows/<key>/diff")(diff)
+    bp.get("/flows/<key>/versions/<int:number>/rollback")(confirm_rollback)
+    bp.post("/flows/<key>/versions/<int:number>/rollback")(rollback)

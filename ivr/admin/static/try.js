@@ -1,5 +1,6 @@
-/* "Try it": send a typed sentence, a microphone recording (captured as PCM and packed
-   as a 16 kHz WAV here, no MediaRecorder codecs) or an uploaded file; show the answer. */
+/* A test call through the live engine: each answer is typed, recorded from the microphone
+   (captured as PCM and packed as a 16 kHz WAV here, no MediaRecorder codecs) or uploaded;
+   the server replays the answers so far and returns every turn. */
 (function () {
   "use strict";
   var form = document.getElementById("try-form");
@@ -7,49 +8,98 @@
   var statusLine = document.getElementById("record-status");
   var recorded = null;
   var capture = null;
+  var answers = [];
+  var labels = document.getElementById("labels").dataset;
+  var decisions = JSON.parse(document.getElementById("decision-labels").textContent);
+  function decision(code) { return decisions[code] || code; }
 
   function show(id, text) { document.getElementById(id).textContent = text; }
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+
+  function renderTurn(turn) {
+    var chat = document.getElementById("chat");
+    if (turn.heard !== null) {
+      var said = el("li", "caller");
+      said.appendChild(el("strong", "", labels.caller + ": "));
+      said.appendChild(document.createTextNode(turn.heard || labels.silence));
+      chat.appendChild(said);
+    }
+    var reply = el("li", "hotline");
+    reply.appendChild(el("strong", "", labels.hotline + ": "));
+    reply.appendChild(el("span", "said", turn.said.join(" ")));
+    var facts = el("div", "turn-facts");
+    if (turn.decision) {
+      var badge = el("span", "badge decision", decision(turn.decision));
+      badge.dataset.decision = turn.decision;
+      facts.appendChild(badge);
+      if (turn.intent) {
+        facts.appendChild(el("span", "intent", " " + turn.intent +
+          (turn.confidence !== null ? " (" + turn.confidence.toFixed(2) + ")" : "")));
+      }
+    }
+    facts.appendChild(el("span", "steps", " " + turn.steps.join(" → ")));
+    reply.appendChild(facts);
+    reply.dataset.waitsAt = turn.waits_at || "";
+    chat.appendChild(reply);
+  }
 
   function render(data) {
     var box = document.getElementById("try-result");
     var error = document.getElementById("try-error");
-    if (data.error) { error.textContent = data.error; error.hidden = false; box.hidden = true; return; }
+    if (data.error) { error.textContent = data.error; error.hidden = false; return; }
     error.hidden = true;
-    show("r-transcript", data.transcript !== undefined ? (data.transcript || "—") : data.text);
+    answers = data.answers;
+    var chat = document.getElementById("chat");
+    chat.textContent = "";
+    data.turns.forEach(renderTurn);
+    if (data.over) { chat.appendChild(el("li", "over", labels.over)); }
+    var last = data.turns[data.turns.length - 1];
+    var answered = data.turns.filter(function (t) { return t.heard !== null; });
+    var latest = answered.length ? answered[answered.length - 1] : null;
+    show("r-transcript", data.transcript !== undefined ? (data.transcript || "—")
+      : (latest ? latest.heard || "—" : "—"));
     show("r-intent", data.intent || "—");
-    show("r-confidence", data.confidence ? data.confidence.toFixed(2) : "—");
-    show("r-decision", data.decision || "—");
-    show("r-outcome", data.outcome || "—");
+    show("r-confidence", data.intent_confidence !== null ? data.intent_confidence.toFixed(2) : "—");
+    show("r-decision", latest && latest.decision ? decision(latest.decision) : "—");
+    show("r-outcome", data.outcome || (last.waits_at ? "… " + last.waits_at : "—"));
     var list = document.getElementById("r-path");
     list.textContent = "";
-    data.steps.forEach(function (step) {
-      var item = document.createElement("li");
-      item.dataset.step = step.step;
-      var name = document.createElement("strong");
-      name.textContent = step.step + " (" + step.type + ")";
-      item.appendChild(name);
-      if (step.said) { item.appendChild(document.createTextNode(" “" + step.said + "”")); }
-      if (step.note) {
-        var note = document.createElement("span");
-        note.className = "note";
-        note.textContent = " — " + step.note;
-        item.appendChild(note);
-      }
+    data.path.forEach(function (step) {
+      var item = el("li", "", step);
+      item.dataset.step = step;
       list.appendChild(item);
     });
     box.hidden = false;
+    form.dataset.turns = String(data.turns.length);
+    document.getElementById("try-text").value = "";
   }
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
+  function send(withAnswer) {
     var data = new FormData(form);
-    if (recorded) { data.set("audio", recorded, "microphone.wav"); }
-    fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+    data.delete("answer");
+    if (!withAnswer) { data.delete("text"); data.delete("audio"); }
+    answers.forEach(function (a) { data.append("answer", a); });
+    if (withAnswer && recorded) { data.set("audio", recorded, "microphone.wav"); }
+    return fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(render)
       .catch(function (e) { render({ error: String(e) }); })
-      .finally(function () { recorded = null; });
+      .finally(function () { recorded = null; document.getElementById("try-audio").value = ""; });
+  }
+
+  function restart() { answers = []; send(false); }
+
+  form.addEventListener("submit", function (event) { event.preventDefault(); send(true); });
+  document.getElementById("try-restart").addEventListener("click", restart);
+  ["try-version", "try-lang", "try-not-digital"].forEach(function (id) {
+    document.getElementById(id).addEventListener("change", restart);
   });
+  restart();
 
   function wav(samples, rate) {
     var buffer = new ArrayBuffer(44 + samples.length * 2);
