@@ -309,7 +309,7 @@ def test_caller_page_shows_each_step_in_the_callers_words(console_app: Flask) ->
         version = FlowVersion(flow=flow, number=1, status="published", document={})
         call = Call(call_sid="CA" + "7" * 32, from_number="+393331111111", language="it",
                     flow_version=version, current_step="done", intent="billing",
-                    started_at=TUESDAY_10 - timedelta(minutes=21))
+                    outcome="hangup_callback", started_at=TUESDAY_10 - timedelta(minutes=21))
         call.events = [
             CallEvent(step="need", attempt=0, words="ho un problema con la bolletta"),
             CallEvent(step="confirm", attempt=0, digits="1"),
@@ -326,6 +326,7 @@ def test_caller_page_shows_each_step_in_the_callers_words(console_app: Flask) ->
     html = client.get(f"/console/callers/{caller_id}").get_data(as_text=True)
     assert "ho un problema con la bolletta" in html
     assert "keyed 1" in html
+    assert "caller hung up, callback booked" in html and "hangup_callback" not in html
     player = f'<audio controls preload="none" src="/console/requests/{request_id}/recording.wav"'
     assert player in html and "sono Maria, richiamatemi" in html and "81%" in html
     queue_html = client.get("/console").get_data(as_text=True)
