@@ -112,6 +112,10 @@ def _init_web(app: Flask) -> None:
     if app.config["LOCAL_TELEPHONY"]:  # the embedded default: the local phone and REST stand-in
         from localtwilio import phone
         phone.init_app(app, csrf)
+    # Last in the menu (and never anyone's front door): the account and callers'-data pages.
+    app.config["CONSOLE_LINKS"] += [("account.password", "nav.password", "agent"),
+                                    ("account.users", "nav.users", "admin"),
+                                    ("privacy.page", "nav.privacy", "admin")]
 
     # After the packages: they add their routes to the shared API blueprint.
     app.register_blueprint(api.bp)

@@ -199,3 +199,10 @@ def _logged_in_fails(app: Flask, username: str) -> bool:
 def test_an_agent_cannot_open_the_users_page(app: Flask) -> None:
     _user(app, "sara", "agent")
     assert _logged_in(app, "sara").get("/account/users").status_code == 403
+
+
+def test_the_menu_leads_to_the_account_and_callers_data_pages_without_changing_home(
+        app: Flask) -> None:
+    links = [endpoint for endpoint, _label, _role in app.config["CONSOLE_LINKS"]]
+    assert links[-3:] == ["account.password", "account.users", "privacy.page"]
+    assert links[0] not in links[-3:]  # each user's home stays their console
