@@ -36,6 +36,7 @@ from callbacks import (
     call_status,
     conversation,
     desk,
+    error_words,
     outcome_form,
     profiles,
     queue,
@@ -91,6 +92,18 @@ def console_time(moment: datetime | None, fmt: str = "%d/%m %H:%M") -> str:
     if moment is None:
         return ""
     return moment.astimezone(ZoneInfo(_timezone())).strftime(fmt)
+
+
+@bp.app_template_filter("reason_text")
+def reason_text_filter(stored: str | None) -> str:
+    """Why a callback is not done yet (`last_error`), in the agent's language."""
+    catalogs = current_app.extensions["i18n"]
+
+    def translate(key: str, **values: str) -> str:
+        text = str(catalogs.get(_lang(), {}).get(key) or catalogs["en"].get(key) or key)
+        return text.format(**values)
+
+    return error_words.reason_text(stored, translate)
 
 
 @bp.app_template_filter("call_status")
