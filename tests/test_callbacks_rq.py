@@ -99,6 +99,14 @@ def test_redis_flushed_the_reconciler_restores_the_job(rq_hotline):
 
 
 def _worker_env(app: Flask, redis_url: str, base_url: str) -> dict[str, str]:
+    """The environment of an `rq worker` process. It runs on the real clock, so calling
+    hours are set round the clock: the test must not depend on the hour it runs at."""
+    from callbacks import settings
+
+    with app.extensions["db"].transaction() as session:
+        settings.save(session, "hours", {"opening": {str(day): ["00:00", "23:59"]
+                                                     for day in range(7)}, "country": ""},
+                      TUESDAY_10)
     return {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "REDIS_URL": redis_url,
             "RQ_QUEUE_PREFIX": "cbtest", "TWILIO_ACCOUNT_SID": TWILIO_SID,
             "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "TWILIO_CALLER_ID": "+390200000000",

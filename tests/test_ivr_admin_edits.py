@@ -152,7 +152,7 @@ def test_rename_of_the_start_and_human_steps_follows_them(doc: dict[str, Any]) -
     assert edited["start"] == "hello"
     edited = admin_edits.rename_step(edited, "human", "agent")
     assert edited["settings"]["human_step"] == "agent"
-    assert edited["steps"]["route_not_digital"]["routes"]["default"] == "agent"
+    assert edited["steps"]["not_digital_heard"]["next"] == "agent"
     edited = admin_edits.rename_step(edited, "route_not_digital", "route_offline")
     assert edited["steps"]["route_need"]["not_digital"] == "route_offline"
     assert validate_document(edited) == []
