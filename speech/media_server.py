@@ -47,6 +47,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 from werkzeug.test import EnvironBuilder
 
+from core.logs import RateLimitedLog
 from speech import ws
 from speech.media_stream import (
     Event,
@@ -89,6 +90,9 @@ class _Call:
     throttled: bool = False
     start_queued: bool = False
     warned: bool = False       # "audio before start" was logged
+    # malformed frames: a short burst of lines, then one line every 10 s with a count
+    frame_log: RateLimitedLog = field(
+        default_factory=lambda: RateLimitedLog(log, burst=10, interval=10.0))
 
     def put(self, item: Event | bytearray | str) -> None:
         self.items.append(item)
@@ -216,7 +220,7 @@ class MediaServer:
                 try:
                     event = parse_event(message)
                 except ProtocolError as exc:
-                    log.warning("media stream frame ignored: %s", exc)
+                    call.frame_log.warning("media stream frame ignored: %s", exc)
                     continue
                 start = call.session.start
                 if isinstance(event, Media) and not call.start_queued:
