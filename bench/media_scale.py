@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.speech_streams import proc
 from speech import audio as speech_audio
 from tests.audio import noise_ulaw, telephone_ulaw
 from tests.speech_streams import FRAME, TwilioStream
@@ -85,13 +86,6 @@ def _server(kind: str, port_queue: mp.Queue, results: mp.Queue, stop: Any) -> No
     stop.wait()
     server.shutdown()
 
-
-def proc(pid: int) -> tuple[float, float]:
-    """(RSS in MB, CPU seconds) of a process, from /proc."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return rss / 1024, (int(fields[11]) + int(fields[12])) / 100
 
 
 def loadavg() -> str:

@@ -67,7 +67,7 @@ def _server(port_queue: mp.Queue, results: mp.Queue, stop: Any) -> None:
     server.shutdown()
 
 
-def _proc(pid: int) -> tuple[float, float]:
+def proc(pid: int) -> tuple[float, float]:
     """(RSS in MB, CPU seconds) of a process, from /proc."""
     status = Path(f"/proc/{pid}/status").read_text()
     rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
@@ -89,7 +89,7 @@ def run(url: str, pid: int, results: mp.Queue, streams: int) -> dict[str, float]
     """Play `streams` calls at once; return the figures described in the module doc."""
     clips = {p: telephone_ulaw(p, trail_seconds=2.5) for p in PHRASES}
     ends = {p: _speech_end(c) for p, c in clips.items()}
-    rss0, cpu0 = _proc(pid)
+    rss0, cpu0 = proc(pid)
     outcome: list[tuple[str, str, float]] = []
     peak = [rss0]
     lock = threading.Lock()
@@ -107,7 +107,7 @@ def run(url: str, pid: int, results: mp.Queue, streams: int) -> dict[str, float]
 
     def sample() -> None:
         while len(outcome) < streams:
-            peak[0] = max(peak[0], _proc(pid)[0])
+            peak[0] = max(peak[0], proc(pid)[0])
             time.sleep(0.05)
 
     threads = [threading.Thread(target=call, args=(i,)) for i in range(streams)]
@@ -118,7 +118,7 @@ def run(url: str, pid: int, results: mp.Queue, streams: int) -> dict[str, float]
     for thread in threads:
         thread.join()
     sampler.join()
-    _, cpu1 = _proc(pid)
+    _, cpu1 = proc(pid)
     audio_seconds = sum(len(clips[PHRASES[i % len(PHRASES)]]) / 8000 for i in range(streams))
     delays = sorted(d for _, _, d in outcome)
     heard = dict(results.get(timeout=10) for _ in outcome)

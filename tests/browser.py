@@ -52,6 +52,18 @@ CHROMIUM_ARGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 )
 DEFAULT_PASSWORD = "correct-horse-battery"
+AXE = ROOT / "tests" / "assets" / "axe.min.js"  # axe-core, vendored (tests/assets/README.md)
+AXE_BLOCKING = ("critical", "serious", "moderate")
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """Run axe-core on the page as it is; the violations of moderate impact or worse."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"],
+             "nodes": [n["target"] for n in v["nodes"]][:5],
+             "summary": v["nodes"][0].get("failureSummary", "")[:300] if v["nodes"] else ""}
+            for v in result["violations"] if v["impact"] in AXE_BLOCKING]
 
 
 def fake_microphone_args(wav_path: str | Path) -> list[str]:

@@ -16,11 +16,10 @@ from sqlalchemy import select
 from core.clock import FrozenClock
 from ivr.flow_store import create_draft, import_default_flows
 from ivr.models import Flow, FlowVersion
+from tests.browser import axe_violations
 from tests.ivr_support import OPEN
 
 ROOT = Path(__file__).resolve().parents[1]
-AXE = ROOT / "tests" / "assets" / "axe.min.js"
-BLOCKING = ("critical", "serious", "moderate")
 
 
 def admin_server(make_live_server: Any, **overrides: Any) -> Any:
@@ -29,15 +28,6 @@ def admin_server(make_live_server: Any, **overrides: Any) -> Any:
         import_default_flows(session)
     return live
 
-
-def axe_violations(page: Any) -> list[dict[str, Any]]:
-    """axe-core's violations of moderate impact or worse on the page as it is."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [{"id": v["id"], "impact": v["impact"],
-             "nodes": [n["target"] for n in v["nodes"]][:5],
-             "summary": v["nodes"][0].get("failureSummary", "")[:300] if v["nodes"] else ""}
-            for v in result["violations"] if v["impact"] in BLOCKING]
 
 
 @pytest.mark.browser

@@ -16,25 +16,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import test_browser_console as console_tests
-from tests.browser import ROOT, Browser, LiveServer
+from tests.browser import Browser, LiveServer, axe_violations
 from tests.test_browser_console import agent, book
 
 pytestmark = pytest.mark.browser
 stand_in = console_tests.stand_in
 console = console_tests.console
 
-AXE = ROOT / "tests" / "assets" / "axe.min.js"
-BLOCKING = ("critical", "serious", "moderate")
 
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """Run axe-core on the page as it is; the violations of moderate impact or worse."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [{"id": v["id"], "impact": v["impact"],
-             "nodes": [n["target"] for n in v["nodes"]][:5],
-             "summary": v["nodes"][0].get("failureSummary", "")[:300] if v["nodes"] else ""}
-            for v in result["violations"] if v["impact"] in BLOCKING]
 
 
 def assert_accessible(page: Page, what: str) -> None:
