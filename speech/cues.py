@@ -48,16 +48,11 @@ STRONG: dict[str, tuple[str, ...]] = {
         rf"\bnon (?:so|sappiamo|sono capace di|sono capace a|sono in grado di) "
         rf"(?:usare|utilizzare|adoperare|fare|andare|entrare|collegarmi|accedere)"
         rf"(?: \w+){{0,3}}? {_IT_ART}{_IT_DEV}\b",
-        rf"\b{_IT_REL}(?: \w+){{0,2}}? (?:mi aiuta|ci aiuta|aiuta|fa|fanno|gestisce|"
-        rf"si occupa|ci pensa|pensa)\b(?: \w+){{0,4}}",
-        rf"\b(?:mi aiuta|me lo fa|me la fa|me le fa|ci pensa|se ne occupa|lo fa)"
-        rf"(?: sempre| di solito| lei| lui)? {_IT_REL}\b",
         r"\bnon sono (?:molto |tanto |per niente |affatto )?(?:pratic[oaie]|capace|"
         r"espert[oa]|tecnologic[oa])\b(?: (?:di|con|col|coi|del|della|dei|delle) \w+)?",
         r"\bnon (?:me ne intendo|ci capisco niente|capisco niente di \w+)\b",
         r"\bnon ho (?:nessuna )?dimestichezza\b(?: con \w+)?",
         r"\bho solo (?:il )?(?:telefono )?fisso\b",
-        r"\bsono (?:anzian[oa]|vecchi[oa])\b",
     ),
     "en": (
         rf"\b(?:i|we) (?:dont|do not|never|dont even|havent got|have not got|have no) "
@@ -71,18 +66,35 @@ STRONG: dict[str, tuple[str, ...]] = {
         rf"{_EN_ART}{_EN_DEV}\b",
         r"\b(?:im|i am) not (?:very |really )?(?:computer literate|tech savvy|techy|"
         r"online|on the internet|on email)\b",
-        rf"\b{_EN_REL}s? (?:\w+ ){{0,2}}?(?:does|do|helps|handles|sorts|deals with|"
-        rf"sets up|looks after|takes care of)\b(?: \w+){{0,4}}",
-        r"\b(?:does it|do it|does that|does them) for me\b",
         r"\b(?:i|we) only have a landline\b",
         rf"\b(?:i|we) dont do {_EN_ART}{_EN_DEV}\b",
+        rf"\b(?:im|i am) (?:no good|hopeless|useless|rubbish|terrible|all thumbs) "
+        rf"(?:with|at|on) {_EN_ART}{_EN_DEV}\b",
+        r"\b(?:im|i am) (?:a bit of )?(?:a )?(?:technophobe|dinosaur)\b",
     ),
     "ko": (
         r"(?:인터넷|스마트폰|컴퓨터|이메일)(?:이|가|은|는)? ?없(?:어요|습니다|어)",
         r"(?:인터넷|스마트폰|컴퓨터)(?:을|를)? ?(?:못|잘 못) ?(?:해요|합니다|써요|씁니다)",
     ),
 }
-"""Statements that a caller is not digital, per language."""
+"""Statements that a caller is not digital, in their own words about themselves."""
+
+HEARSAY: dict[str, tuple[str, ...]] = {
+    "it": (
+        rf"\b{_IT_REL}(?: \w+){{0,2}}? (?:mi aiuta|ci aiuta|aiuta|fa|fanno|gestisce|"
+        rf"si occupa|ci pensa|pensa)\b(?: \w+){{0,4}}",
+        rf"\b(?:mi aiuta|me lo fa|me la fa|me le fa|ci pensa|se ne occupa|lo fa)"
+        rf"(?: sempre| di solito| lei| lui)? {_IT_REL}\b",
+        r"\bsono (?:anzian[oa]|vecchi[oa])\b",
+    ),
+    "en": (
+        rf"\b{_EN_REL}s? (?:\w+ ){{0,2}}?(?:does|do|helps|handles|sorts|deals with|"
+        rf"sets up|looks after|takes care of)\b(?: \w+){{0,4}}",
+        r"\b(?:does it|do it|does that|does them) for me\b",
+    ),
+}
+"""Someone else does the online things for the caller, or only their age: a cue, but the
+same words also fit "mio marito fa l'idraulico", so the learned detector may overrule it."""
 
 WEAK: dict[str, tuple[str, ...]] = {
     "it": (
@@ -94,6 +106,8 @@ WEAK: dict[str, tuple[str, ...]] = {
         r"\bi (?:cant|can not|cannot|couldnt|could not|am unable to|m unable to) "
         r"(?:\w+ ){0,4}?(?:online|on the internet|on the computer|on the website|"
         r"on the app|by email|on my phone)\b",
+        rf"\bi (?:cant|can not|cannot|couldnt|could not) (?:use|work|manage|get on with|"
+        rf"cope with|get into|make sense of) {_EN_ART}{_EN_DEV}\b",
     ),
 }
 """Phrasings that are a cue unless the caller also reports a technical failure."""
@@ -107,6 +121,30 @@ FAILURE: dict[str, str] = {
            r"paid online|keeps|stuck|down|broken|rejected|declined)\b"),
 }
 """Words that show a digital caller facing a technical problem."""
+
+AT_EASE_ONLINE: dict[str, str] = {
+    "it": (r"\b(?:faccio|pago|gestisco|controllo|vedo|leggo|ho fatto|ho pagato|ho visto|"
+           r"abbiamo fatto|facciamo|paghiamo)\b(?: \w+){0,3} (?:online|su internet|"
+           r"(?:con l|con la|dall|nell|sull) app|sul sito|sul computer|sul tablet|sul pc|"
+           r"sull iphone|sul telefonino|sullo smartphone)\b"
+           r"|(?<!\bnon )\b(?:uso|usiamo|usa)\b(?: \w+){0,2} (?:whatsapp|internet|"
+           r"il computer|il tablet|lo smartphone|l app|il pc|la mail|le email)\b"
+           r"|\bme la cavo (?:bene )?(?:con|col) (?:il |lo |la )?(?:computer|internet|"
+           r"smartphone|telefonino|tecnologia|cellulare)\b"
+           r"|\b(?:ho scaricato|stampo|scarico)\b|\bbolletta digitale\b|"
+           r"\bpreferisco (?:la )?(?:mail|email|online|l app)\b"),
+    "en": (r"\b(?:i|we|ive|weve|i have|we have|i can|we can)\b "
+           r"(?:(?!dont|cant|didnt|never|not|wont|havent|couldnt|cannot)\w+ )?"
+           r"(?:do|did|done|manage|managed|check|pay|paid|see|sort|sorted|log|get|find)\b"
+           r"(?: \w+){0,3} (?:online|on the (?:app|ipad|tablet|computer|laptop|internet|"
+           r"website|site))\b"
+           r"|(?<!\bno )(?<!\bnot )\b(?:fine|good|ok|okay|happy|great) with (?:the )?(?:internet|computers?|"
+           r"technology|apps?|online)\b"
+           r"|\b(?:paperless|i print|i printed|i downloaded|i download)\b"
+           r"|\b(?:prefer|rather have) (?:the )?(?:email|e mail|online|the app)\b"),
+}
+"""Words that show a caller at ease online ("I do all my banking on the iPad", "faccio tutto
+online"): what such a caller says about apps or age is no sign of not being digital."""
 
 HUMAN: dict[str, tuple[str, ...]] = {
     "it": (r"\boperator[ei]\b", r"\boperatrice\b", r"(?<!sono )\buna persona\b",
@@ -134,16 +172,22 @@ def _search(patterns: tuple[str, ...], text: str) -> re.Match[str] | None:
     return None
 
 
+def states_not_digital(text: str, lang: str) -> bool:
+    """True when the caller says in so many words that they are not digital ("non ho
+    internet", "I'm not very techy"): no learned model overrules that."""
+    return _search(STRONG.get(lang, ()), normalize(text or "", lang)) is not None
+
+
 def detect_not_digital(text: str, lang: str) -> Cue | None:
     """The non-digital cue with its evidence, or None when the caller did not give one."""
     normalized = normalize(text or "", lang)
     if not normalized:
         return None
-    match = _search(STRONG.get(lang, ()), normalized)
+    match = _search(STRONG.get(lang, ()) + HEARSAY.get(lang, ()), normalized)
     if match is None:
         weak = _search(WEAK.get(lang, ()), normalized)
-        failure = FAILURE.get(lang)
-        if weak is not None and not (failure and re.search(failure, normalized)):
+        excuses = (FAILURE.get(lang), AT_EASE_ONLINE.get(lang))
+        if weak is not None and not any(p and re.search(p, normalized) for p in excuses):
             match = weak
     return Cue("not_digital", match.group(0).strip()) if match else None
 

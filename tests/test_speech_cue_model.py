@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from speech.cue_model import CueDetector, load_examples
+from speech.cue_model import RULE_VETO, CueDetector, load_examples
 from speech.cues import Cue
 from speech.encoder import SentenceEncoder
+from speech.understanding import Understanding
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +73,25 @@ def test_evidence_of_a_long_story_is_the_clause_that_carries_the_cue(
 def test_empty_and_filler_only_utterances_carry_no_cue(detector: CueDetector) -> None:
     assert detector.detect("", "it") == {"not_digital": None, "human": None}
     assert detector.detect("ehm... pronto?", "it") == {"not_digital": None, "human": None}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("I'm 87 but I manage everything on the tablet, I just want to query a charge", "en"),
+    ("we're both retired and we do it all online, it's just the reading won't go in", "en"),
+    ("ho ottant'anni ma pago tutto con l'app, solo che questo mese non trovo la bolletta",
+     "it"),
+])
+def test_a_caller_at_ease_online_is_not_flagged_whatever_their_age(
+        detector: CueDetector, text: str, lang: str) -> None:
+    assert detector.detect(text, lang)["not_digital"] is None
+
+
+def test_a_callers_own_statement_is_never_overruled_by_the_model() -> None:
+    # As the hotline trains it (the shipped flows' needs as ordinary callers), the model
+    # reads "techy" as a digital topic, under the veto; the caller's own words still count.
+    detector = Understanding(wait_for_models=True).cue_detector()
+    assert detector is not None
+    text = "I'm not very techy, I'm afraid"
+    assert detector.scores(text, "en").not_digital < RULE_VETO
+    assert detector.detect(text, "en")["not_digital"] == Cue("not_digital",
+                                                             "im not very techy")

@@ -21,6 +21,9 @@ from speech.cues import Cue, detect_human, detect_not_digital, wants_human
         ("my daughter does the emails", "en", "my daughter does the emails"),
         ("I don't know how to use the internet", "en", "i dont know how to use the internet"),
         ("I only have a landline", "en", "i only have a landline"),
+        ("I'm no good with apps, love", "en", "im no good with apps"),
+        ("I can't use the website, is there someone", "en", "i cant use the website"),
+        ("I'm a bit of a dinosaur with all this", "en", "im a bit of a dinosaur"),
         ("인터넷이 없어요", "ko", "인터넷이 없어요"),
     ],
 )
@@ -40,6 +43,9 @@ def test_non_digital_cue_is_found_with_its_evidence(text, lang, evidence):
         ("mio figlio ha cambiato casa", "it"),
         ("non ho ricevuto la bolletta", "it"),
         ("I don't have my bill", "en"),
+        ("my daughter does it for me online but I'm 82 and I do all my banking on the iPad",
+         "en"),
+        ("me lo fa mia figlia, ma io faccio tutto online", "it"),
         ("", "it"),
     ],
 )
