@@ -29,8 +29,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from speech.cues import (AT_EASE_ONLINE, FAILURE, Cue, detect_human, detect_not_digital,
-                         states_not_digital)
+from speech.cues import (
+    AT_EASE_ONLINE,
+    FAILURE,
+    Cue,
+    detect_human,
+    detect_not_digital,
+    states_not_digital,
+)
 from speech.encoder import Embedder
 from speech.normalize import normalize, only_filler
 

@@ -138,8 +138,8 @@ AT_EASE_ONLINE: dict[str, str] = {
            r"(?:do|did|done|manage|managed|check|pay|paid|see|sort|sorted|log|get|find)\b"
            r"(?: \w+){0,3} (?:online|on the (?:app|ipad|tablet|computer|laptop|internet|"
            r"website|site))\b"
-           r"|(?<!\bno )(?<!\bnot )\b(?:fine|good|ok|okay|happy|great) with (?:the )?(?:internet|computers?|"
-           r"technology|apps?|online)\b"
+           r"|(?<!\bno )(?<!\bnot )\b(?:fine|good|ok|okay|happy|great) with (?:the )?"
+           r"(?:internet|computers?|technology|apps?|online)\b"
            r"|\b(?:paperless|i print|i printed|i downloaded|i download)\b"
            r"|\b(?:prefer|rather have) (?:the )?(?:email|e mail|online|the app)\b"),
 }
