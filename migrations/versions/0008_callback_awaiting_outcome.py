@@ -50,5 +50,7 @@ def downgrade() -> None:
     op.execute(requests.update().where(requests.c.status == 'connected')
                .values(status='completed', completed_at=requests.c.connected_at,
                        promise_kept=requests.c.connected_at <= requests.c.promised_by))
-    with op.batch_alter_table('callback_requests', schema=None) as batch_op:
-        batch_op.drop_column('connected_at')
+    # Not a batch drop: on SQLite that copies the table and drops the old one, and the
+    # ON DELETE CASCADE of call_attempts would delete every attempt with it. Both
+    # PostgreSQL and SQLite (3.35+) drop a plain column in place.
+    op.execute('ALTER TABLE callback_requests DROP COLUMN connected_at')
