@@ -12,8 +12,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from callbacks.booking import book_callback
-from callbacks.queue import NOTES_WINDOW
 from callbacks.models import CallAttempt, CallbackRequest, Caller, DigitalProfileChange
+from callbacks.queue import NOTES_WINDOW
 from core.clock import FrozenClock
 from core.users import create_user
 from ivr.models import Call, CallEvent, Flow, FlowVersion

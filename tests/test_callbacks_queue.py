@@ -12,6 +12,7 @@ from sqlalchemy import select
 from callbacks import console_queries, desk, queue
 from callbacks.models import CallAttempt, CallbackRequest
 from callbacks.outcomes import apply_status, callee_result
+from callbacks.promise import average_handling_minutes
 from tests.test_callbacks_support import TUESDAY_10, book, make_agent
 
 
@@ -184,6 +185,15 @@ def test_a_connected_call_awaits_the_agents_outcome_and_is_not_resolved(session)
     assert done.status == "completed" and done.completed_at == late
     assert done.promise_kept is True  # judged on the call, which came on time
     assert console_queries.my_claims(session, anna.id, late) == []
+
+
+def test_a_forgotten_outcome_does_not_lengthen_the_waits_promised_to_callers(session):
+    anna = make_agent(session)
+    request_id = _connected(session, anna.id)  # claimed at 10:00, reached at 10:05
+    late = TUESDAY_10 + timedelta(hours=5)
+    queue.record_agent_outcome(session, request_id, anna.id, "completed", late)
+    session.commit()
+    assert average_handling_minutes(session, late, default=30.0) == 5.0
 
 
 def test_a_connected_call_offers_only_the_outcomes_that_make_sense(session):

@@ -6,7 +6,8 @@ the Twilio stand-in loses or sends twice at once, REST answers of 429/503 for a 
 minutes on the app's clock) and lets the hotline's own recovery run (the reconciler is
 called at the times `rq cron` would call it). A callback is *completed* when its call
 reached the caller: the request is then "connected", awaiting the agent's outcome (no agent
-records one here); it is *lost* if it did not get there; *duplicated* counts extra dials of a caller and attempts counted more than once.
+records one here); it is *lost* if it did not get there; *duplicated* counts extra dials
+of a caller and attempts counted more than once.
 Inbound scenarios (the database away longer than a webhook waits; a gunicorn worker killed
 with SIGKILL mid-flow) count callers with exactly one callback request as completed. The
 figures are printed (`pytest -s tests/test_faults.py`) and kept in docs/benchmarks.md
