@@ -45,7 +45,7 @@ from callbacks import (
 )
 from callbacks import console_queries as queries
 from callbacks import settings as queue_settings
-from callbacks.models import AVAILABILITIES, COMPLETED, CallbackRequest, Caller
+from callbacks.models import AVAILABILITIES, CallbackRequest, Caller
 from callbacks.outcome_form import AFTER_CONNECTED, OUTCOMES
 from core.auth import login_required
 from ivr.labels import intent_label
@@ -115,7 +115,8 @@ def call_status_text(attempt: Any) -> str:
 
 
 def _waiting_html(view: queries.QueueView) -> str:
-    return render_template("console/_waiting.html", view=view, now=_now())
+    return render_template("console/_waiting.html", view=view, now=_now(),
+                           overdue=queries.outcome_overdue)
 
 
 def _mine_version(session: Session, now: datetime) -> str:
@@ -145,6 +146,7 @@ def _render_queue(form: dict[str, Any] | None = None) -> str:
                            returned=call_status.returned_requests(session, g.user.id, now),
                            after_connected=AFTER_CONNECTED, form=form or {},
                            poll_seconds=POLL_SECONDS, tz=_timezone(),
+                           overdue=queries.outcome_overdue,
                            mine=_mine_version(session, now))
 
 
@@ -276,11 +278,9 @@ def outcome(request_id: int) -> Any:
     if held is None:
         return _back()
     session = _session()
-    # A call that connected already completed the request: the agent's verdict may reopen it.
-    record = queue.follow_up_connected if held.status == COMPLETED else queue.record_agent_outcome
-    try:
-        record(session, request_id, g.user.id, chosen.status, _now(), note=chosen.note,
-               retry_at=chosen.retry_at)
+    try:  # a connected call is closed only here, by the agent's choice
+        queue.record_agent_outcome(session, request_id, g.user.id, chosen.status, _now(),
+                                   note=chosen.note, retry_at=chosen.retry_at)
     except (queue.QueueError, ValueError) as exc:
         session.rollback()
         flash("console.flash.cannot_record")
@@ -290,6 +290,23 @@ def outcome(request_id: int) -> Any:
     session.commit()
     flash("console.flash.outcome_saved")
     return _back()
+
+
+@bp.route("/requests/<int:request_id>/take-over", methods=["POST"])
+@login_required("agent")
+def take_over(request_id: int) -> Any:
+    """Take a connected call whose outcome is still missing after the notes window, to
+    record the outcome in place of the agent who made it."""
+    session = _session()
+    try:
+        desk.take_over_outcome(session, g.user.id, request_id, _now())
+    except desk.DeskError as exc:
+        session.rollback()
+        flash(exc.reason)
+        return _back()
+    session.commit()
+    flash("console.flash.taken_over")
+    return _back(f"#claim-{request_id}")
 
 
 @bp.route("/ready", methods=["POST"])

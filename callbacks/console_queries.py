@@ -9,26 +9,26 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from callbacks.models import (
     CLAIMABLE_STATUSES,
-    COMPLETED,
+    CONNECTED,
     OPEN_STATUSES,
     CallbackRequest,
     Caller,
 )
 from callbacks.priority import is_urgent
-from callbacks.queue import list_queue
+from callbacks.queue import NOTES_WINDOW, list_queue
 from core.models import User
 from ivr.models import Call
 
-IN_HAND_STATUSES = ("claimed", "dialling")
-NOTES_WINDOW = timedelta(hours=2)  # how long a finished call waits for the agent's notes
+# Being handled by an agent: claimed, being dialled, or connected and awaiting the outcome.
+IN_HAND_STATUSES = ("claimed", "dialling", CONNECTED)
 
 
 @dataclass(frozen=True)
@@ -127,24 +127,17 @@ def queue_version(rows: list[QueueRow], in_hand: list[tuple[CallbackRequest, str
         r = row.request
         digest.update(f"{r.id}:{r.status}:{r.rank_key}:{r.updated_at.isoformat()};".encode())
     for request, name in in_hand:
-        digest.update(f"h{request.id}:{request.status}:{name};".encode())
+        overdue = outcome_overdue(request, now)
+        digest.update(f"h{request.id}:{request.status}:{name}:{overdue};".encode())
     return digest.hexdigest()[:16]
 
 
-def _awaiting_notes(user_id: int, since: datetime) -> Any:
-    """A call the agent placed connected and closed the request; their notes are missing."""
-    return and_(CallbackRequest.claimed_by == user_id, CallbackRequest.status == COMPLETED,
-                CallbackRequest.outcome_note.is_(None), CallbackRequest.completed_at >= since)
-
-
 def my_claims(session: Session, user_id: int, now: datetime) -> list[CallbackRequest]:
-    """The requests in this agent's hands: claimed, being dialled, or just called and
-    still waiting for the agent's notes (for NOTES_WINDOW after the call)."""
+    """The requests in this agent's hands: claimed, being dialled, or connected and still
+    awaiting the agent's outcome (however long ago: a call is never closed for them)."""
     return list(session.scalars(
-        select(CallbackRequest).where(or_(
-            and_(CallbackRequest.claimed_by == user_id,
-                 CallbackRequest.status.in_(IN_HAND_STATUSES)),
-            _awaiting_notes(user_id, now - NOTES_WINDOW)))
+        select(CallbackRequest).where(CallbackRequest.claimed_by == user_id,
+                                      CallbackRequest.status.in_(IN_HAND_STATUSES))
         .options(selectinload(CallbackRequest.caller), selectinload(CallbackRequest.attempts))
         .order_by(CallbackRequest.claimed_at)))
 
@@ -155,13 +148,16 @@ def request_for_agent(session: Session, request_id: int, user_id: int,
     request = session.get(CallbackRequest, request_id)
     if request is None or request.claimed_by != user_id:
         return None
-    if request.status in OPEN_STATUSES:
-        return request
-    if (request.status == COMPLETED and request.outcome_note is None
-            and request.completed_at is not None
-            and request.completed_at >= now - NOTES_WINDOW):
+    if request.status in OPEN_STATUSES or request.status == CONNECTED:
         return request
     return None
+
+
+def outcome_overdue(request: CallbackRequest, now: datetime) -> bool:
+    """A connected call whose outcome is still missing after NOTES_WINDOW: any agent may
+    take it over (`queue.take_over_outcome`)."""
+    return (request.status == CONNECTED and request.connected_at is not None
+            and request.connected_at <= now - NOTES_WINDOW)
 
 
 def caller_story(session: Session, caller_id: int) -> dict[str, Any] | None:

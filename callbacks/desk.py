@@ -4,7 +4,9 @@ An agent holds one request at a time. Keyboard shortcuts and buttons then always
 that one request, and "Take next" is refused while it is in hand (the console says why
 and shows where it is). Saving an outcome starts a short after-call work period (wrap-up)
 in which nothing new is taken, so notes get written before the next call; the agent can
-end it early. Availability is the agent's own word: "available" (ready), "busy"
+end it early. A call that connected stays in the agent's hands until they choose its
+outcome; once NOTES_WINDOW has passed, another agent may take it over to record it
+(`take_over_outcome`). Availability is the agent's own word: "available" (ready), "busy"
 (working, not ready for a new request) and "away" (on a break). The promise made to
 callers counts agents who are not away (`callbacks.promise`).
 """
@@ -111,3 +113,16 @@ def take_next(session: Session, agent_id: int, now: datetime) -> CallbackRequest
         status.availability, status.changed_at = AVAILABLE, now
         session.flush()
     return queue.claim_next(session, agent_id, now)
+
+
+def take_over_outcome(session: Session, agent_id: int, request_id: int,
+                      now: datetime) -> CallbackRequest:
+    """Take a connected call whose outcome is overdue into this agent's hands, so they can
+    record it; refused (DeskError) while they hold another request."""
+    holding = [r for r in console_queries.my_claims(session, agent_id, now) if r.id != request_id]
+    if holding:
+        raise DeskError("console.flash.finish_first", holding[0].id)
+    try:
+        return queue.take_over_outcome(session, request_id, agent_id, now)
+    except (queue.QueueError, LookupError) as exc:
+        raise DeskError("console.flash.cannot_take_over", request_id) from exc

@@ -19,12 +19,18 @@ QUEUED = "queued"
 CLAIMED = "claimed"
 DIALLING = "dialling"
 COMPLETED = "completed"
+# The callback call reached the caller, and the agent has not said how it went yet. Not
+# open (the caller was called back) and not done: only the agent's outcome closes it.
+CONNECTED = "connected"
 NO_ANSWER = "no_answer"
 RETRY_SCHEDULED = "retry_scheduled"
 FAILED = "failed"
 CANCELLED = "cancelled"
-STATUSES = (QUEUED, CLAIMED, DIALLING, COMPLETED, NO_ANSWER, RETRY_SCHEDULED, FAILED, CANCELLED)
+STATUSES = (QUEUED, CLAIMED, DIALLING, CONNECTED, COMPLETED, NO_ANSWER, RETRY_SCHEDULED, FAILED,
+            CANCELLED)
 OPEN_STATUSES = (QUEUED, CLAIMED, DIALLING, RETRY_SCHEDULED)
+# Requests a person still has to act on: open ones, and connected calls awaiting the outcome.
+UNFINISHED_STATUSES = (*OPEN_STATUSES, CONNECTED)
 CLAIMABLE_STATUSES = (QUEUED, RETRY_SCHEDULED)
 
 # Transcription of a recorded message (CallbackRequest.transcript_status; None: no message).
@@ -151,6 +157,9 @@ class CallbackRequest(Base):
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # when the last callback call reached the caller (kept after the request is closed)
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # when the agent closed it as completed (never set by a call alone)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     caller: Mapped[Caller | None] = relationship()
@@ -161,6 +170,11 @@ class CallbackRequest(Base):
     def is_open(self) -> bool:
         """Whether someone still has to call this caller back."""
         return self.status in OPEN_STATUSES
+
+    @property
+    def awaits_outcome(self) -> bool:
+        """Whether the call connected and the agent has still to record how it went."""
+        return self.status == CONNECTED
 
 
 class CallAttempt(Base):

@@ -2,10 +2,12 @@
 
 Twilio's status callbacks can arrive twice or out of order. Each is applied at most once:
 a callback whose SequenceNumber is not newer than the last one applied is ignored, and an
-attempt in a terminal state never leaves it. The outcome for the request (completed when
-a person answered, retry later, or back to the queue for an agent once the policy's
-tries are spent) is decided once per attempt, guarded by `ended_at`. Only a person
-closes a request as failed or unanswered (`queue.record_agent_outcome`).
+attempt in a terminal state never leaves it. What the call means for the request
+("connected" when a person answered on both sides, retry later, or back to the queue for
+an agent once the policy's tries are spent) is decided once per attempt, guarded by
+`ended_at`. A call never closes a request: "connected" waits for the agent's outcome
+(resolved, follow-up, wrong number...), and only a person closes a request
+(`queue.record_agent_outcome`), so an answered call is never counted as resolved unseen.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 from callbacks import settings as queue_settings
 from callbacks.models import (
     CLAIMED,
-    COMPLETED,
+    CONNECTED,
     DIALLING,
     QUEUED,
     RETRY_SCHEDULED,
@@ -26,7 +28,6 @@ from callbacks.models import (
     CallbackRequest,
 )
 from callbacks.policy import calling_hours, next_attempt_time, policy_for
-from callbacks.promise import record_outcome
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,9 @@ def callee_result(session: Session, attempt: CallAttempt, status: str, now: date
                   error: str | None = None) -> None:
     """Apply how the caller's side ended: completed, busy, no-answer, failed, machine.
 
+    "completed" (a person on both sides) leaves the request "connected", awaiting the
+    agent's outcome; its promise is judged when that outcome is recorded.
+
     "agent-unreached" (the caller answered but no agent picked up) puts the request back
     in the queue at once without counting an attempt against the caller.
     """
@@ -124,10 +128,12 @@ def callee_result(session: Session, attempt: CallAttempt, status: str, now: date
     request: CallbackRequest = attempt.request
     request.updated_at = now
     request.lease_expires_at = None
-    if status == "completed":
+    if status == "completed":  # the caller was reached: the agent now says how it went
         request.attempts_made += 1
-        request.status, request.completed_at, request.last_error = COMPLETED, now, None
-        record_outcome(request, now)
+        request.status, request.connected_at, request.last_error = CONNECTED, now, None
+        request.completed_at = None
+        log.info("callback %s attempt %s: connected, awaiting the agent's outcome",
+                 request.id, attempt.id)
         return
     if status == "agent-unreached":
         request.status, request.claimed_by, request.not_before = QUEUED, None, now

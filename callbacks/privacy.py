@@ -31,7 +31,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from callbacks.models import OPEN_STATUSES, CallbackRequest, Caller, DigitalProfileChange
+from callbacks.models import UNFINISHED_STATUSES, CallbackRequest, Caller, DigitalProfileChange
 from callbacks.profiles import normalize_phone
 from core.jobs import app_job
 from ivr.models import Call, CallEvent
@@ -79,7 +79,8 @@ def twilio_recording_deleter(client: Any) -> RecordingDeleter:
 
 
 def _closed(before: datetime) -> Any:
-    return (CallbackRequest.status.not_in(OPEN_STATUSES),
+    # a connected call awaiting its outcome is not closed: it stays until an agent decides
+    return (CallbackRequest.status.not_in(UNFINISHED_STATUSES),
             or_(CallbackRequest.completed_at < before,
                 (CallbackRequest.completed_at.is_(None)) & (CallbackRequest.updated_at < before)))
 
@@ -159,7 +160,8 @@ def enforce_retention(session: Session, now: datetime, policy: RetentionPolicy,
 def _expire_callers(session: Session, before: datetime) -> int:
     """Callers with no request or call since `before` (and none open) are forgotten."""
     recent_requests = select(CallbackRequest.caller_id).where(
-        or_(CallbackRequest.created_at >= before, CallbackRequest.status.in_(OPEN_STATUSES)),
+        or_(CallbackRequest.created_at >= before,
+            CallbackRequest.status.in_(UNFINISHED_STATUSES)),
         CallbackRequest.caller_id.is_not(None))
     callers = session.scalars(select(Caller).where(
         Caller.created_at < before, Caller.id.not_in(recent_requests))).all()

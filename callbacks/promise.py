@@ -84,9 +84,13 @@ def agents_available(session: Session, now: datetime) -> int:
 
 
 def average_handling_minutes(session: Session, now: datetime, default: float) -> float:
-    """Mean minutes from claim to completion over the last 7 days (default when none)."""
+    """Mean minutes from claim to the call that reached the caller (or to completion,
+    without one) over the last 7 days (default when none). The time an agent then took to
+    record the outcome is left out: an outcome forgotten for hours must not lengthen the
+    waits promised to callers."""
     since = now - timedelta(days=7)
-    rows = session.execute(select(CallbackRequest.claimed_at, CallbackRequest.completed_at).where(
+    handled = func.coalesce(CallbackRequest.connected_at, CallbackRequest.completed_at)
+    rows = session.execute(select(CallbackRequest.claimed_at, handled).where(
         CallbackRequest.status == COMPLETED, CallbackRequest.completed_at >= since,
         CallbackRequest.claimed_at.is_not(None)).limit(500)).all()
     spans = [(done - claimed).total_seconds() / 60 for claimed, done in rows

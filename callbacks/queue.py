@@ -27,6 +27,7 @@ from callbacks.models import (
     CANCELLED,
     CLAIMED,
     COMPLETED,
+    CONNECTED,
     FAILED,
     NO_ANSWER,
     OPEN_STATUSES,
@@ -40,6 +41,11 @@ from callbacks.promise import record_outcome, stored_promise
 log = logging.getLogger(__name__)
 
 OUTCOMES = (COMPLETED, NO_ANSWER, FAILED, CANCELLED, RETRY_SCHEDULED)
+# After a call that connected: resolved, call again / follow-up, or a wrong number.
+AFTER_CONNECTED = (COMPLETED, RETRY_SCHEDULED, FAILED)
+# How long a connected call stays the business of the agent who made it alone: after this,
+# any agent may take it over and record the outcome (the agent may have gone home).
+NOTES_WINDOW = timedelta(hours=2)
 
 
 class QueueError(Exception):
@@ -123,10 +129,15 @@ def release(session: Session, request_id: int, agent_id: int, now: datetime) -> 
 def record_agent_outcome(session: Session, request_id: int, agent_id: int, outcome: str,
                          now: datetime, note: str = "",
                          retry_at: datetime | None = None) -> CallbackRequest:
-    """The agent says how it went: completed, no_answer, failed, cancelled or retry."""
+    """The agent says how it went: completed, no_answer, failed, cancelled or retry.
+
+    A request whose call connected takes the outcomes of `follow_up_connected`."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
     request = _owned(session, request_id, agent_id)
+    if request.status == CONNECTED:
+        return follow_up_connected(session, request_id, agent_id, outcome, now, note=note,
+                                   retry_at=retry_at)
     if not request.is_open and request.status != NO_ANSWER:
         raise QueueError(f"request {request_id} is already {request.status}")
     request.status, request.updated_at = outcome, now
@@ -145,29 +156,56 @@ def record_agent_outcome(session: Session, request_id: int, agent_id: int, outco
 def follow_up_connected(session: Session, request_id: int, agent_id: int, outcome: str,
                         now: datetime, note: str = "",
                         retry_at: datetime | None = None) -> CallbackRequest:
-    """After a call that connected (and so completed the request), the agent's verdict.
+    """After a call that connected (the request is "connected"), the agent's outcome.
 
-    "completed" keeps it closed with the agent's notes; "retry_scheduled" (call again or a
-    follow-up) reopens it for `retry_at`; "failed" records a wrong number. The promise stays
-    judged on the connected call: the caller was reached when we said.
+    "completed" closes it as resolved; "retry_scheduled" (call again or a follow-up)
+    reopens it for `retry_at`; "failed" records a wrong number. Whatever the outcome, the
+    promise is judged on the connected call (the caller was reached when we said) and
+    only now, once a person confirmed who answered.
     """
     request = _owned(session, request_id, agent_id)
-    if request.status != COMPLETED:
+    if request.status != CONNECTED:
         raise QueueError(f"request {request_id} has not connected (it is {request.status})")
     if request.claimed_by not in (None, agent_id):
         raise QueueError("this call was handled by another agent")
-    if outcome not in (COMPLETED, RETRY_SCHEDULED, FAILED):
+    if outcome not in AFTER_CONNECTED:
         raise ValueError("after a connected call the outcome is completed, retry or failed")
-    request.outcome_note = note[:500] or request.outcome_note
-    request.updated_at = now
     if outcome == RETRY_SCHEDULED:
         if retry_at is None or retry_at <= now:
             raise ValueError("a follow-up needs a time in the future")
-        request.status, request.not_before, request.claimed_by = RETRY_SCHEDULED, retry_at, None
-        request.completed_at = None
+        request.not_before = retry_at
+    request.outcome_note = note[:500] or request.outcome_note
+    request.updated_at, request.lease_expires_at = now, None
+    record_outcome(request, request.connected_at or now)
+    if outcome == RETRY_SCHEDULED:
+        request.status, request.claimed_by = RETRY_SCHEDULED, None
     elif outcome == FAILED:
-        request.status, request.completed_at = FAILED, None
+        request.status = FAILED
+    else:
+        request.status, request.completed_at = COMPLETED, now
     session.flush()
+    log.info("callback %s: outcome %s recorded by agent %s after the call connected",
+             request_id, outcome, agent_id)
+    return request
+
+
+def take_over_outcome(session: Session, request_id: int, agent_id: int,
+                      now: datetime) -> CallbackRequest:
+    """Another agent takes a connected call whose outcome is still missing after
+    NOTES_WINDOW, to record it themselves (the agent who called may have left)."""
+    request = session.get(CallbackRequest, request_id)
+    if request is None:
+        raise LookupError(f"no callback request {request_id}")
+    if request.status != CONNECTED:
+        raise QueueError(f"request {request_id} is not awaiting an outcome "
+                         f"(it is {request.status})")
+    mine = request.claimed_by in (None, agent_id)
+    if not mine and (request.connected_at or now) > now - NOTES_WINDOW:
+        raise QueueError("the agent who made the call still has time to record the outcome")
+    previous, request.claimed_by, request.updated_at = request.claimed_by, agent_id, now
+    session.flush()
+    log.info("callback %s: outcome taken over by agent %s from agent %s", request_id, agent_id,
+             previous)
     return request
 
 
@@ -254,7 +292,8 @@ def to_json(request: CallbackRequest, timezone: str = "Europe/Rome") -> dict[str
         "lease_expires_at": iso(request.lease_expires_at),
         "attempts_made": request.attempts_made, "last_error": request.last_error,
         "outcome_note": request.outcome_note, "created_at": iso(request.created_at),
-        "completed_at": iso(request.completed_at),
+        "connected_at": iso(request.connected_at), "completed_at": iso(request.completed_at),
+        "awaits_outcome": request.awaits_outcome,
         "attempts": [{"id": a.id, "mode": a.mode, "status": a.status, "call_sid": a.call_sid,
                       "answered_by": a.answered_by, "duration": a.duration, "error": a.error,
                       "created_at": iso(a.created_at)} for a in request.attempts],

@@ -20,10 +20,10 @@ from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from callbacks.models import CallbackRequest
+from callbacks.models import CONNECTED, CallbackRequest
 from ivr.models import Call, CallEvent, Flow, FlowVersion
 
 HUMAN_NOW = {"transferred"}
@@ -87,7 +87,8 @@ def outcome_shares(session: Session, start: datetime, end: datetime) -> dict[str
 
 def time_to_human(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
     """Median seconds from answering to putting a caller through, and median minutes from
-    a callback request to the completed callback."""
+    a callback request to the callback that reached the caller, over requests an agent
+    closed as completed (a connected call still awaiting its outcome is not counted)."""
     rows = session.execute(select(Call.id, Call.started_at, CallEvent.handled_at).join(
         CallEvent, CallEvent.call_id == Call.id).where(
         Call.started_at >= start, Call.started_at < end, CallEvent.response.like("%<Dial%"),
@@ -96,7 +97,8 @@ def time_to_human(session: Session, start: datetime, end: datetime) -> dict[str,
     for call_id, started, handled in rows:
         if handled is not None:
             first.setdefault(call_id, (handled - started).total_seconds())
-    done = session.execute(select(CallbackRequest.created_at, CallbackRequest.completed_at)
+    reached = func.coalesce(CallbackRequest.connected_at, CallbackRequest.completed_at)
+    done = session.execute(select(CallbackRequest.created_at, reached)
                            .where(CallbackRequest.created_at >= start,
                                   CallbackRequest.created_at < end,
                                   CallbackRequest.completed_at.is_not(None)))
@@ -130,8 +132,9 @@ def time_to_person(session: Session, start: datetime, end: datetime) -> dict[str
 def callbacks_by_class(session: Session, start: datetime,
                        end: datetime) -> dict[str, dict[str, int]]:
     """Callbacks booked, promises kept / broken / pending, for not-digital callers and
-    for the others."""
-    table = {name: {"booked": 0, "kept": 0, "broken": 0, "pending": 0}
+    for the others. A call that connected but whose outcome no agent recorded yet is
+    neither kept nor pending: it is counted apart, as "outcome_needed"."""
+    table = {name: {"booked": 0, "kept": 0, "broken": 0, "pending": 0, "outcome_needed": 0}
              for name in ("not_digital", "others")}
     for request in session.scalars(select(CallbackRequest).where(
             CallbackRequest.created_at >= start, CallbackRequest.created_at < end)):
@@ -139,6 +142,8 @@ def callbacks_by_class(session: Session, start: datetime,
         row["booked"] += 1
         kept = request.promise_kept
         key = "pending" if kept is None else ("kept" if kept else "broken")
+        if request.status == CONNECTED:
+            key = "outcome_needed"
         row[key] += 1
     return table
 

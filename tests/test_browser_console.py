@@ -122,22 +122,65 @@ def test_take_call_and_record_an_outcome(console: LiveServer, browser: Browser,
     stand_in.extensions["localtwilio"].wait_idle(timeout=30)
     calls = list(stand_in.extensions["localtwilio"].calls.values())
     assert calls and calls[0].to == AGENT_PHONE  # agent first: the agent's phone rang
-    # The call connected and closed the request; the page refreshes the agent's panel.
-    assert row(console, request_id).status == "completed"
+    # The call connected: the request awaits the agent's outcome, it is not resolved.
+    assert row(console, request_id).status == "connected"
     claim = page.locator(f"#claim-{request_id}")
     expect(claim.locator("legend")).to_contain_text("The call connected", timeout=15_000)
+    expect(claim.locator(".status")).to_have_text("connected: outcome needed")
+    expect(claim.locator(".outcome-needed")).to_contain_text("counted as not resolved")
+    expect(claim.get_by_role("button", name="Call now")).to_have_count(0)
     browser.screenshot(page, "console-call-finished")
-    # The agent chooses the outcome: nothing is chosen for them, "no answer" is not offered.
+    # The agent chooses the outcome: nothing is chosen for them, "no answer" is not offered,
+    # and saving without a choice is refused next to the choices.
     expect(claim.locator("input[name=outcome]:checked")).to_have_count(0)
     expect(claim.locator("input[value=no_answer]")).to_have_count(0)
-    claim.locator("input[value=resolved]").check()
     claim.locator("textarea[name=notes]").fill("explained the second instalment")
+    claim.get_by_role("button", name="Save outcome").click()
+    claim = page.locator(f"#claim-{request_id}")
+    expect(claim.locator(".field-error")).to_have_text("Choose an outcome first.")
+    expect(claim.locator("textarea[name=notes]")).to_have_value("explained the second instalment")
+    assert row(console, request_id).status == "connected"
+    browser.screenshot(page, "console-outcome-required")
+    claim.locator("input[value=resolved]").check()
     claim.get_by_role("button", name="Save outcome").click()
     expect(page.locator(".flash").first).to_contain_text("Outcome saved")
     expect(page.locator(f"#claim-{request_id}")).to_have_count(0)
     stored = row(console, request_id)
     assert (stored.status, stored.outcome_note) == ("completed",
                                                      "explained the second instalment")
+
+
+def test_an_outcome_left_unrecorded_is_taken_over_after_the_notes_window(
+        console: LiveServer, browser: Browser, stand_in: Flask) -> None:
+    request_id = book(console, "+393331111111", minutes_ago=5)
+    anna = open_console(browser, console, agent(console, "anna"))
+    anna.click("#take-next")
+    anna.click(f"#claim-{request_id} button[data-shortcut=c]")
+    assert console.app.extensions["jobs"].wait_idle(timeout=15)
+    stand_in.extensions["localtwilio"].wait_idle(timeout=30)
+    assert row(console, request_id).status == "connected"
+    # anna goes home without choosing; hours later the call is still not resolved
+    clock = console.app.extensions["clock"]
+    clock.advance(timedelta(hours=3))
+    bruno = open_console(browser, console, agent(console, "bruno"))
+    handled = bruno.locator(f"#in-hand-{request_id}")
+    expect(handled).to_contain_text("Anna · connected: outcome needed")
+    expect(handled).to_contain_text("outcome needed since")
+    browser.screenshot(bruno, "console-outcome-overdue")
+    handled.get_by_role("button", name="Take over and record the outcome").click()
+    expect(bruno.locator(".flash").first).to_contain_text("choose its outcome")
+    claim = bruno.locator(f"#claim-{request_id}")
+    expect(claim.locator(".outcome-needed")).to_contain_text("overdue")
+    claim.locator("input[value=follow_up]").check()
+    later = (datetime(2025, 3, 12, 9, 0, tzinfo=UTC)).strftime("%Y-%m-%dT%H:%M")
+    claim.locator("input[name=retry_at]").fill(later)
+    claim.get_by_role("button", name="Save outcome").click()
+    expect(bruno.locator(".flash").first).to_contain_text("Outcome saved")
+    stored = row(console, request_id)
+    assert stored.status == "retry_scheduled" and stored.outcome_note == "follow-up"
+    assert stored.promise_kept is True  # the caller was reached on time, at 10:00
+    anna.reload()
+    expect(anna.locator(f"#claim-{request_id}")).to_have_count(0)
 
 
 def test_two_agents_taking_at_once_get_different_requests(console: LiveServer,

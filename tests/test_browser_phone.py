@@ -210,7 +210,8 @@ def test_call_now_in_the_console_rings_the_callers_phone_page(
         live.app.extensions["localtwilio.stand_in"].wait_idle(30)
         with live.app.extensions["db"].transaction() as session:
             request = session.scalar(select(CallbackRequest))
-            assert request is not None and request.status == "completed"
+            # the callback reached the caller; the agent's outcome is still to come
+            assert request is not None and request.status == "connected"
     finally:
         live.stop()
 

@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from callbacks.booking import book_callback
 from callbacks.models import CallAttempt, CallbackRequest, Caller, DigitalProfileChange
+from callbacks.queue import NOTES_WINDOW
 from core.clock import FrozenClock
 from core.users import create_user
 from ivr.models import Call, CallEvent, Flow, FlowVersion
+from tests.ivr_support import signed_post
 
 TUESDAY_10 = datetime(2025, 3, 11, 9, 0, tzinfo=UTC)  # 10:00 in Rome, the hotline is open
 PASSWORD = "correct-horse-battery"
@@ -264,6 +266,66 @@ def test_call_now_records_an_attempt_and_queues_the_call(console_app: Flask) -> 
         assert (attempt.mode, attempt.number, attempt.status) == (
             "agent_first", "+390211111111", "pending")
     assert console_app.extensions["jobs"].pending() == 1
+
+
+def test_a_connected_call_stays_in_hand_until_an_outcome_is_chosen(
+        console_app: Flask, clock: FrozenClock) -> None:
+    request_id = book(console_app, "+393331111111", minutes_ago=2)
+    with console_app.extensions["db"].transaction() as session:
+        from core.models import User
+
+        for user in session.scalars(select(User)):
+            user.phone_number = "+390211111111"
+    anna, bruno = console_app.test_client(), console_app.test_client()
+    anna_token, bruno_token = login(anna, "anna"), login(bruno, "bruno")
+    anna.post("/console/take", data={"csrf_token": anna_token})
+    anna.post(f"/console/requests/{request_id}/call", data={"csrf_token": anna_token})
+    with console_app.extensions["db"].session_factory() as session:
+        attempt_id = session.scalar(select(CallAttempt.id).where(
+            CallAttempt.request_id == request_id))
+    twilio = console_app.test_client()  # Twilio's webhooks: anna pressed 1, the caller answered
+    call = {"CallSid": "CA" + "5" * 32, "AccountSid": "AC" + "1" * 32}
+    signed_post(twilio, f"/callbacks/twilio/bridge-accept/{attempt_id}", {**call, "Digits": "1"})
+    signed_post(twilio, f"/callbacks/twilio/dial-result/{attempt_id}",
+                {**call, "DialCallStatus": "completed"})
+    assert request_row(console_app, request_id).status == "connected"
+    page = anna.get("/console").get_data(as_text=True)
+    claim = page[page.index(f'id="claim-{request_id}"'):]
+    assert "connected: outcome needed" in claim and "choose the outcome" in claim
+    assert "counted as not resolved" in claim
+    refused = anna.post(f"/console/requests/{request_id}/outcome",
+                        data={"csrf_token": anna_token, "notes": "explained"})
+    assert refused.status_code == 422 and "Choose an outcome first" in refused.get_data(
+        as_text=True)
+    taken = anna.post("/console/take", data={"csrf_token": anna_token}, follow_redirects=True)
+    assert "Finish the request in your hands first" in taken.get_data(as_text=True)
+    assert bruno.post(f"/console/requests/{request_id}/take-over",
+                      data={"csrf_token": bruno_token}).status_code == 303
+    assert request_row(console_app, request_id).claimed_by != _user_id(console_app, "bruno")
+    # the notes window passes: still connected, still anna's, and now others see it
+    clock.advance(NOTES_WINDOW + timedelta(minutes=1))
+    assert request_row(console_app, request_id).status == "connected"
+    assert "The outcome is overdue" in anna.get("/console").get_data(as_text=True)
+    seen = bruno.get("/console").get_data(as_text=True)
+    in_hand = seen[seen.index(f'id="in-hand-{request_id}"'):]
+    assert "outcome needed since 11/03 10:" in in_hand and "Take over" in in_hand
+    bruno.post(f"/console/requests/{request_id}/take-over", data={"csrf_token": bruno_token})
+    assert f'id="claim-{request_id}"' in bruno.get("/console").get_data(as_text=True)
+    bruno.post(f"/console/requests/{request_id}/outcome",
+               data={"csrf_token": bruno_token, "outcome": "resolved", "notes": "done"})
+    row = request_row(console_app, request_id)
+    assert (row.status, row.claimed_by, row.outcome_note) == (
+        "completed", _user_id(console_app, "bruno"), "done")
+    assert row.promise_kept is True  # judged on the call, at 10:00, not on bruno's notes
+
+
+def _user_id(app: Flask, username: str) -> int:
+    from core.models import User
+
+    with app.extensions["db"].session_factory() as session:
+        found = session.scalar(select(User.id).where(User.username == username))
+        assert found is not None
+        return found
 
 
 def test_call_now_explains_why_it_cannot_call(console_app: Flask) -> None:

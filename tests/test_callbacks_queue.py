@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from callbacks import queue
-from callbacks.models import CallbackRequest
+from callbacks import console_queries, desk, queue
+from callbacks.models import CallAttempt, CallbackRequest
+from callbacks.outcomes import apply_status, callee_result
+from callbacks.promise import average_handling_minutes
 from tests.test_callbacks_support import TUESDAY_10, book, make_agent
 
 
@@ -136,14 +138,92 @@ def test_two_agents_claiming_at_once_never_get_the_same_request(db, session):
 
 
 def _connected(session, agent_id: int, phone: str = "+393331000001"):  # type: ignore[no-untyped-def]
-    """A request whose callback connected: the bridge completed it."""
+    """A request whose callback connected: the agent's call reached the caller at 10:05."""
     booking = book(session, phone, TUESDAY_10)
     session.commit()
-    queue.claim_next(session, agent_id, TUESDAY_10)
-    queue.record_agent_outcome(session, booking.request_id, agent_id, "completed",
-                               TUESDAY_10 + timedelta(minutes=5))
+    request = queue.claim_next(session, agent_id, TUESDAY_10)
+    assert request is not None
+    request.status = "dialling"  # as tasks.start_call leaves it
+    attempt = CallAttempt(request=request, agent_id=agent_id, number="+390211111111",
+                          status="in-progress", call_sid=f"CA{request.id:032d}",
+                          agent_accepted_at=TUESDAY_10, created_at=TUESDAY_10,
+                          updated_at=TUESDAY_10)
+    session.add(attempt)
+    session.flush()
+    callee_result(session, attempt, "completed", TUESDAY_10 + timedelta(minutes=5))
     session.commit()
     return booking.request_id
+
+
+def test_a_connected_call_awaits_the_agents_outcome_and_is_not_resolved(session):
+    anna = make_agent(session)
+    request_id = _connected(session, anna.id)
+    request = session.get(CallbackRequest, request_id)
+    assert request.status == "connected" and request.awaits_outcome
+    assert request.connected_at == TUESDAY_10 + timedelta(minutes=5)
+    assert request.completed_at is None and request.promise_kept is None
+    assert not request.is_open and request.attempts_made == 1
+    # Twilio's status callbacks of the same call, late or repeated, change nothing
+    attempt = request.attempts[0]
+    for status, sequence in (("in-progress", 2), ("completed", 3), ("completed", 3)):
+        apply_status(session, attempt, status=status, sequence=sequence, duration=240,
+                     now=TUESDAY_10 + timedelta(minutes=9))
+    session.commit()
+    assert attempt.status == "completed" and request.status == "connected"
+    # nor does time passing: no promotion, and the agent still holds it, hours later
+    late = TUESDAY_10 + queue.NOTES_WINDOW + timedelta(hours=20)
+    assert queue.promote_due(session, late) == 0
+    session.commit()
+    assert session.get(CallbackRequest, request_id).status == "connected"
+    assert [r.id for r in console_queries.my_claims(session, anna.id, late)] == [request_id]
+    assert console_queries.outcome_overdue(request, late)
+    with pytest.raises(desk.DeskError, match="finish_first"):  # the outcome comes first
+        desk.take_next(session, anna.id, late)
+    done = queue.record_agent_outcome(session, request_id, anna.id, "completed", late,
+                                      note="explained the bill")
+    session.commit()
+    assert done.status == "completed" and done.completed_at == late
+    assert done.promise_kept is True  # judged on the call, which came on time
+    assert console_queries.my_claims(session, anna.id, late) == []
+
+
+def test_a_forgotten_outcome_does_not_lengthen_the_waits_promised_to_callers(session):
+    anna = make_agent(session)
+    request_id = _connected(session, anna.id)  # claimed at 10:00, reached at 10:05
+    late = TUESDAY_10 + timedelta(hours=5)
+    queue.record_agent_outcome(session, request_id, anna.id, "completed", late)
+    session.commit()
+    assert average_handling_minutes(session, late, default=30.0) == 5.0
+
+
+def test_a_connected_call_offers_only_the_outcomes_that_make_sense(session):
+    anna = make_agent(session)
+    request_id = _connected(session, anna.id)
+    for outcome in ("no_answer", "cancelled"):
+        with pytest.raises(ValueError, match="after a connected call"):
+            queue.record_agent_outcome(session, request_id, anna.id, outcome,
+                                       TUESDAY_10 + timedelta(minutes=10))
+    assert session.get(CallbackRequest, request_id).status == "connected"
+
+
+def test_an_overdue_outcome_can_be_taken_over_by_another_agent(session):
+    anna, bruno = make_agent(session, "anna"), make_agent(session, "bruno")
+    request_id = _connected(session, anna.id)
+    soon = TUESDAY_10 + timedelta(minutes=30)
+    with pytest.raises(desk.DeskError, match="cannot_take_over"):  # anna still has time
+        desk.take_over_outcome(session, bruno.id, request_id, soon)
+    with pytest.raises(queue.QueueError, match="another agent"):
+        queue.record_agent_outcome(session, request_id, bruno.id, "completed", soon)
+    late = TUESDAY_10 + timedelta(minutes=5) + queue.NOTES_WINDOW
+    taken = desk.take_over_outcome(session, bruno.id, request_id, late)
+    session.commit()
+    assert taken.claimed_by == bruno.id and taken.status == "connected"
+    assert console_queries.my_claims(session, anna.id, late) == []
+    assert [r.id for r in console_queries.my_claims(session, bruno.id, late)] == [request_id]
+    queue.record_agent_outcome(session, request_id, bruno.id, "failed", late,
+                               note="wrong number")
+    session.commit()
+    assert session.get(CallbackRequest, request_id).status == "failed"
 
 
 def test_after_a_connected_call_a_follow_up_reopens_the_request_for_later(session):
@@ -156,6 +236,7 @@ def test_after_a_connected_call_a_follow_up_reopens_the_request_for_later(sessio
     session.commit()
     assert request.status == "retry_scheduled" and request.not_before == later
     assert request.completed_at is None and request.claimed_by is None
+    assert request.promise_kept is True  # the caller was reached when we said
     assert "paper form" in request.outcome_note
 
 

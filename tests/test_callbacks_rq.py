@@ -81,7 +81,7 @@ def test_simple_worker_places_the_call(rq_hotline):
     assert app.extensions["jobs"].queues["calls"].count == 1
     _burst(app)
     state.wait_idle()
-    assert _state(app, request_id)[0] == "completed" and _agent_calls(state) == 1
+    assert _state(app, request_id)[0] == "connected" and _agent_calls(state) == 1
 
 
 def test_redis_flushed_the_reconciler_restores_the_job(rq_hotline):
@@ -95,7 +95,7 @@ def test_redis_flushed_the_reconciler_restores_the_job(rq_hotline):
     reconcile_now(app, TUESDAY_10 + timedelta(minutes=2))  # a second pass: harmless duplicate
     _burst(app)
     state.wait_idle()
-    assert _state(app, request_id)[0] == "completed" and _agent_calls(state) == 1
+    assert _state(app, request_id)[0] == "connected" and _agent_calls(state) == 1
 
 
 def _worker_env(app: Flask, redis_url: str, base_url: str) -> dict[str, str]:
@@ -167,5 +167,5 @@ def test_worker_killed_mid_job_loses_nothing_and_dials_once(rq_hotline, tmp_path
     assert state.faults.arrived == 2  # the recovered job called Twilio once more, no retry
     state.wait_idle()
     status, attempts = _state(app, request_id)
-    assert status == "completed" and attempts[0].status == "completed"
+    assert status == "connected" and attempts[0].status == "completed"
     assert _agent_calls(state) == 1

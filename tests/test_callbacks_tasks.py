@@ -74,12 +74,14 @@ def _load(app: Flask, request_id: int) -> tuple[CallbackRequest, list[CallAttemp
     return request, attempts
 
 
-def test_agent_first_bridge_completes_the_callback(hotline):
+def test_agent_first_bridge_connects_the_callback_and_awaits_the_agents_outcome(hotline):
     app, state, _ = hotline
     request_id, agent_id = _claimed_request(app)
     _call(app, state, request_id, agent_id)
     request, attempts = _load(app, request_id)
-    assert request.status == "completed" and request.promise_kept is True
+    # the simulated callee answered: the request is not resolved until the agent says so
+    assert request.status == "connected" and request.connected_at is not None
+    assert request.completed_at is None and request.promise_kept is None
     assert [(a.status, a.callee_status) for a in attempts] == [("completed", "completed")]
     placed = list(state.calls.values())
     assert placed[0].to == AGENT and placed[0].from_ == app.config["TWILIO_CALLER_ID"]
@@ -125,7 +127,7 @@ def test_caller_first_human_hears_who_is_calling_then_reaches_the_agent(hotline)
     assert any("la richiamiamo dal servizio clienti come promesso" in p.lower()
                for p in call.transcript.prompts)
     assert call.transcript.notices == []  # said by a voice that speaks Italian
-    assert request.status == "completed" and attempts[0].callee_status == "completed"
+    assert request.status == "connected" and attempts[0].callee_status == "completed"
 
 
 def test_not_digital_caller_gets_a_patient_policy(hotline):
@@ -163,7 +165,7 @@ def test_duplicate_and_out_of_order_status_callbacks_change_nothing(hotline):
     request_id, agent_id = _claimed_request(app)
     _call(app, state, request_id, agent_id)
     request, attempts = _load(app, request_id)
-    assert request.status == "completed" and request.attempts_made == 1
+    assert request.status == "connected" and request.attempts_made == 1
     assert attempts[0].status == "completed" and attempts[0].last_sequence == 3
     sid = attempts[0].call_sid
     assert [c.params["CallStatus"] for c in state.callbacks_for(sid)][:2] == [
@@ -194,7 +196,7 @@ def test_twilio_server_error_is_retried_and_the_call_placed_once(hotline):
     clock.advance(timedelta(seconds=31))
     _settle(app, state)
     request, attempts = _load(app, request_id)
-    assert request.status == "completed" and attempts[0].id == attempt_id
+    assert request.status == "connected" and attempts[0].id == attempt_id
     assert len([c for c in state.calls.values() if c.to == AGENT]) == 1
 
 
@@ -227,7 +229,7 @@ def test_rate_limits_and_server_errors_are_retried_after_a_jittered_back_off(hot
     clock.advance(timedelta(seconds=17))
     _settle(app, state)
     request, attempts = _load(app, request_id)
-    assert request.status == "completed" and attempts[0].id == attempt_id
+    assert request.status == "connected" and attempts[0].id == attempt_id
     assert len([c for c in state.calls.values() if c.to == AGENT]) == 1
 
 
@@ -364,7 +366,7 @@ def test_a_callback_is_done_only_when_people_answered_on_both_sides(hotline):
     request, attempts = _load(app, request_id)
     assert attempts[0].agent_accepted_at is not None  # pressed 1 at the whisper
     assert attempts[0].answered_by == "human"  # the asynchronous AMD verdict
-    assert request.status == "completed"
+    assert request.status == "connected"
     caller_leg = next(c for c in state.calls.values() if c.to == CUSTOMER)
     assert "AnsweredBy" not in caller_leg.transcript.requests[0].params  # asynchronous
     assert [c.event for c in state.callbacks if c.event == "amd"] == ["amd"]

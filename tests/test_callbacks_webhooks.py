@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, event, text, update
 from app import create_app
 from callbacks import queue, tasks
 from callbacks.models import CallAttempt, CallbackRequest
+from callbacks.reconcile import reconcile_now
 from core.clock import FrozenClock
 from core.db import Database
 from tests.conftest import POSTGRES_ADMIN_URL, base_config
@@ -102,7 +103,7 @@ def test_a_lost_dial_result_never_requeues_a_caller_who_was_connected(make_app: 
                          "CallDuration": "240", "AccountSid": "AC" + "1" * 32})
     assert reply.status_code == 204
     request = _request(app, request_id)
-    assert request.status == "completed" and request.attempts_made == 1
+    assert request.status == "connected" and request.attempts_made == 1
 
 
 def test_a_lost_dial_result_of_an_agent_first_call_the_caller_answered(make_app: Any) -> None:
@@ -111,7 +112,38 @@ def test_a_lost_dial_result_of_an_agent_first_call_the_caller_answered(make_app:
     signed_post(app.test_client(), f"/callbacks/twilio/status/{attempt_id}",
                 {"CallSid": CALL_SID, "CallStatus": "completed", "SequenceNumber": "3",
                  "AccountSid": "AC" + "1" * 32})
-    assert _request(app, request_id).status == "completed"
+    assert _request(app, request_id).status == "connected"
+
+
+def test_a_connected_call_awaits_the_outcome_whatever_twilio_and_time_say(
+        make_app: Any) -> None:
+    app = _quiet_app(make_app)
+    request_id, attempt_id = _placed(app, agent_accepted_at=TUESDAY_10)
+    client, account = app.test_client(), {"CallSid": CALL_SID, "AccountSid": "AC" + "1" * 32}
+    status_path = f"/callbacks/twilio/status/{attempt_id}"
+    signed_post(client, status_path, {**account, "CallStatus": "in-progress",
+                                      "SequenceNumber": "2"})
+    assert _request(app, request_id).status == "dialling"  # still ringing the caller
+    reply = signed_post(client, f"/callbacks/twilio/dial-result/{attempt_id}",
+                        {**account, "DialCallStatus": "completed", "DialCallDuration": "180"})
+    assert reply.status_code == 200
+    for sequence in ("3", "3"):  # the call's end, sent twice
+        signed_post(client, status_path, {**account, "CallStatus": "completed",
+                                          "SequenceNumber": sequence, "CallDuration": "200"})
+    request = _request(app, request_id)
+    assert request.status == "connected" and request.connected_at == TUESDAY_10
+    assert request.completed_at is None and request.promise_kept is None
+    assert request.attempts_made == 1
+    # hours later, with the notes window long gone, the reconciler leaves it as it is
+    late = TUESDAY_10 + queue.NOTES_WINDOW + timedelta(hours=3)
+    counts = reconcile_now(app, late)
+    assert counts["promoted"] == counts["released"] == 0
+    assert _request(app, request_id).status == "connected"
+    with app.extensions["db"].transaction() as session:
+        queue.record_agent_outcome(session, request_id, request.claimed_by or 0, "completed",
+                                   late, note="explained the bill")
+    done = _request(app, request_id)
+    assert (done.status, done.completed_at, done.promise_kept) == ("completed", late, True)
 
 
 def test_a_caller_first_call_nobody_took_still_goes_back_to_the_queue(make_app: Any) -> None:

@@ -4,8 +4,10 @@ Each outbound scenario books CALLBACKS requests on PostgreSQL, injects one fault
 throwaway service (a Redis server of its own, a TCP proxy in front of PostgreSQL, webhooks
 the Twilio stand-in loses or sends twice at once, REST answers of 429/503 for a window of
 minutes on the app's clock) and lets the hotline's own recovery run (the reconciler is
-called at the times `rq cron` would call it). A callback is *lost* if it did not end
-completed; *duplicated* counts extra dials of a caller and attempts counted more than once.
+called at the times `rq cron` would call it). A callback is *completed* when its call
+reached the caller: the request is then "connected", awaiting the agent's outcome (no agent
+records one here); it is *lost* if it did not get there; *duplicated* counts extra dials
+of a caller and attempts counted more than once.
 Inbound scenarios (the database away longer than a webhook waits; a gunicorn worker killed
 with SIGKILL mid-flow) count callers with exactly one callback request as completed. The
 figures are printed (`pytest -s tests/test_faults.py`) and kept in docs/benchmarks.md
@@ -141,8 +143,8 @@ def _tally(app: Flask, state: StandIn, fault: str, held: list[tuple[int, int]]) 
             assert request is not None
             called = dials.get(_customer(n), 0)
             tally.called += called > 0
-            tally.completed += request.status == "completed"
-            tally.lost += request.status != "completed"
+            tally.completed += request.status == "connected"  # reached; outcome awaited
+            tally.lost += request.status != "connected"
             tally.duplicated += max(called - 1, 0) + max(request.attempts_made - 1, 0)
     print(tally.row())
     return tally

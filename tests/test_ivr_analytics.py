@@ -66,8 +66,26 @@ def test_promises_kept_by_priority_class(make_app: Any, session: Any) -> None:
     request.completed_at = request.created_at + timedelta(minutes=12)
     session.commit()
     table = analytics.callbacks_by_class(session, START, END)
-    assert table["not_digital"] == {"booked": 1, "kept": 1, "broken": 0, "pending": 0}
+    assert table["not_digital"] == {"booked": 1, "kept": 1, "broken": 0, "pending": 0,
+                                    "outcome_needed": 0}
     assert analytics.time_to_human(session, START, END)["callback_minutes"] == 12.0
+
+
+def test_a_connected_call_awaiting_its_outcome_is_not_counted_as_resolved(
+        make_app: Any, session: Any) -> None:
+    calls(make_app)
+    first, second = session.scalars(select(CallbackRequest).order_by(CallbackRequest.id))
+    first.status, first.connected_at = "connected", first.created_at + timedelta(minutes=7)
+    second.status, second.promise_kept = "completed", True
+    second.connected_at = second.created_at + timedelta(minutes=12)
+    second.completed_at = second.created_at + timedelta(minutes=40)  # notes took a while
+    session.commit()
+    table = analytics.callbacks_by_class(session, START, END)
+    assert table["others"] == {"booked": 2, "kept": 1, "broken": 0, "pending": 0,
+                               "outcome_needed": 1}
+    waits = analytics.time_to_human(session, START, END)
+    # only the resolved one, timed to the call that reached the caller
+    assert (waits["callbacks_done"], waits["callback_minutes"]) == (1, 12.0)
 
 
 def test_outcome_classes() -> None:

@@ -77,10 +77,15 @@ def test_a_spoken_need_becomes_a_callback_that_an_agent_places(live: Any) -> Non
         SimpleWorker([jobs.queues["calls"]], connection=jobs.connection).work(burst=True)
     state.wait_idle()
     done = http.get(public + f"/api/callbacks/{waiting['id']}").json()
-    assert done["status"] == "completed"
+    assert done["status"] == "connected" and done["awaits_outcome"] is True
     assert [a["status"] for a in done["attempts"]] == ["completed"]
     [agent_leg] = [c for c in state.calls.values() if c.to == AGENT_PHONE]
     assert agent_leg.status == "completed"
+    # only the agent's outcome closes the request
+    closed = http.post(public + f"/api/callbacks/{waiting['id']}/outcome",
+                       json={"outcome": "completed", "note": "bill explained"})
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "completed" and closed.json()["awaits_outcome"] is False
 
 
 def test_a_forged_webhook_books_nothing(live: Any) -> None:
