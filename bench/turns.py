@@ -128,13 +128,15 @@ def main(argv: list[str] | None = None) -> int:
                 print("  ", "CUT " if ended < clip.last_word else "WRONG", clip.phrase,
                       clip.voice, clip.speed, clip.pauses, "->", repr(text),
                       f"ended {ended:.2f} last word {clip.last_word:.2f}")
-        waits, complete = [], []
+        waits, complete, audio_waits, spents = [], [], [], []
         for clip in breaths:
             text, ended, spent = listen(model, clip.ulaw, settings, grammar)
             wait = ended - speech_end(clip.ulaw) + spent
             waits.append(wait)
             if text == clip.phrase:
                 complete.append(wait)
+                audio_waits.append(ended - speech_end(clip.ulaw))
+                spents.append(spent)
             if args.show and (text != clip.phrase or wait > 0.5):
                 print("   BREATH", clip.phrase, clip.voice, clip.speed, "->", repr(text),
                       f"wait {wait * 1000:.0f} ms")
@@ -143,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
                "wrong": wrong, "one_breath": len(breaths), "complete": len(complete),
                "complete_p50_ms": _quantile(complete, 0.5),
                "complete_p95_ms": _quantile(complete, 0.95),
+               "of_which_audio_p50_p95_ms": (_quantile(audio_waits, 0.5),
+                                             _quantile(audio_waits, 0.95)),
+               "of_which_cpu_p50_p95_ms": (_quantile(spents, 0.5), _quantile(spents, 0.95)),
                "all_p50_ms": _quantile(waits, 0.5),
                "all_p95_ms": _quantile(waits, 0.95),
                "wait_mean_ms": round(statistics.fmean(waits) * 1000)}, flush=True)
