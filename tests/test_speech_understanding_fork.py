@@ -33,6 +33,7 @@ app = create_app(config)  # starts the understanding warm-up on a thread
 flow = yaml.safe_load(open("ivr/flows/main.yaml", encoding="utf-8"))
 understanding = app.extensions["understanding"]
 saying = sys.argv[2]
+app.extensions["db"].ping()  # the master holds a pooled connection, as after a spool replay
 
 def answer():
     result = understanding.classify(flow, saying, "it")
