@@ -76,3 +76,16 @@ def heldout_corpus() -> tuple[list[Clip], list[Clip]]:
                                                        pitch=pitch, trail_seconds=3.0),
                                 0.0, voice, speed))
     return slow, breaths
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.turns_heldout`: bench.turns on this corpus (for `python -m bench`)."""
+    from bench.turns import main as turns
+
+    return turns(["--corpus", "heldout", *(argv or [])])
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
