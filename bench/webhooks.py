@@ -227,7 +227,7 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
-        think: float, preload: bool = False) -> int:
+        think: float, preload: bool = False, settle: float = 0.0) -> int:
     """Run the benchmark; returns a process exit code."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -266,6 +266,7 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
         cpu = _cpu_seconds(process.pid) - cpu_before
         time.sleep(0.5)  # let gunicorn write its last log lines
         server = _server_times(access_log.read_text())
+        time.sleep(settle)  # let every worker's warm-up finish before memory is read
         memory = _worker_memory(process.pid)
     finally:
         if process is not None:
@@ -298,7 +299,8 @@ def run(concurrency: int, calls: int, workers: int, threads: int, sqlite: bool,
           f"(gunicorn processes, user+system; load average {os.getloadavg()[0]:.1f}); "
           f"callers' CPU {callers_cpu / len(everything) * 1000:.1f} ms per webhook")
     print("  memory per web process (RSS / PSS, MB; the master, then each worker): "
-          + ", ".join(f"{rss:.0f} / {pss:.0f}" for rss, pss in memory))
+          + ", ".join(f"{rss:.0f} / {pss:.0f}" for rss, pss in memory)
+          + f"; PSS of all: {sum(pss for _, pss in memory):.0f} MB")
     return 1 if errors else 0
 
 
@@ -330,11 +332,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=1.0,
                         help="mean seconds a caller takes between webhooks (0: flat out)")
     parser.add_argument("--sqlite", action="store_true", help="use SQLite, not PostgreSQL")
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="seconds to wait after the calls before reading memory")
     parser.add_argument("--preload", action="store_true",
                         help="gunicorn --preload: build the app once, before forking workers")
     args = parser.parse_args(argv)
     return run(args.concurrency, args.calls, args.workers, args.threads, args.sqlite,
-               args.think, args.preload)
+               args.think, args.preload, args.settle)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -170,12 +171,27 @@ def retry_while_unreachable(action: Callable[[], T], session: Session,
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _fresh_pools_after_fork() -> None:
+    """In a forked child (gunicorn `--preload` workers, RQ work horses): never use the
+    parent's pooled connections, since one socket used by two processes mixes their
+    sessions. SQLAlchemy's advice: a new pool, the parent's connections left open."""
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_fresh_pools_after_fork)
+
+
 class Database:
     """One engine and a session factory; `session` is scoped to the thread/request."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
+        _ENGINES.add(self.engine)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         self.session = scoped_session(self.session_factory)
 

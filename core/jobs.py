@@ -51,12 +51,6 @@ def _app_for_job() -> Flask:
         return _worker_app
 
 
-def _drop_inherited_connections() -> None:
-    """In a forked work horse: never use the parent's pooled database connections."""
-    if _worker_app is not None:
-        _worker_app.extensions["db"].engine.dispose(close=False)
-
-
 def preload_worker_app() -> Flask:
     """Build this worker process's app now and load the speech models its jobs use, so the
     work horses forked afterwards inherit them instead of building their own per job."""
@@ -70,7 +64,7 @@ def preload_worker_app() -> Flask:
             except Exception as exc:  # reported; the job that needs it reports it too
                 log.warning("worker: speech model %s not loaded: %s", lang, _one_line(exc))
         app.extensions["db"].engine.dispose()  # nothing pooled before the first fork
-        os.register_at_fork(after_in_child=_drop_inherited_connections)
+        # (each work horse starts a pool of its own: core.db's at-fork hook)
     return app
 
 

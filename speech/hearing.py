@@ -70,6 +70,7 @@ class Segment:
 
     alternatives: list[tuple[str, float]]
     words: list[Word]
+    silence: float = 0.0  # posterior of "nothing was said" (empty or [unk]-only n-best texts)
 
     @property
     def text(self) -> str:
@@ -98,7 +99,8 @@ def parse_result(raw: str, fillers: frozenset[str] = frozenset()) -> Segment:
     With `SetMaxAlternatives(n > 0)` Vosk returns {"alternatives": [{"text", "confidence"
     (a log-likelihood), "result": [{"word", "start", "end"}]}]}: a softmax over the
     log-likelihoods gives each alternative's posterior, and "nothing was said" counts in
-    it, so a text that only narrowly beat silence keeps a low posterior. With
+    it, so a text that only narrowly beat silence keeps a low posterior (`Segment.silence` is
+the posterior of "nothing": when it is the largest, the decoder's best was no words). With
     `SetMaxAlternatives(0)` it returns {"text", "result": [{"word", "start", "end",
     "conf"}]} (MBR word confidences, with `SetWords(True)`); the text's confidence is then
     its lowest word confidence. Texts left empty by the stripping are left out.
@@ -114,12 +116,15 @@ def parse_result(raw: str, fillers: frozenset[str] = frozenset()) -> Segment:
         weights = [math.exp(score - best) for score in scores]
         total = sum(weights)
         alternatives: list[tuple[str, float]] = []
+        silence = 0.0
         for entry, weight in zip(entries, weights, strict=True):
             text = " ".join(w for w in entry.get("text", "").split() if w not in dropped)
             if text:
                 alternatives.append((text, weight / total))
+            else:
+                silence += weight / total
         words = [_word(w) for w in entries[0].get("result", []) if w.get("word") not in dropped]
-        return Segment(alternatives, words)
+        return Segment(alternatives, words, silence)
     words = [_word(w) for w in result.get("result", []) if w.get("word") not in dropped]
     text = " ".join(w for w in result.get("text", "").split() if w not in dropped)
     confidence = min((w.conf for w in words), default=1.0)

@@ -13,17 +13,24 @@ When has the caller finished? All times below are multiplied by `settings.patien
 - words recognised: the turn ends ("speech") once the voice detector (`speech.vad`) has
   heard nothing for a wait that depends on what was said. With a grammar the words tell
   whether the caller has finished:
-  * a complete expected phrase that no longer phrase continues: `complete_pause_seconds`
-    (a short pause; the caller said what we asked for). Vosk's final words must agree
-    (a grammar's partial result runs ahead of the audio), else listening goes on;
+  * a complete expected phrase that no longer phrase continues, and that is *sure*:
+    `complete_pause_seconds` (a short pause; the caller said what we asked for). Sure
+    means Vosk's final words agree (a grammar's partial result runs ahead of the audio),
+    the decoder ranked them above the other n-best texts and above "nothing" by
+    `sure_posterior`, and the words' timings span `sure_coverage` of the voice heard.
+    A phrase that is not sure waits like an incomplete one;
   * a complete phrase that a longer one continues ("네" / "네 맞아요"), or free-form
     listening: `end_silence_seconds` with the words unchanged that long, or Vosk's own
     endpoint after the last change;
-  * words that are not yet a phrase ("vorrei... ehm..."): `incomplete_silence_seconds`,
-    longer than the pauses slow speakers make mid-sentence (bench.turns counts cut-offs;
-    a lone first word that the grammar turns into another phrase still ends it early).
-  Vosk's endpoint alone (0.5 s trailing silence in the Korean model) is too eager for
-  people who pause, so it only counts in the middle case;
+  * words that are not yet a phrase ("vorrei... ehm..."), or words the decoder ranked
+    below "nothing" (a slow caller's first word that the grammar forces into a phrase):
+    `incomplete_silence_seconds`, longer than the pauses slow speakers make mid-sentence;
+  * never less than `pause_margin` times the longest pause the caller already made in
+    this answer: a caller who stopped for a second between words may do it again.
+  When the voice stops and Vosk has shown no words, its segment is finalised after the
+  short pause to see what it holds. Vosk's endpoint alone (0.5 s trailing silence in the
+  Korean model) is too eager for people who pause, so it only counts in the middle case.
+  Figures: docs/benchmarks.md, "Turn ends" (`bench.turns`, and a held-out corpus);
 - a key press switches to keypad mode: `max_digits` keys, "#", or `digit_timeout_seconds`
   after the last key -> "dtmf";
 - `max_seconds` of listening -> "timeout" with whatever was recognised; `hangup()` ->
@@ -70,7 +77,10 @@ class ListenSettings:
     no_input_seconds: float = 6.0      # silence before the caller starts -> reason "silence"
     end_silence_seconds: float = 1.2   # trailing silence that ends an utterance
     complete_pause_seconds: float = 0.3  # ... after a complete expected phrase
-    incomplete_silence_seconds: float = 2.0  # ... after words that are not a phrase yet
+    incomplete_silence_seconds: float = 2.5  # ... after words that are not a phrase yet
+    sure_posterior: float = 0.7        # a complete phrase ends early only this sure ...
+    sure_coverage: float = 0.6         # ... and only when its words span this share of voice
+    pause_margin: float = 1.25         # never end on less than this x the caller's own pauses
     max_seconds: float = 20.0          # hard cap (not scaled by patience)
     patience: float = 1.0              # multiplier for slow speakers / not-digital callers
     digit_timeout_seconds: float = 3.0  # after a key press, wait this long for the next
@@ -113,10 +123,14 @@ class Utterance:
         return cls(**values)
 
 
-def _segment(raw: str) -> list[tuple[str, float]]:
-    """Vosk result JSON -> [(text, posterior)], best first, `[unk]` and empty texts left
-    out (see `speech.hearing.parse_result`)."""
-    return hearing.parse_result(raw).alternatives
+def _strong(segment: Segment) -> bool:
+    """The decoder's best for `segment` was words, not "nothing" (a text ranked below
+    silence is a guess: a slow caller's first word forced into some phrase)."""
+    return bool(segment.alternatives) and segment.alternatives[0][1] > segment.silence
+
+
+MIN_PAUSE_SECONDS = 0.3  # a gap in the voice shorter than this is inside a word
+WORD_MARGIN_SECONDS = 0.2  # voice this close to a recognised word belongs to it
 
 
 class StreamingRecognizer:
@@ -171,7 +185,7 @@ class StreamingRecognizer:
         self._pending = b""
         self._chunk_bytes = int(input_rate * self.CHUNK_SECONDS) * 2
         self._frame_bytes = int(input_rate * self.FRAME_SECONDS) * 2
-        self._segments: list[list[tuple[str, float]]] = []
+        self._segments: list[Segment] = []
         self._partial = ""
         self._hypothesis = ""
         self._seconds = 0.0                # audio received
@@ -180,6 +194,9 @@ class StreamingRecognizer:
         self._last_voice = -math.inf
         self._last_change = 0.0
         self._endpoint_at = -math.inf
+        self._voiced: list[list[float]] = []  # [start, end] stretches of voice this turn
+        self._longest_pause = 0.0           # the caller's longest pause inside this answer
+        self._doubted = ""                  # a complete phrase not trusted to end early
         self.speech_started = False
         self.digits = ""
         self._last_digit = 0.0
@@ -245,10 +262,12 @@ class StreamingRecognizer:
         for voiced in self._vad.frames(chunk):
             self._seconds += self.FRAME_SECONDS
             if voiced:
+                self._note_voice(self._seconds)
                 self._voiced_run += 1
                 self._last_voice = self._seconds
                 if self._voiced_run >= 5 and not self.speech_started:
                     self.speech_started = True
+                    self._voiced = self._voiced[-1:]  # blips before the answer are no voice
                     self.prompt_finished()
             else:
                 self._voiced_run = 0
@@ -258,20 +277,38 @@ class StreamingRecognizer:
             if check.AcceptWaveform(feed):
                 self._check_segments[name].append(hearing.parse_result(check.Result()))
         if self._vosk.AcceptWaveform(feed):
-            segment = _segment(self._vosk.Result())
-            if segment:
+            segment = hearing.parse_result(self._vosk.Result())
+            if segment.alternatives:
                 self._segments.append(segment)
             self._partial = ""
             self._endpoint_at = self._seconds
         else:
             self._partial = hearing.strip_unknown(
                 json.loads(self._vosk.PartialResult()).get("partial", ""))
-        hypothesis = " ".join([s[0][0] for s in self._segments] +
-                              ([self._partial] if self._partial else []))
-        if hypothesis != self._hypothesis:
-            self._hypothesis = hypothesis
-            self._last_change = self._seconds
+        self._update_hypothesis()
         self._decide()
+
+    def _note_voice(self, at: float) -> None:
+        """Keep the stretches of voice and the longest pause between them (after speech
+        began: a blip of line noise before the answer is no pause of the caller's)."""
+        start = at - self.FRAME_SECONDS
+        if self._voiced and start - self._voiced[-1][1] < MIN_PAUSE_SECONDS:
+            self._voiced[-1][1] = at
+            return
+        if self._voiced and self.speech_started:
+            self._longest_pause = max(self._longest_pause, start - self._voiced[-1][1])
+        self._voiced.append([start, at])
+
+    def _update_hypothesis(self) -> bool:
+        """The words the turn is judged on (segments whose best was words, and the partial
+        result); True if they changed."""
+        hypothesis = " ".join([seg.text for seg in self._segments if _strong(seg)] +
+                              ([self._partial] if self._partial else []))
+        if hypothesis == self._hypothesis:
+            return False
+        self._hypothesis = hypothesis
+        self._last_change = self._seconds
+        return True
 
     def _decide(self) -> None:
         s, now = self.settings, self._seconds
@@ -284,26 +321,32 @@ class StreamingRecognizer:
             self._finish("timeout")
             return
         quiet = s.end_silence_seconds * s.patience
-        if not self._hypothesis:
-            if now - self._last_voice < quiet:
-                return
-            if self.speech_started:
-                # Voice came and went but no partial words: the decoder may still hold some.
-                if self._flush():
-                    self._finish("speech")
+        silent_for = now - self._last_voice
+        if not self._hypothesis and not self._segments:
+            if self.speech_started and self._unflushed \
+                    and silent_for >= s.complete_pause_seconds * s.patience:
+                # Voice came and went with no partial words: the decoder may hold some
+                # that it has not shown. The words branch below judges them.
+                self._flush()
+                self._update_hypothesis()
+                if self._segments:
                     return
+            if silent_for < quiet:
+                return
+            if self.speech_started:  # voice but no words at all: noise, start over
                 self._vosk.Reset()
                 for name, check in self._checks.items():
                     check.Reset()
                     self._check_segments[name] = []
                 self.speech_started = False
+                self._voiced, self._longest_pause = [], 0.0
             if listened >= s.no_input_seconds * s.patience:
                 self._finish("silence")
             return
         wait = self._turn_wait() * s.patience
         if wait >= quiet and now - self._last_change < quiet:
             return  # the words are still changing (a complete phrase is checked below)
-        if now - self._last_voice >= wait:
+        if silent_for >= wait:
             if wait < quiet and not self._confirm_complete():
                 return
             self._finish("speech")
@@ -314,36 +357,61 @@ class StreamingRecognizer:
     def _confirm_complete(self) -> bool:
         """Before ending early on a complete phrase, make Vosk commit to its words: a
         grammar's partial result runs ahead of the audio ("상담원" is shown as "상담원 연결"
-        before "연결" is said). False (listen on) when the final words are not complete."""
-        if not self._unflushed:
+        before "연결" is said). False (listen on) when the final words are not complete,
+        or are not sure enough to end early (then `_doubted`: the phrase waits as long as
+        words that are not a phrase yet)."""
+        if self._unflushed:
+            self._flush()
+            self._partial = ""
+            if self._update_hypothesis():
+                return False
+        if self._sure():
             return True
-        self._flush()
-        self._partial = ""
-        hypothesis = " ".join(seg[0][0] for seg in self._segments)
-        if hypothesis == self._hypothesis:
-            return True
-        self._hypothesis, self._last_change = hypothesis, self._seconds
+        self._doubted = self._hypothesis
         return False
 
+    def _sure(self) -> bool:
+        """Is the complete phrase heard what the caller said, all of it? The decoder put it
+        well above the other n-best texts and "nothing" (`sure_posterior`), and its words
+        span most of the voice heard (`sure_coverage`): a grammar turns a slow caller's
+        first word into some short phrase, and voice no word accounts for is a sign of it."""
+        s = self.settings
+        strong = [seg for seg in self._segments if _strong(seg)]
+        if min((seg.alternatives[0][1] for seg in strong), default=0.0) < s.sure_posterior:
+            return False
+        spans = [(w.start - WORD_MARGIN_SECONDS, w.end + WORD_MARGIN_SECONDS)
+                 for seg in strong for w in seg.words]
+        voiced = sum(end - start for start, end in self._voiced)
+        if not spans or voiced <= 0:
+            return True  # no timing to judge by: trust the words
+        covered = sum(max(0.0, min(end, w_end) - max(start, w_start))
+                      for start, end in self._voiced for w_start, w_end in spans)
+        return covered / voiced >= s.sure_coverage
+
     def _turn_wait(self) -> float:
-        """Silence (before patience) that ends the turn, given the words so far."""
+        """Silence (before patience) that ends the turn, given the words so far: never
+        shorter than `pause_margin` times the longest pause the caller made in this answer
+        (a caller who stopped for a second mid-answer may do it again)."""
         s, words = self.settings, self._hypothesis
         if not self._phrases:
-            return s.end_silence_seconds
-        if words in self._phrases:
-            return s.end_silence_seconds if words in self._continued \
+            wait = s.end_silence_seconds
+        elif words in self._phrases and words != self._doubted:
+            wait = s.end_silence_seconds if words in self._continued \
                 else s.complete_pause_seconds
-        return max(s.incomplete_silence_seconds, s.end_silence_seconds)
+        else:
+            wait = max(s.incomplete_silence_seconds, s.end_silence_seconds)
+        return max(wait, s.pause_margin * self._longest_pause)
 
     def _flush(self) -> bool:
         """Finalise Vosk's current segment; True if it held words."""
-        final = _segment(self._vosk.FinalResult())
+        final = hearing.parse_result(self._vosk.FinalResult())
         for name, check in self._checks.items():
             self._check_segments[name].append(hearing.parse_result(check.FinalResult()))
         self._unflushed = False
-        if final:
+        self._partial = ""
+        if final.alternatives:
             self._segments.append(final)
-        return bool(final)
+        return bool(final.alternatives)
 
     def _hearing(self, text: str, posterior: float) -> tuple[hearing.Hearing, str]:
         """The fused judgement on `text` from the check passes; and the free-form text."""
@@ -362,12 +430,12 @@ class StreamingRecognizer:
         if self._unflushed:
             self._flush()
         segments = self._segments
-        pieces = [seg[0][0] for seg in segments]
+        pieces = [seg.text for seg in segments]
         prefix = " ".join(pieces[:-1])
         alternatives = [(f"{prefix} {text}".strip(), conf)
-                        for text, conf in (segments[-1] if segments else [])]
+                        for text, conf in (segments[-1].alternatives if segments else [])]
         text = " ".join(pieces)
-        confidence = min((seg[0][1] for seg in segments), default=0.0)
+        confidence = min((seg.alternatives[0][1] for seg in segments), default=0.0)
         if reason in ("speech", "silence"):
             reason = "speech" if text else "silence"
         heard, free_text = (self._hearing(text, confidence) if self._checks and text

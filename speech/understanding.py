@@ -7,7 +7,9 @@ instance serves every call.
 
 from __future__ import annotations
 
+import gc
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -180,6 +182,32 @@ def _shipped_examples() -> list[tuple[str, str]]:
 
 _WARMED: set[int] = set()
 _WARM_LOCK = threading.Lock()
+_WARMING: list[threading.Thread] = []
+_FORK_HOOKED = False
+_FROZEN = False
+
+
+def _settle_before_fork() -> None:
+    """Before this process forks (gunicorn `--preload`, RQ's work horses): let a running
+    warm-up finish. A thread does not survive a fork: the child would get half-trained
+    models and whatever locks the thread held at that instant (the encoder's, the
+    classifier cache's, the allocator's), and would train everything again itself. After
+    it, the children inherit the trained models and the loaded encoder, and share those
+    pages with this process copy-on-write (docs/benchmarks.md, "Memory per web process").
+
+    The first time, `gc.freeze()` also moves every object alive now out of the collector's
+    reach, as the `gc` documentation advises before a fork without exec: otherwise the
+    child's first collections write to the headers of all the parent's objects and copy
+    their pages. Only once: a parent that forks per job (RQ) must not freeze its garbage.
+    """
+    global _FROZEN
+    for thread in list(_WARMING):
+        if thread is not threading.current_thread():
+            thread.join()
+    if not _FROZEN:
+        _FROZEN = True
+        gc.collect()
+        gc.freeze()
 
 
 def warm_up(understanding: Understanding, flow_docs: Sequence[Mapping] | None = None) -> None:
@@ -200,7 +228,8 @@ def warm_up(understanding: Understanding, flow_docs: Sequence[Mapping] | None = 
 
 
 def warm_up_in_background(understanding: Understanding) -> None:
-    """`warm_up` on a daemon thread, once per process and understanding."""
+    """`warm_up` on a daemon thread, once per process and understanding; a fork waits
+    for it (`_settle_before_fork`)."""
     with _WARM_LOCK:
         if id(understanding) in _WARMED:
             return
@@ -211,5 +240,15 @@ def warm_up_in_background(understanding: Understanding) -> None:
             warm_up(understanding)
         except Exception:  # a failed warm-up only costs the first caller some time
             log.exception("understanding warm-up failed")
+        finally:
+            with _WARM_LOCK:
+                _WARMING.remove(threading.current_thread())
 
-    threading.Thread(target=run, name="understanding-warm-up", daemon=True).start()
+    global _FORK_HOOKED
+    thread = threading.Thread(target=run, name="understanding-warm-up", daemon=True)
+    with _WARM_LOCK:
+        if not _FORK_HOOKED:
+            _FORK_HOOKED = True
+            os.register_at_fork(before=_settle_before_fork)
+        _WARMING.append(thread)
+    thread.start()

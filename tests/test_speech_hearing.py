@@ -7,6 +7,7 @@ model never produces one); the judgement runs on the real model and espeak-ng au
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -39,6 +40,15 @@ def test_unk_is_stripped_from_every_alternative_and_from_the_words():
     assert [text for text, _ in segment.alternatives] == ["환불", "환불"]
     assert [w.word for w in segment.words] == ["환불"]
     assert sum(p for _, p in segment.alternatives) == pytest.approx(1.0)
+
+
+def test_the_posterior_of_hearing_nothing_is_kept_apart_from_the_words():
+    # the decoder's best is no words; "아니요" is only its second guess
+    segment = hearing.parse_result(nbest(("", 160.0), ("아니요", 159.0)))
+    assert segment.text == "아니요"
+    assert segment.silence == pytest.approx(1 / (1 + math.exp(-1.0)))
+    assert segment.silence > segment.alternatives[0][1]
+    assert hearing.parse_result(nbest(("아니요", 160.0))).silence == 0.0
 
 
 def test_unk_is_stripped_from_word_confidence_results():
@@ -117,7 +127,7 @@ def test_the_korean_model_gets_a_garbage_path_of_syllables(model):
 @pytest.mark.parametrize("sentence", ["오늘 날씨가 참 좋네요", "우리 강아지가 아파요"])
 def test_chatter_forced_into_the_grammar_is_doubted(model, sentence):
     # without the garbage pass this comes out as grammar words (e.g. "네" at 1.0)
-    utterance = listen(model, telephone_ulaw(sentence, speed=140))
+    utterance = listen(model, telephone_ulaw(sentence, speed=140, trail_seconds=3.5))
     assert utterance.reason == "speech"
     if utterance.text:  # words came out of the grammar: they must not be trusted
         assert not utterance.heard and utterance.doubt == "garbage"

@@ -45,6 +45,51 @@ def test_a_long_pause_after_words_that_are_not_yet_a_phrase_does_not_end_the_tur
     assert (utterance.reason, utterance.text) == ("speech", "상담원 연결")
 
 
+def slow(words: list[str], pause: float, voice: str = "ko+m3",
+         speed: int = 100) -> tuple[bytes, float]:
+    """`words` one by one with `pause` s of line noise between them; and where the last
+    word begins (s)."""
+    audio, last = b"", 0.0
+    for index, word in enumerate(words):
+        if index:
+            audio += noise_ulaw(pause)
+        last = len(audio) / 8000
+        audio += telephone_ulaw(word, voice=voice, speed=speed,
+                                lead_seconds=0.4 if not index else 0.0,
+                                trail_seconds=3.0 if index == len(words) - 1 else 0.0)
+    return audio, last
+
+
+@pytest.mark.parametrize("pause", [0.75, 1.5])
+def test_a_slow_first_word_forced_into_a_short_phrase_does_not_end_the_turn(model, pause):
+    # ko+m3's slow "바로" is decoded as nothing, "아니요" only its second guess: that
+    # guess must not end the turn while the caller is between words
+    audio, last_word = slow(["바로", "연결해", "주세요"], pause)
+    utterance = listen(model, audio, ListenSettings())
+    assert utterance.reason == "speech"
+    assert utterance.duration_seconds > last_word
+
+
+def test_a_complete_phrase_that_is_not_sure_waits_like_an_incomplete_one(model):
+    audio = telephone_ulaw("아니요", trail_seconds=4.0)
+    settings = ListenSettings(complete_pause_seconds=0.3, incomplete_silence_seconds=2.5)
+    sure = listen(model, audio, settings)
+    unsure = listen(model, audio, replace(settings, sure_posterior=1.01))
+    assert sure.text == unsure.text == "아니요"
+    assert unsure.duration_seconds - sure.duration_seconds >= 1.8
+
+
+def test_a_caller_who_paused_mid_answer_is_given_that_pause_again(model):
+    # "상담원" ... 1 s ... "연결" ... 1 s ... "네": after a complete phrase the turn waits
+    # as long as the pause this caller already made, so the third word is still heard
+    audio, last_word = slow(["상담원", "연결", "네"], 1.0, voice="ko", speed=140)
+    patient = listen(model, audio, ListenSettings(pause_margin=1.25))
+    hasty = listen(model, audio, ListenSettings(pause_margin=0.0))
+    assert hasty.text == "상담원 연결" and hasty.duration_seconds < last_word
+    assert patient.duration_seconds > last_word
+    assert patient.text.startswith("상담원 연결 ")
+
+
 def test_a_complete_phrase_ends_the_turn_after_a_short_pause(model):
     audio = telephone_ulaw("아니요", trail_seconds=4.0)
     settings = ListenSettings(end_silence_seconds=1.2, complete_pause_seconds=0.3)
