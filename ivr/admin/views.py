@@ -17,6 +17,7 @@ from flask import (
     current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -44,7 +45,8 @@ from ivr.admin.forms import (
     apply_form,
     problems_by_field,
 )
-from ivr.admin.gate import GateResult, run_gate
+from ivr.admin.gate import GateResult
+from ivr.admin.gate_runs import GateRun, GateRuns, run_key
 from ivr.admin.graph import flow_graph
 from ivr.admin.models import FlowTestCase
 from ivr.flow_store import publish as publish_version
@@ -150,18 +152,18 @@ def _cases(flow: Flow) -> list[FlowTestCase]:
                                    .order_by(FlowTestCase.id)))
 
 
-def _gate(flow: Flow, draft: FlowVersion) -> tuple[GateResult | None, str | None]:
-    """Run the flow's test cases on the draft and the published version (None: no cases)."""
+def _gate_run(flow: Flow, draft: FlowVersion) -> GateRun | None:
+    """The gate run of the draft against the published version, started if need be and
+    waited for a moment (ADMIN_GATE_WAIT_SECONDS) so a quick one shows at once; None when
+    the flow has no test cases."""
     cases = _cases(flow)
     if not cases:
-        return None, None
-    current = versions.published(session(), flow)
-    try:
-        return run_gate(draft, current, cases, test_call_runner(), speech_models(),
-                        current_app.extensions.get("understanding")), None
-    except Exception as exc:  # a missing model or undecodable audio: say so, don't crash
-        log.warning("evaluation of flow %s failed: %s", flow.key, exc)
-        return None, str(exc)
+        return None
+    runs: GateRuns = current_app.extensions["admin_gate_runs"]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run = runs.start(app, draft, versions.published(session(), flow), cases, test_call_runner)
+    run.wait(float(current_app.config.get("ADMIN_GATE_WAIT_SECONDS", 3.0)))
+    return run
 
 
 def figures(gate: GateResult | None) -> str:
@@ -196,11 +198,29 @@ def review(key: str) -> Any:
         flash("admin.no_draft")
         return redirect(url_for("admin.editor", key=key))
     problems = check(draft.document)
-    gate, gate_error = _gate(flow, draft)
+    run = _gate_run(flow, draft)
+    pending = run is not None and not run.finished.is_set()
     return render_template("admin/publish.html", flow=flow, draft=draft,
                            current=versions.published(session(), flow), problems=problems,
-                           blocking=validation.blocking(problems), gate=gate,
-                           gate_error=gate_error, cases=_cases(flow), lang=g.get("lang", "en"))
+                           blocking=validation.blocking(problems),
+                           gate=run.result if run is not None else None,
+                           gate_error=run.error if run is not None else None,
+                           gate_run=run if pending else None, cases=_cases(flow),
+                           lang=g.get("lang", "en"))
+
+
+@login_required("admin")
+def gate_progress(key: str) -> Any:
+    """JSON: how far the draft's gate run has got (the review page polls it)."""
+    flow = flow_or_404(key)
+    draft = versions.working_draft(session(), flow)
+    runs: GateRuns = current_app.extensions["admin_gate_runs"]
+    cases = _cases(flow)
+    run = runs.find(run_key(draft, versions.published(session(), flow), cases)) \
+        if draft is not None and cases else None
+    if run is None:
+        return jsonify({"done": 0, "total": 0, "finished": True, "error": None})
+    return jsonify(run.to_dict())
 
 
 @login_required("admin")
@@ -215,7 +235,11 @@ def publish(key: str) -> Any:
     if validation.blocking(problems):
         flash("admin.cannot_publish")
         return redirect(url_for("admin.review", key=key), code=303)
-    gate, gate_error = _gate(flow, draft)
+    run = _gate_run(flow, draft)
+    if run is not None and not run.finished.is_set():
+        flash("admin.gate_running")  # what would be published is not measured yet
+        return redirect(url_for("admin.review", key=key), code=303)
+    gate, gate_error = (run.result, run.error) if run is not None else (None, None)
     needs_consent = bool(gate_error) or (gate is not None and not gate.passed) or any(
         p.severity == "error" for p in problems)
     if needs_consent and request.form.get("anyway") != "yes":
@@ -295,6 +319,7 @@ def register(bp: Blueprint) -> None:
     bp.get("/flows/<key>/map")(graph)
     bp.get("/flows/<key>/publish")(review)
     bp.post("/flows/<key>/publish")(publish)
+    bp.get("/flows/<key>/publish/gate")(gate_progress)
     bp.get("/flows/<key>/versions")(history)
     bp.get("/flows/<key>/diff")(diff)
     bp.get("/flows/<key>/versions/<int:number>/rollback")(confirm_rollback)
