@@ -49,6 +49,7 @@ from ivr.admin.gate import GateResult
 from ivr.admin.gate_runs import GateRun, GateRuns, run_key
 from ivr.admin.graph import flow_graph
 from ivr.admin.models import FlowTestCase
+from ivr.admin.starter import NewFlowRefused, create_flow
 from ivr.flow_store import publish as publish_version
 from ivr.flowdoc import DEFAULT_SETTINGS, FlowError
 from ivr.models import Flow, FlowVersion
@@ -75,13 +76,34 @@ def _editor(flow: Flow, document: dict[str, Any], problems: list[validation.Prob
         shown=SHOWN, entered=request.form if status != 200 else {}), status
 
 
-@login_required("admin")
-def flows() -> Any:
-    """Every flow with its published version and working draft."""
+def _flows_page(refused: NewFlowRefused | None = None, status: int = 200) -> Any:
     rows = [(flow, versions.published(session(), flow), versions.working_draft(session(),
                                                                                   flow))
             for flow in session().scalars(select(Flow).order_by(Flow.key))]
-    return render_template("admin/flows.html", rows=rows)
+    return render_template("admin/flows.html", rows=rows, refused=refused,
+                           entered=request.form if refused is not None else {}), status
+
+
+@login_required("admin")
+def flows() -> Any:
+    """Every flow with its published version and working draft, and a form for a new one."""
+    return _flows_page()
+
+
+@login_required("admin")
+def new_flow() -> Any:
+    """Start a flow from scratch (key, name, languages): its first draft, in the editor."""
+    try:
+        draft = create_flow(session(), request.form.get("key", ""),
+                            request.form.get("name", ""), request.form.get("languages", ""))
+    except NewFlowRefused as exc:
+        session().rollback()
+        return _flows_page(exc, 422)
+    session().commit()
+    key = draft.document["id"]
+    log.info("flow %s created by %s", key, who())
+    flash("admin.new_flow.created")
+    return redirect(url_for("admin.editor", key=key), code=303)
 
 
 @login_required("admin")
@@ -313,6 +335,7 @@ def rollback(key: str, number: int) -> Any:
 def register(bp: Blueprint) -> None:
     """Add this module's pages to the admin blueprint."""
     bp.get("/flows")(flows)
+    bp.post("/flows")(new_flow)
     bp.get("/flows/<key>")(editor)
     bp.post("/flows/<key>/form")(save_form)
     bp.post("/flows/<key>/yaml")(save_yaml)
