@@ -12,6 +12,11 @@ version, each case a test call through the live engine), the models trained befo
   and after an edit of the draft (only the draft's cases run again).
 
 With --profile each timed run goes through cProfile (the 15 costliest functions).
+
+`--requests` times what the admin waits for instead, through the app's own pages (the
+test client): the review page after an edit, until the gate's figures are shown
+(following the progress while it runs in the background), then the publish. It only
+uses HTTP, so it measures older versions of the console the same way.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ import argparse
 import copy
 import cProfile
 import pstats
+import re
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -32,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.admin_gate")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--requests", action="store_true")
     args = parser.parse_args(argv)
 
     from app import create_app
@@ -49,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-gate-"))
     url = f"sqlite:///{folder / 'gate.sqlite3'}"
     upgrade_database(url)
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": "", "SECRET_KEY": "bench",
+    app = create_app({"DATABASE_URL": url, "WTF_CSRF_ENABLED": False, "REDIS_URL": "",
+                      "SECRET_KEY": "bench",
                       "SEED_DEMO": False, "PRODUCTION": False, "VOSK_MODEL_PATHS": {},
                       "UNDERSTANDING_WAIT_FOR_MODELS": True, "UNDERSTANDING_WARM_UP": False,
                       "SPOOL_DIR": str(folder / "spool"), "START_IN_PROCESS_WORKER": False})
@@ -62,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         document["steps"]["welcome"]["prompt"]["en"] = "Hello from a draft."
         versions.save_draft(session, flow, document, note="bench")
 
+    if args.requests:
+        time_requests(app)
+        app.extensions["jobs"].close()
+        app.extensions["db"].dispose()
+        return 0
     with app.test_request_context("/"):
         from ivr.admin.context import session as request_session
         from ivr.admin.context import speech_models, test_call_runner
@@ -116,6 +130,49 @@ def main(argv: list[str] | None = None) -> int:
     app.extensions["jobs"].close()
     app.extensions["db"].dispose()
     return 0
+
+
+def time_requests(app: Any) -> None:
+    """The review page (until its figures show) and the publish, as an admin sees them."""
+    from core.users import create_user
+
+    with app.extensions["db"].transaction() as session:
+        create_user(session, "bench", "bench password", "admin")
+    client = app.test_client()
+    client.post("/login", data={"username": "bench", "password": "bench password"})
+    understanding = app.extensions["understanding"]
+    started = time.perf_counter()
+    with app.test_request_context("/"):
+        from ivr import versions
+        from ivr.admin.context import session as request_session
+
+        flow = versions.find_flow(request_session(), "main")
+        assert flow is not None
+        for version in versions.versions(request_session(), flow):
+            understanding.classify(version.document, "warm up", "it")
+            understanding.cues(version.document, "warm up", "it")
+    print(f"models ready in {time.perf_counter() - started:.1f} s (not counted)")
+    started = time.perf_counter()
+    page = client.get("/admin/flows/main/publish")
+    first = time.perf_counter() - started
+    text = page.get_data(as_text=True)
+    print(f"GET review: HTTP {page.status_code} in {first:.2f} s "
+          f"({'figures' if 'gate-verdict' in text else 'progress shown'})", flush=True)
+    polls = 0
+    while "gate-verdict" not in text:
+        time.sleep(0.5)
+        polls += 1
+        progress = client.get("/admin/flows/main/publish/gate")
+        if progress.json["finished"]:
+            text = client.get("/admin/flows/main/publish").get_data(as_text=True)
+    print(f"figures shown {time.perf_counter() - started:.2f} s after the first request "
+          f"({polls} progress polls)", flush=True)
+    match = re.search(r'name="checksum" value="([0-9a-f]+)"', text)
+    assert match is not None
+    started = time.perf_counter()
+    answer = client.post("/admin/flows/main/publish", data={"checksum": match.group(1)})
+    print(f"POST publish: HTTP {answer.status_code} -> {answer.location} in "
+          f"{time.perf_counter() - started:.2f} s", flush=True)
 
 
 if __name__ == "__main__":
