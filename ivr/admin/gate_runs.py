@@ -60,10 +60,9 @@ class GateRun:
                 "error": self.error, "seconds": round(time.monotonic() - self.started, 1)}
 
 
-def run_key(draft: FlowVersion, current: FlowVersion | None,
-            cases: list[FlowTestCase]) -> RunKey:
+def run_key(draft: FlowVersion, current: FlowVersion | None, case_ids: list[int]) -> RunKey:
     """What a run's outcome depends on (the case results cache sees to the rest)."""
-    ids = hashlib.sha256(",".join(str(c.id) for c in cases).encode()).hexdigest()[:16]
+    ids = hashlib.sha256(",".join(map(str, case_ids)).encode()).hexdigest()[:16]
     return (draft.id, draft.checksum, current.checksum if current is not None else "", ids)
 
 
@@ -84,7 +83,7 @@ class GateRuns:
               make_runner: Callable[[], Any]) -> GateRun:
         """The run for these versions and cases: the one already there, or a new one on
         a thread (`make_runner` builds the test-call runner inside the app context)."""
-        key = run_key(draft, current, cases)
+        key = run_key(draft, current, [c.id for c in cases])
         with self._lock:
             found = self._runs.get(key)
             if found is not None and not (found.finished.is_set() and found.error):

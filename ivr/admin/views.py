@@ -237,9 +237,10 @@ def gate_progress(key: str) -> Any:
     flow = flow_or_404(key)
     draft = versions.working_draft(session(), flow)
     runs: GateRuns = current_app.extensions["admin_gate_runs"]
-    cases = _cases(flow)
-    run = runs.find(run_key(draft, versions.published(session(), flow), cases)) \
-        if draft is not None and cases else None
+    case_ids = list(session().scalars(select(FlowTestCase.id).where(
+        FlowTestCase.flow_id == flow.id).order_by(FlowTestCase.id)))
+    run = runs.find(run_key(draft, versions.published(session(), flow), case_ids)) \
+        if draft is not None and case_ids else None
     if run is None:
         return jsonify({"done": 0, "total": 0, "finished": True, "error": None})
     return jsonify(run.to_dict())
