@@ -86,6 +86,7 @@ def test_import_fifty_cases_then_the_gate_per_intent_and_language(
     # the draft's understanding model trained first: well over the default 10 s here
     page.set_default_timeout(180_000)
     page.click("text=Review and publish")
+    page.wait_for_selector("#gate-verdict")  # after a progress bar if it takes a while
     assert page.locator("#per-language tr[data-key='it']").count() == 1
     assert page.locator("#per-language tr[data-key='en'] td").first.inner_text() == "25"
     assert page.locator("#per-intent tr[data-key='billing']").count() == 1

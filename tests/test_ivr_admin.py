@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def admin_app(make_app: Any, **overrides: Any) -> Flask:
     """The app with the default flows published, CSRF off (the browser tests cover it)."""
+    overrides.setdefault("ADMIN_GATE_WAIT_SECONDS", 120)  # figures on the page at once
     app: Flask = make_app(CLOCK=FrozenClock(OPEN), WTF_CSRF_ENABLED=False, **overrides)
     with app.extensions["db"].transaction() as session:
         import_default_flows(session)
@@ -179,6 +181,70 @@ def test_a_draft_that_does_as_well_is_published_without_asking(make_app: Any) ->
     assert "at least as well" in review
     client.post("/admin/flows/main/publish", data={"checksum": versions_of(app)[-1].checksum})
     assert [v.status for v in versions_of(app)] == ["archived", "published"]
+
+
+def test_the_gate_runs_off_the_request_with_progress_then_shows_its_figures(
+        make_app: Any) -> None:
+    app = admin_app(make_app, ADMIN_GATE_WAIT_SECONDS=0)
+    client = logged_in(app)
+    client.post("/admin/flows/main/cases/shipped")  # 240 cases: seconds of test calls
+    client.post("/admin/flows/main/form", data={"steps.welcome.prompt.en": "Hi there."})
+    review = client.get("/admin/flows/main/publish").get_data(as_text=True)
+    assert 'id="gate-progress"' in review and 'id="gate-verdict"' not in review
+    assert 'id="publish" disabled' in review
+    checksum = versions_of(app)[-1].checksum
+    refused = client.post("/admin/flows/main/publish", data={"checksum": checksum})
+    assert refused.status_code == 303 and refused.location.endswith("/admin/flows/main/publish")
+    assert [v.status for v in versions_of(app)] == ["published", "draft"]  # not measured yet
+    assert "still running" in client.get("/admin/flows/main/publish").get_data(as_text=True)
+    progress: dict[str, Any] = {}
+    for _ in range(1500):  # up to five minutes on a loaded test machine
+        progress = client.get("/admin/flows/main/publish/gate").json
+        if progress["finished"]:
+            break
+        time.sleep(0.2)
+    assert progress["finished"] and progress["done"] == progress["total"] == 2 * 240
+    assert progress["error"] is None
+    review = client.get("/admin/flows/main/publish").get_data(as_text=True)
+    assert 'id="gate-verdict"' in review and 'id="gate-progress"' not in review
+    client.post("/admin/flows/main/publish", data={"checksum": checksum, "anyway": "yes"})
+    assert [v.status for v in versions_of(app)] == ["archived", "published"]
+
+
+def test_an_unchanged_draft_is_not_evaluated_again(make_app: Any) -> None:
+    from ivr.admin.context import test_call_runner
+    from ivr.admin.gate import CaseResults, run_gate
+    from ivr.admin.models import FlowTestCase
+    from ivr.admin.testcall import TestCall
+
+    app = admin_app(make_app)
+    client = logged_in(app)
+    _add_cases(client)
+    client.post("/admin/flows/main/form", data={"steps.welcome.prompt.en": "Hi there."})
+    calls: list[str] = []
+    results = CaseResults()
+    with app.test_request_context("/"):
+        real = test_call_runner()
+
+        def counted(version: FlowVersion, lang: str, answers: list[str]) -> TestCall:
+            calls.append(answers[0])
+            return real(version, lang, answers)
+
+        published, draft = versions_of(app)
+        with app.extensions["db"].transaction() as session:
+            cases = list(session.scalars(select(FlowTestCase).order_by(FlowTestCase.id)))
+            session.expunge_all()
+        first = run_gate(draft, published, cases, counted, results=results, when=OPEN)
+        assert len(calls) == 2 * len(CASES)
+        again = run_gate(draft, published, cases, counted, results=results, when=OPEN)
+        assert len(calls) == 2 * len(CASES)  # nothing ran again
+        assert [c.predicted for c in again.draft.cases] == [c.predicted
+                                                            for c in first.draft.cases]
+        later = OPEN + timedelta(hours=12)  # another time of day: opening hours may differ
+        run_gate(draft, published, cases, counted, results=results, when=later)
+        assert len(calls) == 4 * len(CASES)
+        run_gate(draft, published, cases, counted, results=None, when=OPEN)
+        assert len(calls) == 6 * len(CASES)
 
 
 def test_rollback_publishes_a_copy_and_calls_keep_their_version(make_app: Any) -> None:

@@ -70,3 +70,40 @@ def test_try_it_answers_every_turn_in_json(make_app: Any) -> None:
     assert data["turns"][1]["intent"] == "billing"
     assert data["path"][0] == "welcome"
     assert client.post("/admin/flows/main/try", data={"lang": "xx"}).status_code == 422
+
+
+def test_a_caller_who_hangs_up_before_saying_their_need_gets_a_silent_callback(
+        make_app: Any) -> None:
+    app = admin_app(make_app)
+    call = _call(app, "it", [], hang_up=True)
+    assert call.over and call.hangup is not None
+    assert call.hangup.at == "ask_need" and call.hangup.outcome == "hangup_callback"
+    assert call.hangup.callback == "silent"
+    assert call.outcome == "hangup_callback"
+    with app.extensions["db"].transaction() as session:  # booked in the test call only
+        assert session.scalar(select(func.count()).select_from(CallbackRequest)) == 0
+
+
+def test_a_caller_who_hangs_up_after_their_need_is_called_back_about_it(make_app: Any) -> None:
+    app = admin_app(make_app)
+    call = _call(app, "it", ["vorrei pagare la bolletta a rate"], hang_up=True)
+    assert call.hangup is not None and call.hangup.callback == "hangup"
+    assert call.hangup.callback_intent == "payment"
+
+
+def test_hanging_up_after_the_hotline_ended_the_call_changes_nothing(make_app: Any) -> None:
+    app = admin_app(make_app, FALLBACK_NUMBER="+390612345678")
+    call = _call(app, "en", ["there's a gas leak in the kitchen"], hang_up=True)
+    assert call.turns[-1].ends == "transfer" and call.hangup is None
+
+
+def test_the_hang_up_button_posts_through_try_it(make_app: Any) -> None:
+    client = logged_in(admin_app(make_app))
+    call = client.post("/admin/flows/main/try", data={"lang": "en", "hangup": "yes",
+                                                      "answer": ["my bill is wrong"]}).json
+    assert call["over"] and call["hangup"]["callback"] == "hangup"
+    assert call["hangup"]["callback_intent"] == "billing"
+    assert call["outcome"] == "hangup_callback"
+    kept = client.post("/admin/flows/main/try", data={"lang": "en",
+                                                      "answer": ["my bill is wrong"]}).json
+    assert kept["hangup"] is None and not kept["over"]

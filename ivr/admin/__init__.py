@@ -29,8 +29,12 @@ def init_app(app: Flask) -> None:
     """Register the admin blueprint and its console links."""
     from core.cli import register_seeder
     from ivr.admin import cases
+    from ivr.admin.gate import CaseResults
+    from ivr.admin.gate_runs import GateRuns
 
     app.register_blueprint(create_blueprint())
+    app.extensions["admin_gate_runs"] = GateRuns()
+    app.extensions["admin_case_results"] = CaseResults()
     # after the flows' seeder (ivr.init_app): the cases need their flow
     register_seeder(app, cases.seeder)
     links = app.config.setdefault("CONSOLE_LINKS", [])

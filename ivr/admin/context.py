@@ -60,8 +60,9 @@ def engine_options() -> EngineOptions:
                          caller_id=config.get("TWILIO_CALLER_ID") or None)
 
 
-def test_call_runner(*, not_digital: bool = False) -> CallRunner:
-    """Run test calls (ivr.admin.testcall) with this app's database, clock and models."""
+def test_call_runner(*, not_digital: bool = False, hang_up: bool = False) -> CallRunner:
+    """Run test calls (ivr.admin.testcall) with this app's database, clock and models;
+    `hang_up`: the caller hangs up after the last answer."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     moment, options = now(), engine_options()
 
@@ -69,7 +70,7 @@ def test_call_runner(*, not_digital: bool = False) -> CallRunner:
         return run_test_call(app.extensions["db"].session_factory, version, lang, answers,
                              now=moment, options=options,
                              understanding=app.extensions.get("understanding"),
-                             not_digital=not_digital)
+                             not_digital=not_digital, hang_up=hang_up)
     return run
 
 

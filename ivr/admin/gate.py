@@ -7,13 +7,24 @@ real recogniser with each version's own phrase list (the draft's examples are wh
 hotline would listen for), so a draft can win or lose on recordings too. The gate passes
 when the draft is at least as accurate as the published version and misroutes no more;
 otherwise an admin may still publish, knowingly.
+
+Most of a gate's time is the sentence encoder (~30 ms per new sentence, measured in
+bench/admin_gate.py; batching does not make it cheaper), so an app keeps results per
+(version checksum, quarter hour, language, words, expected intent) in a `CaseResults`:
+an unchanged draft, the published version and the cases of an earlier run are not run
+again. The quarter hour is in the key because a flow that checks opening hours answers
+differently at other times. `ivr.admin.gate_runs` runs the gate off the request.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +70,50 @@ class GateResult:
         return rows
 
 
+CaseKey = tuple[str, str, str, str, str]
+"""(version checksum, quarter hour, language, words or "audio:<case id>", expected)."""
+
+
+class CaseResults:
+    """Case results already computed, for `ttl_seconds`, at most `size` of them (oldest
+    out first). Shared by the request threads and the gate's background runs."""
+
+    def __init__(self, ttl_seconds: float = 3600.0, size: int = 50_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_seconds, self.size, self._clock = ttl_seconds, size, clock
+        self._found: OrderedDict[CaseKey, tuple[float, CaseResult]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: CaseKey) -> CaseResult | None:
+        """The result kept for `key`, if it is recent enough."""
+        with self._lock:
+            found = self._found.get(key)
+            if found is None or self._clock() - found[0] > self.ttl_seconds:
+                return None
+            return found[1]
+
+    def put(self, key: CaseKey, result: CaseResult) -> None:
+        """Keep a result (dropping the oldest beyond `size`)."""
+        with self._lock:
+            self._found[key] = (self._clock(), result)
+            self._found.move_to_end(key)
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every result (the benchmark measures a cold gate)."""
+        with self._lock:
+            self._found.clear()
+
+
+def case_key(version: FlowVersion, case: FlowTestCase, when: datetime | None) -> CaseKey:
+    """What a case's result depends on: the version's content, the time of day (opening
+    hours, to the quarter hour) and the case itself."""
+    words = f"audio:{case.id}" if case.audio is not None else (case.text or "")
+    slot = f"{when:%Y-%m-%d %H}:{when.minute // 15}" if when is not None else ""
+    return (version.checksum, slot, case.lang, words, case.expected)
+
+
 def _transcribe(case: FlowTestCase, document: Mapping[str, Any], models: Any,
                 understanding: Understanding) -> str:
     """A recorded case's words, heard with this version's own phrase list."""
@@ -94,27 +149,47 @@ def case_result(case: FlowTestCase, text: str, call: TestCall) -> CaseResult:
                       verdict, outcome, guess)
 
 
+Progress = Callable[[int], None]
+"""Called with the number of cases just finished (a progress bar's step)."""
+
+
 def run_cases(version: FlowVersion, cases: list[FlowTestCase], run: CallRunner,
               models: Any = None, understanding: Understanding | None = None,
-              ) -> EvaluationReport:
-    """Each case as a test call on `version`: the case's words answer the first question."""
+              results: CaseResults | None = None, progress: Progress | None = None,
+              when: datetime | None = None) -> EvaluationReport:
+    """Each case as a test call on `version`: the case's words answer the first question.
+
+    Cases with a result in `results` for this version at `when` (the test calls' time)
+    are not run again (no `results`: every case runs).
+    """
     understanding = understanding or Understanding()
     confirm_below, reject_below = thresholds(version.document)
     report = EvaluationReport(confirm_below, reject_below)
-    said = [(_transcribe(case, version.document, models, understanding)
-             if case.audio is not None else case.text or "", case.lang) for case in cases]
-    for case, (text, _) in zip(cases, said, strict=True):
-        report.cases.append(case_result(case, text, run(version, case.lang, [text])))
+    for case in cases:
+        key = case_key(version, case, when)
+        result = results.get(key) if results is not None else None
+        if result is None:
+            text = (_transcribe(case, version.document, models, understanding)
+                    if case.audio is not None else case.text or "")
+            result = case_result(case, text, run(version, case.lang, [text]))
+            if results is not None:
+                results.put(key, result)
+        report.cases.append(result)
+        if progress is not None:
+            progress(1)
     return report
 
 
 def run_gate(draft: FlowVersion, current: FlowVersion | None, cases: list[FlowTestCase],
              run: CallRunner, models: Any = None,
-             understanding: Understanding | None = None) -> GateResult:
+             understanding: Understanding | None = None,
+             results: CaseResults | None = None, progress: Progress | None = None,
+             when: datetime | None = None) -> GateResult:
     """Run the cases on the draft and (when there is one) on the published version."""
-    return GateResult(run_cases(draft, cases, run, models, understanding),
-                      run_cases(current, cases, run, models, understanding)
-                      if current is not None else None)
+    return GateResult(
+        run_cases(draft, cases, run, models, understanding, results, progress, when),
+        run_cases(current, cases, run, models, understanding, results, progress, when)
+        if current is not None else None)
 
 
 def breakdown(report: EvaluationReport, by: str) -> list[dict[str, Any]]:

@@ -5,7 +5,10 @@ the same code that answers Twilio, so what an admin sees is what a caller gets. 
 call runs in a session of its own that is rolled back at the end: the call, its events
 and any callback it books are real rows while the call runs (the engine reads and locks
 them as for a live call), and none of them outlives it. The chat is stateless between
-requests: each turn replays the caller's answers so far from the start.
+requests: each turn replays the caller's answers so far from the start. A test call can
+end with the caller hanging up: the engine gets the same "completed" status Twilio
+sends for a live call (`CallEngine.status`), so a mid-flow hang-up books the same
+callback (with the caller's words, or a silent one) a caller would get.
 """
 
 from __future__ import annotations
@@ -63,6 +66,18 @@ class Turn:
 
 
 @dataclass
+class HangUp:
+    """What the engine did when the caller hung up: where they were, how the call ended
+    (`hangup_callback`, `hangup`, or the outcome it already had) and the callback booked
+    (its source: "hangup" with the caller's words, "silent" without), if any."""
+
+    at: str | None
+    outcome: str | None
+    callback: str | None = None
+    callback_intent: str | None = None
+
+
+@dataclass
 class TestCall:
     """A whole test call: its turns, the path and how it ended."""
 
@@ -73,11 +88,14 @@ class TestCall:
     outcome: str | None = None
     intent: str | None = None
     intent_confidence: float | None = None
+    hangup: HangUp | None = None
 
     @property
     def over(self) -> bool:
-        """True when the hotline put the caller through, hung up or recorded a message."""
-        return bool(self.turns) and self.turns[-1].waits_at is None
+        """True when the hotline put the caller through, hung up or recorded a message,
+        or the caller hung up."""
+        return self.hangup is not None or (bool(self.turns)
+                                           and self.turns[-1].waits_at is None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready result."""
@@ -117,15 +135,17 @@ def as_answer(text: str) -> Answer:
 def run_test_call(session_factory: Callable[[], Session], version: FlowVersion, lang: str,
                   answers: Sequence[str], *, now: datetime, options: EngineOptions,
                   understanding: Understanding | None = None,
-                  not_digital: bool = False) -> TestCall:
+                  not_digital: bool = False, hang_up: bool = False) -> TestCall:
     """Run a call on `version` in `lang`, answering each question with the next answer.
 
-    Stops when the answers run out or the call is over. Nothing is committed.
+    Stops when the answers run out or the call is over; with `hang_up`, the caller then
+    hangs up (if the hotline has not ended the call). Nothing is committed.
     """
     session = session_factory()
     try:
         return _run(session, version, lang, answers, now=now, options=options,
-                    understanding=understanding, not_digital=not_digital)
+                    understanding=understanding, not_digital=not_digital,
+                    hang_up=hang_up)
     finally:
         session.rollback()
         session.close()
@@ -133,7 +153,7 @@ def run_test_call(session_factory: Callable[[], Session], version: FlowVersion, 
 
 def _run(session: Session, version: FlowVersion, lang: str, answers: Sequence[str], *,
          now: datetime, options: EngineOptions, understanding: Understanding | None,
-         not_digital: bool) -> TestCall:
+         not_digital: bool, hang_up: bool) -> TestCall:
     doc = flow_doc(version)
     engine = CallEngine(session, now=now, urls=TestUrls(), options=options,
                         understanding=understanding)
@@ -156,6 +176,14 @@ def _run(session: Session, version: FlowVersion, lang: str, answers: Sequence[st
             CallEvent.call_id == call.id, CallEvent.step == step,
             CallEvent.attempt == attempt))
         result.turns.append(_turn(text, twiml, call, before, event))
+    if hang_up and not result.over:
+        at = call.current_step
+        engine.status(sid, "completed")  # what Twilio reports when a caller hangs up
+        session.flush()
+        booked = call.callback_request
+        result.hangup = HangUp(at=at, outcome=call.outcome,
+                               callback=booked.source if booked is not None else None,
+                               callback_intent=booked.intent if booked is not None else None)
     result.path = list(call.path)
     result.outcome = call.outcome
     result.intent, result.intent_confidence = call.intent, call.intent_confidence

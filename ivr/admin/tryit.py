@@ -102,7 +102,8 @@ def try_page(key: str) -> Any:
 @login_required("admin")
 def try_it(key: str) -> Any:
     """JSON: the test call so far, through the live engine, with the newest answer (typed,
-    or a recording transcribed with the version's phrase list) added to those before."""
+    or a recording transcribed with the version's phrase list) added to those before;
+    `hangup=yes`: then the caller hangs up, as on a live call."""
     flow = flow_or_404(key)
     version = _version_to_try(flow, request.form.get("version"))
     document = version.document
@@ -121,7 +122,8 @@ def try_it(key: str) -> Any:
             heard = {"transcript": utterance.text, "asr_confidence": utterance.confidence}
         elif "text" in request.form:
             answers.append(request.form.get("text", "").strip()[:2000])
-        call = test_call_runner(not_digital=request.form.get("not_digital") == "yes")(
+        call = test_call_runner(not_digital=request.form.get("not_digital") == "yes",
+                                hang_up=request.form.get("hangup") == "yes")(
             version, lang, answers)
     except (UnsupportedAudio, ModelUnavailable, ValueError) as exc:
         return jsonify({"error": str(exc)}), 422

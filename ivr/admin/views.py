@@ -17,6 +17,7 @@ from flask import (
     current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -44,9 +45,11 @@ from ivr.admin.forms import (
     apply_form,
     problems_by_field,
 )
-from ivr.admin.gate import GateResult, run_gate
+from ivr.admin.gate import GateResult
+from ivr.admin.gate_runs import GateRun, GateRuns, run_key
 from ivr.admin.graph import flow_graph
 from ivr.admin.models import FlowTestCase
+from ivr.admin.starter import NewFlowRefused, create_flow
 from ivr.flow_store import publish as publish_version
 from ivr.flowdoc import DEFAULT_SETTINGS, FlowError
 from ivr.models import Flow, FlowVersion
@@ -73,13 +76,34 @@ def _editor(flow: Flow, document: dict[str, Any], problems: list[validation.Prob
         shown=SHOWN, entered=request.form if status != 200 else {}), status
 
 
-@login_required("admin")
-def flows() -> Any:
-    """Every flow with its published version and working draft."""
+def _flows_page(refused: NewFlowRefused | None = None, status: int = 200) -> Any:
     rows = [(flow, versions.published(session(), flow), versions.working_draft(session(),
                                                                                   flow))
             for flow in session().scalars(select(Flow).order_by(Flow.key))]
-    return render_template("admin/flows.html", rows=rows)
+    return render_template("admin/flows.html", rows=rows, refused=refused,
+                           entered=request.form if refused is not None else {}), status
+
+
+@login_required("admin")
+def flows() -> Any:
+    """Every flow with its published version and working draft, and a form for a new one."""
+    return _flows_page()
+
+
+@login_required("admin")
+def new_flow() -> Any:
+    """Start a flow from scratch (key, name, languages): its first draft, in the editor."""
+    try:
+        draft = create_flow(session(), request.form.get("key", ""),
+                            request.form.get("name", ""), request.form.get("languages", ""))
+    except NewFlowRefused as exc:
+        session().rollback()
+        return _flows_page(exc, 422)
+    session().commit()
+    key = draft.document["id"]
+    log.info("flow %s created by %s", key, who())
+    flash("admin.new_flow.created")
+    return redirect(url_for("admin.editor", key=key), code=303)
 
 
 @login_required("admin")
@@ -150,18 +174,18 @@ def _cases(flow: Flow) -> list[FlowTestCase]:
                                    .order_by(FlowTestCase.id)))
 
 
-def _gate(flow: Flow, draft: FlowVersion) -> tuple[GateResult | None, str | None]:
-    """Run the flow's test cases on the draft and the published version (None: no cases)."""
+def _gate_run(flow: Flow, draft: FlowVersion) -> GateRun | None:
+    """The gate run of the draft against the published version, started if need be and
+    waited for a moment (ADMIN_GATE_WAIT_SECONDS) so a quick one shows at once; None when
+    the flow has no test cases."""
     cases = _cases(flow)
     if not cases:
-        return None, None
-    current = versions.published(session(), flow)
-    try:
-        return run_gate(draft, current, cases, test_call_runner(), speech_models(),
-                        current_app.extensions.get("understanding")), None
-    except Exception as exc:  # a missing model or undecodable audio: say so, don't crash
-        log.warning("evaluation of flow %s failed: %s", flow.key, exc)
-        return None, str(exc)
+        return None
+    runs: GateRuns = current_app.extensions["admin_gate_runs"]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run = runs.start(app, draft, versions.published(session(), flow), cases, test_call_runner)
+    run.wait(float(current_app.config.get("ADMIN_GATE_WAIT_SECONDS", 3.0)))
+    return run
 
 
 def figures(gate: GateResult | None) -> str:
@@ -196,11 +220,30 @@ def review(key: str) -> Any:
         flash("admin.no_draft")
         return redirect(url_for("admin.editor", key=key))
     problems = check(draft.document)
-    gate, gate_error = _gate(flow, draft)
+    run = _gate_run(flow, draft)
+    pending = run is not None and not run.finished.is_set()
     return render_template("admin/publish.html", flow=flow, draft=draft,
                            current=versions.published(session(), flow), problems=problems,
-                           blocking=validation.blocking(problems), gate=gate,
-                           gate_error=gate_error, cases=_cases(flow), lang=g.get("lang", "en"))
+                           blocking=validation.blocking(problems),
+                           gate=run.result if run is not None else None,
+                           gate_error=run.error if run is not None else None,
+                           gate_run=run if pending else None, cases=_cases(flow),
+                           lang=g.get("lang", "en"))
+
+
+@login_required("admin")
+def gate_progress(key: str) -> Any:
+    """JSON: how far the draft's gate run has got (the review page polls it)."""
+    flow = flow_or_404(key)
+    draft = versions.working_draft(session(), flow)
+    runs: GateRuns = current_app.extensions["admin_gate_runs"]
+    case_ids = list(session().scalars(select(FlowTestCase.id).where(
+        FlowTestCase.flow_id == flow.id).order_by(FlowTestCase.id)))
+    run = runs.find(run_key(draft, versions.published(session(), flow), case_ids)) \
+        if draft is not None and case_ids else None
+    if run is None:
+        return jsonify({"done": 0, "total": 0, "finished": True, "error": None})
+    return jsonify(run.to_dict())
 
 
 @login_required("admin")
@@ -215,7 +258,11 @@ def publish(key: str) -> Any:
     if validation.blocking(problems):
         flash("admin.cannot_publish")
         return redirect(url_for("admin.review", key=key), code=303)
-    gate, gate_error = _gate(flow, draft)
+    run = _gate_run(flow, draft)
+    if run is not None and not run.finished.is_set():
+        flash("admin.gate_running")  # what would be published is not measured yet
+        return redirect(url_for("admin.review", key=key), code=303)
+    gate, gate_error = (run.result, run.error) if run is not None else (None, None)
     needs_consent = bool(gate_error) or (gate is not None and not gate.passed) or any(
         p.severity == "error" for p in problems)
     if needs_consent and request.form.get("anyway") != "yes":
@@ -289,12 +336,14 @@ def rollback(key: str, number: int) -> Any:
 def register(bp: Blueprint) -> None:
     """Add this module's pages to the admin blueprint."""
     bp.get("/flows")(flows)
+    bp.post("/flows")(new_flow)
     bp.get("/flows/<key>")(editor)
     bp.post("/flows/<key>/form")(save_form)
     bp.post("/flows/<key>/yaml")(save_yaml)
     bp.get("/flows/<key>/map")(graph)
     bp.get("/flows/<key>/publish")(review)
     bp.post("/flows/<key>/publish")(publish)
+    bp.get("/flows/<key>/publish/gate")(gate_progress)
     bp.get("/flows/<key>/versions")(history)
     bp.get("/flows/<key>/diff")(diff)
     bp.get("/flows/<key>/versions/<int:number>/rollback")(confirm_rollback)

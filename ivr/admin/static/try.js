@@ -48,6 +48,18 @@
     chat.appendChild(reply);
   }
 
+  /* The caller hung up: where, and what the engine did about it (as on a live call). */
+  function hungUp(hangup) {
+    var item = el("li", "hangup");
+    item.dataset.outcome = hangup.outcome || "";
+    item.dataset.callback = hangup.callback || "";
+    item.appendChild(el("strong", "", labels.hungUp.replace("{step}", hangup.at || "—")));
+    var kind = hangup.callback === "silent" ? labels.sourceSilent : labels.sourceHangup;
+    item.appendChild(document.createTextNode(" " + (hangup.callback
+      ? labels.hungUpCallback.replace("{kind}", kind) : labels.hungUpNoCallback)));
+    return item;
+  }
+
   function render(data) {
     var box = document.getElementById("try-result");
     var error = document.getElementById("try-error");
@@ -57,7 +69,9 @@
     var chat = document.getElementById("chat");
     chat.textContent = "";
     data.turns.forEach(renderTurn);
+    if (data.hangup) { chat.appendChild(hungUp(data.hangup)); }
     if (data.over) { chat.appendChild(el("li", "over", labels.over)); }
+    document.getElementById("try-hangup").disabled = data.over;
     var last = data.turns[data.turns.length - 1];
     var answered = data.turns.filter(function (t) { return t.heard !== null; });
     var latest = answered.length ? answered[answered.length - 1] : null;
@@ -79,10 +93,11 @@
     document.getElementById("try-text").value = "";
   }
 
-  function send(withAnswer) {
+  function send(withAnswer, hangUp) {
     var data = new FormData(form);
     data.delete("answer");
     if (!withAnswer) { data.delete("text"); data.delete("audio"); }
+    if (hangUp) { data.set("hangup", "yes"); }
     answers.forEach(function (a) { data.append("answer", a); });
     if (withAnswer && recorded) { data.set("audio", recorded, "microphone.wav"); }
     return fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
@@ -96,6 +111,7 @@
 
   form.addEventListener("submit", function (event) { event.preventDefault(); send(true); });
   document.getElementById("try-restart").addEventListener("click", restart);
+  document.getElementById("try-hangup").addEventListener("click", function () { send(false, true); });
   ["try-version", "try-lang", "try-not-digital"].forEach(function (id) {
     document.getElementById(id).addEventListener("change", restart);
   });
