@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from callbacks import queue, tasks
+from callbacks import tasks
 from callbacks.models import CallAttempt, CallbackRequest
 from callbacks.reconcile import reconcile_now
 from core.clock import FrozenClock
@@ -23,14 +23,14 @@ from localtwilio import FlaskClientTransport
 from localtwilio.rest import StandIn
 from localtwilio.transport import HttpReply, Transport
 from tests.test_callbacks_support import (  # noqa: F401  (stand_in is a fixture)
+    AGENT,
+    CUSTOMER,
     TUESDAY_10,
     book,
+    claimed_request,
     make_agent,
     stand_in_fixture,
 )
-
-AGENT = "+390211111111"
-CUSTOMER = "+393331000001"
 
 
 class LosingTransport:
@@ -48,15 +48,6 @@ class LosingTransport:
         return self.inner.request(method, url, params, headers)
 
 
-def _claimed_request(app: Flask) -> tuple[int, int]:
-    with app.extensions["db"].transaction() as session:
-        agent = make_agent(session, phone=AGENT)
-        booking = book(session, CUSTOMER, TUESDAY_10 - timedelta(minutes=10))
-    with app.extensions["db"].session_factory() as session:
-        queue.claim_next(session, agent.id, TUESDAY_10)
-    return booking.request_id, agent.id
-
-
 def _load(app: Flask, request_id: int) -> tuple[CallbackRequest, list[CallAttempt]]:
     with app.extensions["db"].session_factory() as session:
         request = session.get(CallbackRequest, request_id)
@@ -70,7 +61,7 @@ def test_an_attempt_left_requesting_by_a_dead_worker_is_placed_again_within_a_mi
         make_app: Any) -> None:
     clock = FrozenClock(TUESDAY_10)
     app = make_app(CLOCK=clock, CALLBACKS_RECONCILE_SECONDS=0, START_IN_PROCESS_WORKER=False)
-    request_id, agent_id = _claimed_request(app)
+    request_id, agent_id = claimed_request(app)
     with app.extensions["db"].session_factory() as session:
         attempt = tasks.start_call(session, app.extensions["jobs"], request_id, agent_id,
                                    TUESDAY_10)
@@ -100,7 +91,7 @@ def lossy_hotline(make_app: Any, stand_in: tuple[StandIn, str]) -> Any:
 def test_a_call_whose_status_callbacks_were_lost_leaves_dialling_within_two_minutes(
         lossy_hotline: Any) -> None:
     app, state, clock, transport = lossy_hotline
-    request_id, agent_id = _claimed_request(app)
+    request_id, agent_id = claimed_request(app)
     with app.extensions["db"].session_factory() as session:
         tasks.start_call(session, app.extensions["jobs"], request_id, agent_id, TUESDAY_10)
     for _ in range(2):
@@ -121,7 +112,7 @@ def test_a_request_left_dialling_without_a_live_attempt_goes_back_to_its_agent(
         make_app: Any) -> None:
     app = make_app(CLOCK=FrozenClock(TUESDAY_10), CALLBACKS_RECONCILE_SECONDS=0,
                    START_IN_PROCESS_WORKER=False)
-    request_id, agent_id = _claimed_request(app)
+    request_id, agent_id = claimed_request(app)
     with app.extensions["db"].session_factory() as session:
         attempt = tasks.start_call(session, app.extensions["jobs"], request_id, agent_id,
                                    TUESDAY_10)

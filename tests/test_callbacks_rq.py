@@ -16,7 +16,7 @@ from flask import Flask
 from rq import SimpleWorker
 from sqlalchemy import select
 
-from callbacks import queue, tasks
+from callbacks import tasks
 from callbacks.models import CallAttempt, CallbackRequest
 from callbacks.reconcile import reconcile_now
 from core.clock import FrozenClock
@@ -24,15 +24,16 @@ from localtwilio import FlaskClientTransport
 from localtwilio.rest import StandIn
 from tests.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN
 from tests.test_callbacks_support import (  # noqa: F401  (stand_in is a fixture)
+    AGENT,
+    CUSTOMER,
     TUESDAY_10,
     book,
+    claimed_request,
     make_agent,
     stand_in_fixture,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-AGENT = "+390211111111"
-CUSTOMER = "+393331000001"
 
 
 @pytest.fixture
@@ -46,14 +47,11 @@ def rq_hotline(make_app: Any, stand_in: tuple[StandIn, str], redis_url: str) -> 
 
 
 def _start_call(app: Flask) -> tuple[int, int]:
-    with app.extensions["db"].transaction() as session:
-        agent = make_agent(session, phone=AGENT)
-        booking = book(session, CUSTOMER, TUESDAY_10 - timedelta(minutes=10))
+    request_id, agent_id = claimed_request(app)
     with app.extensions["db"].session_factory() as session:
-        queue.claim_next(session, agent.id, TUESDAY_10)
-        attempt = tasks.start_call(session, app.extensions["jobs"], booking.request_id,
-                                   agent.id, TUESDAY_10)
-    return booking.request_id, attempt.id
+        attempt = tasks.start_call(session, app.extensions["jobs"], request_id, agent_id,
+                                   TUESDAY_10)
+    return request_id, attempt.id
 
 
 def _burst(app: Flask) -> None:

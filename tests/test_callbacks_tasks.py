@@ -21,14 +21,14 @@ from localtwilio.callee import Callee
 from localtwilio.rest import StandIn
 from tests.conftest import TWILIO_TOKEN
 from tests.test_callbacks_support import (  # noqa: F401  (stand_in is a fixture)
+    AGENT,
+    CUSTOMER,
     TUESDAY_10,
     book,
+    claimed_request,
     make_agent,
     stand_in_fixture,
 )
-
-AGENT = "+390211111111"
-CUSTOMER = "+393331000001"
 
 
 @pytest.fixture

@@ -17,26 +17,21 @@ from core.clock import FrozenClock
 from core.db import Database
 from tests.conftest import POSTGRES_ADMIN_URL, base_config
 from tests.ivr_support import signed_post, twiml
-from tests.test_callbacks_support import TUESDAY_10, book, make_agent
+from tests.test_callbacks_support import TUESDAY_10, claimed_request
 
-AGENT = "+390211111111"
-CUSTOMER = "+393331000001"
 CALL_SID = "CA" + "7" * 32
 
 
 def _placed(app: Flask, mode: str = "agent_first", **values: Any) -> tuple[int, int]:
     """A request being dialled and its attempt, as after Twilio took the call."""
-    with app.extensions["db"].transaction() as session:
-        agent = make_agent(session, phone=AGENT)
-        booking = book(session, CUSTOMER, TUESDAY_10 - timedelta(minutes=10))
+    request_id, agent_id = claimed_request(app)
     with app.extensions["db"].session_factory() as session:
-        queue.claim_next(session, agent.id, TUESDAY_10)
-        attempt = tasks.start_call(session, app.extensions["jobs"], booking.request_id,
-                                   agent.id, TUESDAY_10, mode=mode)
+        attempt = tasks.start_call(session, app.extensions["jobs"], request_id, agent_id,
+                                   TUESDAY_10, mode=mode)
     with app.extensions["db"].transaction() as session:
         session.execute(update(CallAttempt).where(CallAttempt.id == attempt.id).values(
             status="in-progress", call_sid=CALL_SID, dispatch_tries=1, **values))
-    return booking.request_id, attempt.id
+    return request_id, attempt.id
 
 
 def _request(app: Flask, request_id: int) -> CallbackRequest:
