@@ -183,11 +183,15 @@ def detect_not_digital(text: str, lang: str) -> Cue | None:
     normalized = normalize(text or "", lang)
     if not normalized:
         return None
-    match = _search(STRONG.get(lang, ()) + HEARSAY.get(lang, ()), normalized)
-    if match is None:
+    at_ease = AT_EASE_ONLINE.get(lang)
+    online = bool(at_ease and re.search(at_ease, normalized))
+    match = _search(STRONG.get(lang, ()), normalized)
+    if match is None and not online:  # "my daughter helps, but I do my banking on the iPad"
+        match = _search(HEARSAY.get(lang, ()), normalized)
+    if match is None and not online:
         weak = _search(WEAK.get(lang, ()), normalized)
-        excuses = (FAILURE.get(lang), AT_EASE_ONLINE.get(lang))
-        if weak is not None and not any(p and re.search(p, normalized) for p in excuses):
+        failure = FAILURE.get(lang)
+        if weak is not None and not (failure and re.search(failure, normalized)):
             match = weak
     return Cue("not_digital", match.group(0).strip()) if match else None
 
