@@ -41,8 +41,11 @@ from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwrigh
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from app import create_app
+from core.clock import FrozenClock
 from core.users import create_user
+from ivr.flow_store import import_default_flows
 from tests.conftest import base_config
+from tests.ivr_support import OPEN
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -54,6 +57,14 @@ CHROMIUM_ARGS = (
 DEFAULT_PASSWORD = "correct-horse-battery"
 AXE = ROOT / "tests" / "assets" / "axe.min.js"  # axe-core, vendored (tests/assets/README.md)
 AXE_BLOCKING = ("critical", "serious", "moderate")
+
+
+def admin_server(make_live_server: Any, **overrides: Any) -> Any:
+    """A live server at an open hour with the shipped flows imported: an admin's start."""
+    live = make_live_server(CLOCK=FrozenClock(OPEN), **overrides)
+    with live.app.extensions["db"].transaction() as session:
+        import_default_flows(session)
+    return live
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:

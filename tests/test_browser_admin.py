@@ -10,17 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from core.clock import FrozenClock
-from ivr.flow_store import create_draft, import_default_flows, publish
+from ivr.flow_store import create_draft, publish
 from ivr.models import FlowVersion
+from tests.browser import admin_server
 from tests.ivr_support import OPEN
-
-
-def admin_server(make_live_server: Any, **overrides: Any) -> Any:
-    live = make_live_server(CLOCK=FrozenClock(OPEN), **overrides)
-    with live.app.extensions["db"].transaction() as session:
-        import_default_flows(session)
-    return live
 
 
 @pytest.mark.browser

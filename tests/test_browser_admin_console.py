@@ -13,21 +13,11 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from core.clock import FrozenClock
-from ivr.flow_store import create_draft, import_default_flows
+from ivr.flow_store import create_draft
 from ivr.models import Flow, FlowVersion
-from tests.browser import axe_violations
-from tests.ivr_support import OPEN
+from tests.browser import admin_server, axe_violations
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def admin_server(make_live_server: Any, **overrides: Any) -> Any:
-    live = make_live_server(CLOCK=FrozenClock(OPEN), **overrides)
-    with live.app.extensions["db"].transaction() as session:
-        import_default_flows(session)
-    return live
-
 
 
 @pytest.mark.browser

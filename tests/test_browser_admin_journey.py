@@ -14,9 +14,10 @@ from playwright.sync_api import Page
 from sqlalchemy import select
 
 from core.clock import FrozenClock
-from ivr.flow_store import create_draft, import_default_flows
+from ivr.flow_store import create_draft
 from ivr.models import Flow, FlowVersion
 from tests.admin_journey import INTENTS, PROMPTS, case_rows
+from tests.browser import admin_server
 from tests.ivr_support import OPEN
 
 
@@ -140,13 +141,6 @@ def test_an_admin_builds_tries_gates_and_publishes_a_flow_without_yaml(
             Flow.key == "shop", FlowVersion.status == "published"))
         assert published is not None
         assert published.document["steps"]["route_need"]["routes"]["orders"] == "orders_info"
-
-
-def admin_server(make_live_server: Any, **overrides: Any) -> Any:
-    live = make_live_server(CLOCK=FrozenClock(OPEN), **overrides)
-    with live.app.extensions["db"].transaction() as session:
-        import_default_flows(session)
-    return live
 
 
 @pytest.mark.browser
