@@ -9,13 +9,13 @@ import pytest
 
 from speech.cue_model import RULE_VETO, CueDetector, load_examples
 from speech.cues import Cue
-from speech.encoder import SentenceEncoder
+from speech.encoder import shared_encoder
 from speech.understanding import Understanding
 
 
 @pytest.fixture(scope="module")
 def detector() -> CueDetector:
-    return CueDetector.train(SentenceEncoder(), load_examples())
+    return CueDetector.train(shared_encoder(), load_examples())
 
 
 @pytest.mark.parametrize(("text", "lang"), [
