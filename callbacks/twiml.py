@@ -71,6 +71,13 @@ def _say_then_dial(text: str, lang: str, *, number: str, caller_id: str, timeout
     return response
 
 
+def _say_then_hang_up(key: str, lang: str) -> VoiceResponse:
+    response = VoiceResponse()
+    _say(response, _text(lang)[key], lang)
+    response.hangup()
+    return response
+
+
 def screen_agent(*, need: str | None, lang: str, action_url: str) -> VoiceResponse:
     """Call screening on the agent's leg: "press 1 to take this call"; a voicemail (or
     nobody) presses nothing and the leg is hung up, so it is never bridged to a caller."""
@@ -92,10 +99,7 @@ def screen_passed() -> VoiceResponse:
 
 def not_taken(lang: str) -> VoiceResponse:
     """The agent pressed another key: hang up their leg."""
-    response = VoiceResponse()
-    _say(response, _text(lang)["not_taken"], lang)
-    response.hangup()
-    return response
+    return _say_then_hang_up("not_taken", lang)
 
 
 def agent_bridge(*, caller_number: str, caller_id: str, need: str | None, agent_lang: str,
@@ -121,10 +125,7 @@ def caller_announce(*, agent_number: str, caller_id: str, need: str | None, lang
 
 def machine_message(lang: str) -> VoiceResponse:
     """An answering machine picked up: leave a short message and hang up."""
-    response = VoiceResponse()
-    _say(response, _text(lang)["machine"], lang)
-    response.hangup()
-    return response
+    return _say_then_hang_up("machine", lang)
 
 
 def after_dial(lang: str, connected: bool, caller_side: bool) -> VoiceResponse:
@@ -138,7 +139,4 @@ def after_dial(lang: str, connected: bool, caller_side: bool) -> VoiceResponse:
 
 def technical_problem(lang: str) -> VoiceResponse:
     """A callback webhook failed: a short apology and hang up (never Twilio's error voice)."""
-    response = VoiceResponse()
-    _say(response, _text(lang)["problem"], lang)
-    response.hangup()
-    return response
+    return _say_then_hang_up("problem", lang)

@@ -126,24 +126,41 @@ def _url(endpoint: str, attempt_id: int) -> str:
     return public_url(current_app, f"callbacks_twilio.{endpoint}", attempt_id=attempt_id)
 
 
-@bp.post("/bridge/<int:attempt_id>")
-def bridge(attempt_id: int) -> Response:
-    """Agent-first: the agent's phone answered; screen it before dialling the caller."""
+def _screening(attempt_id: int, accept_endpoint: str) -> Response:
+    """Ask the agent's phone to press 1 to take the call about the caller's need."""
     session, attempt = _attempt(attempt_id)
     lang = attempt.request.language
     return _xml(twiml.screen_agent(need=_need(session, attempt, lang), lang=lang,
-                                   action_url=_url("bridge_accept", attempt_id)))
+                                   action_url=_url(accept_endpoint, attempt_id)))
 
 
-@bp.post("/bridge-accept/<int:attempt_id>")
-def bridge_accept(attempt_id: int) -> Response:
-    """Agent-first screening answered: 1 dials the caller; anything else hangs up."""
+def _if_agent_accepts(attempt_id: int,
+                      then: Callable[[Session, CallAttempt], Any]) -> Response:
+    """The screening answered: on 1 record that the agent took the call and answer with
+    `then`'s TwiML, on the locked attempt; anything else hangs up and changes nothing."""
     if request.form.get("Digits") != "1":
         _, attempt = _attempt(attempt_id)
         return _xml(twiml.not_taken(attempt.request.language))
 
     def change(session: Session, attempt: CallAttempt) -> Any:
-        _accepted(attempt)
+        attempt.agent_accepted_at = attempt.agent_accepted_at or _now()
+        log.info("attempt %s: the agent took the call", attempt.id)
+        return then(session, attempt)
+
+    return _xml(_apply(attempt_id, change))
+
+
+@bp.post("/bridge/<int:attempt_id>")
+def bridge(attempt_id: int) -> Response:
+    """Agent-first: the agent's phone answered; screen it before dialling the caller."""
+    return _screening(attempt_id, "bridge_accept")
+
+
+@bp.post("/bridge-accept/<int:attempt_id>")
+def bridge_accept(attempt_id: int) -> Response:
+    """Agent-first screening answered: 1 dials the caller; anything else hangs up."""
+
+    def dial_caller(session: Session, attempt: CallAttempt) -> Any:
         callback, lang = attempt.request, attempt.request.language
         return twiml.agent_bridge(
             caller_number=callback.phone or "",
@@ -152,12 +169,7 @@ def bridge_accept(attempt_id: int) -> Response:
             ring_timeout=attempt.ring_timeout, action_url=_url("dial_result", attempt_id),
             amd_url=_url("amd", attempt_id))
 
-    return _xml(_apply(attempt_id, change))
-
-
-def _accepted(attempt: CallAttempt) -> None:
-    attempt.agent_accepted_at = attempt.agent_accepted_at or _now()
-    log.info("attempt %s: the agent took the call", attempt.id)
+    return _if_agent_accepts(attempt_id, dial_caller)
 
 
 @bp.post("/announce/<int:attempt_id>")
@@ -188,20 +200,13 @@ def announce(attempt_id: int) -> Response:
 @bp.post("/whisper/<int:attempt_id>")
 def whisper(attempt_id: int) -> Response:
     """`<Number url>` of the agent's leg in a caller-first call: the screening whisper."""
-    session, attempt = _attempt(attempt_id)
-    lang = attempt.request.language
-    return _xml(twiml.screen_agent(need=_need(session, attempt, lang), lang=lang,
-                                   action_url=_url("whisper_accept", attempt_id)))
+    return _screening(attempt_id, "whisper_accept")
 
 
 @bp.post("/whisper-accept/<int:attempt_id>")
 def whisper_accept(attempt_id: int) -> Response:
     """The whisper answered: 1 ends it (Twilio bridges); anything else hangs up the leg."""
-    if request.form.get("Digits") != "1":
-        _, attempt = _attempt(attempt_id)
-        return _xml(twiml.not_taken(attempt.request.language))
-    _apply(attempt_id, lambda _session, attempt: _accepted(attempt))
-    return _xml(twiml.screen_passed())
+    return _if_agent_accepts(attempt_id, lambda _session, _attempt: twiml.screen_passed())
 
 
 @bp.post("/amd/<int:attempt_id>")

@@ -148,10 +148,7 @@ class CallEngine(FlowWalker):
             log.warning("call %s: stale webhook for %s/%s (now at %s/%s)", call_sid, step,
                         attempt, call.current_step, call.attempts)
             return self._replay(call)
-        if event is None:
-            event = CallEvent(call_id=call.id, step=step, attempt=attempt, created_at=self.now)
-            self.session.add(event)
-        self._merge(event, given)
+        event = self._answered(call, event, step, attempt, given)
         flow = cached_doc(self.session, call.flow_version_id, self._digests.get(call.id, ""))
         decision, verbs = self._decide(call, flow, event)
         return self._finish(event, decision, verbs)
@@ -189,10 +186,7 @@ class CallEngine(FlowWalker):
             raise UnknownCall(call_sid)
         if event is not None and (event.response is not None or event.source is not None):
             return
-        if event is None:
-            event = CallEvent(call_id=call.id, step=step, attempt=attempt, created_at=self.now)
-            self.session.add(event)
-        self._merge(event, given)
+        event = self._answered(call, event, step, attempt, given)
         event.detail = {**(event.detail or {}), "reason": reason}
         if (call.state == "ended" and call.outcome in ("hangup", "hangup_callback")
                 and event.words):
@@ -250,8 +244,13 @@ class CallEngine(FlowWalker):
         event.handled_at = self.now
         return event.response
 
-    @staticmethod
-    def _merge(event: CallEvent, given: Answer) -> None:
+    def _answered(self, call: Call, event: CallEvent | None, step: str, attempt: int,
+                  given: Answer) -> CallEvent:
+        """The event of (step, attempt), created at its first answer, with `given` merged
+        in: what an earlier delivery of the same answer already set is kept."""
+        if event is None:
+            event = CallEvent(call_id=call.id, step=step, attempt=attempt, created_at=self.now)
+            self.session.add(event)
         words = strip_unknown(given.words or "")  # "[unk]" is no word a caller said
         if words and not event.words:
             event.words = words[:4000]
@@ -263,6 +262,7 @@ class CallEngine(FlowWalker):
             event.source = given.source
         if given.extra:
             event.detail = {**(event.detail or {}), **given.extra}
+        return event
 
     def _recover_need(self, call: Call) -> None:
         """If the caller said something at a question but we never stored it, keep it."""

@@ -1,9 +1,11 @@
 """Cues in what callers say: "I am not digital" and "let me talk to a human".
 
 The non-digital cue feeds the callback queue's digital-inclusion profile, so it comes
-with its evidence (the words that triggered it). Patterns come in two strengths:
+with its evidence (the words that triggered it). Patterns come in three kinds:
 
-* strong: the caller states it ("non ho internet", "my daughter does the emails");
+* strong: the caller states it of themselves ("non ho internet", "I'm not very techy");
+* hearsay: someone else does it for them ("my daughter does the emails"), or their age;
+  not from a caller who also shows they are at ease online;
 * weak: "non riesco a farlo online" / "I can't do it online" is a cue, unless the same
   sentence talks about a technical failure ("errore", "it failed", "ho provato"): then
   the caller is digital and the website let them down, which is a different problem.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from speech.normalize import normalize
 
@@ -172,28 +175,54 @@ def _search(patterns: tuple[str, ...], text: str) -> re.Match[str] | None:
     return None
 
 
+@dataclass(frozen=True)
+class NotDigitalReading:
+    """What the rules read in one utterance: the rule that fired ("strong", "hearsay" or
+    "weak", see the pattern tables) with its evidence, and the two signs of a digital
+    caller, so a caller weighing the rules against a learned model needs no second pass."""
+
+    rule: Literal["strong", "hearsay", "weak"] | None = None
+    evidence: str = ""
+    at_ease_online: bool = False
+    reports_failure: bool = False
+
+    @property
+    def cue(self) -> Cue | None:
+        """The non-digital cue this reading gives, if a rule fired."""
+        return Cue("not_digital", self.evidence) if self.rule else None
+
+
+def read_not_digital(text: str, lang: str) -> NotDigitalReading:
+    """Run the non-digital rules once: a strong statement always counts; hearsay only from
+    a caller not at ease online ("my daughter helps, but I do my banking on the iPad");
+    a weak phrasing only when, besides, no technical failure is reported."""
+    normalized = normalize(text or "", lang)
+    if not normalized:
+        return NotDigitalReading()
+    at_ease, failure = AT_EASE_ONLINE.get(lang), FAILURE.get(lang)
+    online = bool(at_ease and re.search(at_ease, normalized))
+    failed = bool(failure and re.search(failure, normalized))
+    match = _search(STRONG.get(lang, ()), normalized)
+    if match is not None:
+        return NotDigitalReading("strong", match.group(0).strip(), online, failed)
+    match = None if online else _search(HEARSAY.get(lang, ()), normalized)
+    if match is not None:
+        return NotDigitalReading("hearsay", match.group(0).strip(), online, failed)
+    match = None if online or failed else _search(WEAK.get(lang, ()), normalized)
+    if match is not None:
+        return NotDigitalReading("weak", match.group(0).strip(), online, failed)
+    return NotDigitalReading(at_ease_online=online, reports_failure=failed)
+
+
 def states_not_digital(text: str, lang: str) -> bool:
     """True when the caller says in so many words that they are not digital ("non ho
     internet", "I'm not very techy"): no learned model overrules that."""
-    return _search(STRONG.get(lang, ()), normalize(text or "", lang)) is not None
+    return read_not_digital(text, lang).rule == "strong"
 
 
 def detect_not_digital(text: str, lang: str) -> Cue | None:
     """The non-digital cue with its evidence, or None when the caller did not give one."""
-    normalized = normalize(text or "", lang)
-    if not normalized:
-        return None
-    at_ease = AT_EASE_ONLINE.get(lang)
-    online = bool(at_ease and re.search(at_ease, normalized))
-    match = _search(STRONG.get(lang, ()), normalized)
-    if match is None and not online:  # "my daughter helps, but I do my banking on the iPad"
-        match = _search(HEARSAY.get(lang, ()), normalized)
-    if match is None and not online:
-        weak = _search(WEAK.get(lang, ()), normalized)
-        failure = FAILURE.get(lang)
-        if weak is not None and not (failure and re.search(failure, normalized)):
-            match = weak
-    return Cue("not_digital", match.group(0).strip()) if match else None
+    return read_not_digital(text, lang).cue
 
 
 def detect_human(text: str, lang: str) -> Cue | None:
