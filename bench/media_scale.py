@@ -2,6 +2,7 @@
 
     python -m bench.media_scale --calls 20,45           # live calls at real-time pace
     python -m bench.media_scale --calls 20,45 --server-cpus 0 --client-cpus 1
+    python -m bench.media_scale --session-alone         # the session without its socket
     python -m bench.media_scale --server flask --calls 20
     python -m bench.media_scale --idle 500 --calls 10   # 500 silent sockets held meanwhile
     python -m bench.media_scale --idle 500 --hold 120   # only hold them (run bench.webhooks)
@@ -52,6 +53,7 @@ from typing import Any
 
 from bench.speech_streams import proc
 from speech import audio as speech_audio
+from speech.media_stream import Media
 from tests.audio import noise_ulaw, telephone_ulaw
 from tests.speech_streams import FRAME, TwilioStream
 
@@ -173,6 +175,31 @@ def vosk_alone(model: Any, clips: list[bytes], rounds: int = 3, threads: int = 1
         os.sched_setaffinity(0, mine)
 
 
+def session_alone(registry: Any, clips: list[bytes], rounds: int = 3) -> float:
+    """CPU seconds per decoded audio second of the server's own work on a call without its
+    socket: a `StreamSession` (both recognisers, the VAD, the turn rule) fed whole clips in
+    100 ms media events in one thread, until its turn ends."""
+    from speech.media_stream import ListenPlan, Start, StreamSession
+    from speech.recognizer import ListenSettings
+
+    plan = ListenPlan("ko", GRAMMAR, ListenSettings())
+    start = Start("MZ" + "0" * 32, "CA" + "0" * 32, ["inbound"], {}, "audio/x-mulaw", 8000)
+    seconds = 0.0
+    started = time.process_time()
+    for _ in range(rounds):
+        for clip in clips:
+            session = StreamSession(lambda sid, parameters: plan, registry)
+            session.handle(start)
+            for index in range(0, len(clip), 800):
+                session.handle(Media("inbound", clip[index:index + 800]))
+                if session.done:
+                    break
+            session.hangup()
+            assert session.result is not None
+            seconds += session.result.duration_seconds
+    return (time.process_time() - started) / seconds
+
+
 def hold_idle(url: str, count: int, stop: threading.Event) -> list[TwilioStream]:
     """Open `count` started sockets that send one silent frame every 5 s until `stop`."""
     streams = []
@@ -265,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=int, default=0, help="silent sockets held meanwhile")
     parser.add_argument("--hold", type=float, default=0.0,
                         help="with --idle: hold them this many seconds (then the calls)")
+    parser.add_argument("--session-alone", action="store_true",
+                        help="only compare a StreamSession without socket to Vosk alone")
     parser.add_argument("--server-cpus", type=cpus, default=None,
                         help="pin the server process to these CPUs (e.g. 0,1)")
     parser.add_argument("--client-cpus", type=cpus, default=None,
@@ -279,6 +308,19 @@ def main(argv: list[str] | None = None) -> int:
     # the audio a server decodes: each clip up to where its turn ends (~0.3-0.5 s after the
     # voice); the trailing silence is cheaper to decode and would flatter Vosk alone
     heard = [c[:int((speech_end(c) + 0.4) * 8000)] for c in clips]
+    if args.session_alone:  # the pool's share of the overhead, without sockets or a loop
+        from speech.models import ModelRegistry, discover_packages
+
+        registry = ModelRegistry(discover_packages())
+        for _ in range(3):
+            first = vosk_alone(registry.get("ko"), heard)
+            session = session_alone(registry, clips)
+            last = vosk_alone(registry.get("ko"), heard)
+            print({"vosk_rtf_before_after": (round(first, 4), round(last, 4)),
+                   "session_rtf": round(session, 4),
+                   "ratio": round(session / ((first + last) / 2), 3), "load": loadavg()},
+                  flush=True)
+        return 0
     context = mp.get_context("fork")
     ports, results, stop = context.Queue(), context.Queue(), context.Event()
     server = context.Process(target=_server,
