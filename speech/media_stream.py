@@ -111,7 +111,6 @@ MAX_NAME_CHARS = 256               # a mark's name
 SAMPLE_RATE = 8000
 ENCODING = "audio/x-mulaw"
 _SID = {prefix: re.compile(prefix + r"[0-9a-fA-F]{32}") for prefix in ("AC", "CA", "MZ")}
-_COUNTER = re.compile(r"[0-9]{1,12}")  # sequenceNumber, chunk, timestamp: decimal strings
 _TRACKS = frozenset({"inbound", "outbound"})
 _MEDIA_TRACKS = frozenset({"inbound", "outbound", "inbound_track", "outbound_track"})
 _DIGITS = frozenset("0123456789*#")
@@ -145,7 +144,9 @@ def _sid(data: dict, key: str, prefix: str, *, optional: bool = False) -> str:
 def _counter(data: dict, key: str) -> None:
     """Twilio's counters are decimal strings; absent is allowed, anything else is not."""
     value = data.get(key)
-    if value is not None and not (isinstance(value, str) and _COUNTER.fullmatch(value)):
+    # 1 to 12 ASCII digits (string methods, not a regex: three of these per media frame)
+    if value is not None and not (isinstance(value, str) and 0 < len(value) <= 12
+                                  and value.isascii() and value.isdigit()):
         raise ProtocolError(f"{key} must be a decimal string")
 
 
@@ -338,6 +339,13 @@ class StreamSession:
             self._recognizer.prompt_finished()
         self.result = self._best_language(self._recognizer.result)
         return out
+
+    def release(self) -> None:
+        """Free the recognisers (Vosk decoders, grammar graphs) once the answer is known.
+        A transport calls this where it may block for milliseconds (its worker thread,
+        not an event loop that every other call's frames wait on)."""
+        if self.done:
+            self._recognizer, self._others = None, {}
 
     def hangup(self) -> None:
         """The stream stopped or the socket closed: finish with what was heard."""

@@ -131,6 +131,7 @@ class ModelRegistry:
     def __init__(self, paths: Mapping[str, str], *, log_level: int = -1) -> None:
         self._paths = {lang: str(path) for lang, path in paths.items()}
         self._models: dict[str, vosk.Model] = {}
+        self._infos: dict[str, ModelInfo] = {}  # of the loaded models (their files are read)
         self._errors: dict[str, str] = {}
         self._locks = {lang: threading.Lock() for lang in self._paths}
         self._log_level = log_level
@@ -157,7 +158,8 @@ class ModelRegistry:
         """File-level facts about the model for `lang` (raises ModelUnavailable if unset)."""
         if lang not in self._paths:
             raise ModelUnavailable(f"no Vosk model configured for language {lang!r}")
-        return inspect_model(self._paths[lang])
+        loaded = self._infos.get(lang)  # every stream asks at start: no file reads then
+        return loaded if loaded is not None else inspect_model(self._paths[lang])
 
     def get(self, lang: str) -> vosk.Model:
         """Return the shared model for `lang`, loading it on first use."""
@@ -180,6 +182,7 @@ class ModelRegistry:
                 self._errors[lang] = f"Vosk model for {lang!r} at {info.path} failed to load: {exc}"
                 raise ModelUnavailable(self._errors[lang]) from exc
             log.info("loaded Vosk model lang=%s path=%s", lang, info.path)
+            self._infos[lang] = info
             self._models[lang] = model
             return model
 

@@ -239,6 +239,7 @@ def _work(app: Flask, ws, session: StreamSession, inbox: queue.Queue[Event | str
                 break
         if session.start is not None and not session.done:
             partials.update(session.start.call_sid, session.partial_text)
+    session.release()
     start, result = session.start, session.result
     if start is not None and session.refused is not None:
         app.extensions["speech.refusals"].refused(f"call {start.call_sid}", session.refused)
