@@ -36,8 +36,15 @@ from pathlib import Path
 
 import yaml
 
-from speech.evaluate import EvaluationReport, evaluate_cases, load_cases
-from speech.understanding import Understanding, decide, thresholds
+# Measured as a webhook runs: app.py gives each native pool (BLAS, OpenMP) one thread before
+# numpy loads. With the default (a BLAS thread per core), the semantic model's few small
+# products per utterance were handed to a second thread: ~4 ms of CPU and ~15 ms of wall
+# per utterance on a busy machine, which the webhook never pays (docs/benchmarks.md).
+for _pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_pool, "1")
+
+from speech.evaluate import EvaluationReport, evaluate_cases, load_cases  # noqa: E402
+from speech.understanding import Understanding, decide, thresholds  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOW = ROOT / "ivr/flows/main.yaml"

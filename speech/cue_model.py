@@ -39,6 +39,7 @@ from speech.cues import (
 )
 from speech.encoder import Embedder
 from speech.normalize import normalize, only_filler
+from speech.tfidf import TfidfRows, positive_probability
 
 DATA = Path(__file__).with_name("data") / "cues.yaml"
 KINDS = ("not_digital", "human")
@@ -121,7 +122,8 @@ class CueDetector:
         self._encoder = encoder
         self._semantic = {kind: (np.ascontiguousarray(m.coef_[0]), float(m.intercept_[0]))
                           for kind, m in semantic.items()}
-        self._vectorizer = vectorizer
+        self._vectorizer = vectorizer  # the fitted sklearn objects stay as the reference
+        self._rows = TfidfRows(vectorizer)  # that `_probabilities` reproduces exactly
         self._lexical = dict(lexical)
         self.thresholds = dict(thresholds or THRESHOLDS)
 
@@ -161,11 +163,11 @@ class CueDetector:
         return cls(encoder, semantic, vectorizer, lexical)
 
     def _probabilities(self, texts: list[str], vectors: np.ndarray) -> dict[str, np.ndarray]:
-        features = self._vectorizer.transform(texts)
+        features = self._rows.transform(texts)  # = self._vectorizer.transform(texts)
         found = {}
         for kind, (coef, intercept) in self._semantic.items():
             semantic = 1.0 / (1.0 + np.exp(-(vectors @ coef + intercept)))
-            lexical = self._lexical[kind].predict_proba(features)[:, 1]
+            lexical = positive_probability(self._lexical[kind], features)
             found[kind] = 0.5 * semantic + 0.5 * lexical
         return found
 
