@@ -29,14 +29,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from speech.cues import (
-    AT_EASE_ONLINE,
-    FAILURE,
-    Cue,
-    detect_human,
-    detect_not_digital,
-    states_not_digital,
-)
+from speech.cues import Cue, detect_human, read_not_digital
 from speech.encoder import Embedder
 from speech.normalize import normalize, only_filler
 from speech.tfidf import TfidfRows, positive_probability
@@ -180,7 +173,8 @@ class CueDetector:
     def detect(self, text: str, lang: str) -> dict[str, Cue | None]:
         """Each cue with its evidence, rules first (a rule hit always counts)."""
         normalized = normalize(text or "", lang)
-        found: dict[str, Cue | None] = {"not_digital": detect_not_digital(text, lang),
+        rules = read_not_digital(text, lang)
+        found: dict[str, Cue | None] = {"not_digital": rules.cue,
                                         "human": detect_human(text, lang)}
         if not normalized or only_filler(normalized, lang):
             return {"not_digital": None, "human": None}
@@ -194,11 +188,10 @@ class CueDetector:
             pieces = _clauses(normalized)
             probabilities = self._probabilities(pieces, self._encoder.embed(pieces))
         needed = dict(self.thresholds)
-        failure, at_ease = FAILURE.get(lang), AT_EASE_ONLINE.get(lang)
-        if any(pattern and re.search(pattern, normalized) for pattern in (failure, at_ease)):
+        if rules.reports_failure or rules.at_ease_online:
             needed["not_digital"] = max(needed["not_digital"], FAILURE_THRESHOLD)
         if found["not_digital"] is not None and whole["not_digital"][0] < RULE_VETO \
-                and not states_not_digital(text, lang):
+                and rules.rule != "strong":
             found["not_digital"] = None
         human_rule = found["human"]
         if human_rule is not None and " " not in human_rule.evidence \

@@ -214,12 +214,6 @@ def read_not_digital(text: str, lang: str) -> NotDigitalReading:
     return NotDigitalReading(at_ease_online=online, reports_failure=failed)
 
 
-def states_not_digital(text: str, lang: str) -> bool:
-    """True when the caller says in so many words that they are not digital ("non ho
-    internet", "I'm not very techy"): no learned model overrules that."""
-    return read_not_digital(text, lang).rule == "strong"
-
-
 def detect_not_digital(text: str, lang: str) -> Cue | None:
     """The non-digital cue with its evidence, or None when the caller did not give one."""
     return read_not_digital(text, lang).cue
