@@ -1,14 +1,16 @@
 """Slow speakers: premature cut-offs and the wait after a finished answer.
 
-    python -m bench.turns [--corpus slow|heldout] [--rule grammar ...] [--show]
+    python -m bench.turns [--corpus slow|heldout|heldout2] [--rule grammar ...] [--show]
 
 Two corpora, made at run time as 8 kHz mu-law telephone audio (`tests.audio`):
 
 - `slow` (the tuning corpus): each expected phrase of two or more words spoken word by
   word by espeak-ng (four voices and speeds), with a pause of 0.5-1.5 s of line noise
   between the words; and one-breath answers of short phrases in the same voices;
-- `heldout` (`bench.turns_heldout`): other sentences, grammar, voices, speeds and pauses,
-  drawn from a fixed seed, never tuned on.
+- `heldout` (`bench.turns_heldout`, seed 1414): other sentences, grammar, voices, speeds
+  and pauses, drawn from a fixed seed; its cut-offs were read to find their cause;
+- `heldout2` (`bench.turns_heldout2`): yet other sentences, grammar, voices and pauses,
+  written before the rule's sure-complete change and never tuned on.
 
 Each clip goes through `StreamingRecognizer` (the real Korean model, the corpus' grammar)
 in 20 ms frames on the audio clock, for each rule:
@@ -105,7 +107,7 @@ def _quantile(values: list[float], q: float) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run a corpus under each rule and print one line per rule."""
     parser = argparse.ArgumentParser(prog="python -m bench.turns")
-    parser.add_argument("--corpus", choices=["slow", "heldout"], default="slow")
+    parser.add_argument("--corpus", choices=["slow", "heldout", "heldout2"], default="slow")
     parser.add_argument("--rule", action="append", choices=sorted(RULES),
                         help="rules to run (default: all)")
     parser.add_argument("--show", action="store_true",
@@ -114,9 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     model = ModelRegistry(discover_packages()).get("ko")
     if args.corpus == "slow":
         grammar, (corpus, breaths) = GRAMMAR, slow_corpus()
-    else:
+    elif args.corpus == "heldout":
         from bench.turns_heldout import GRAMMAR as HELDOUT_GRAMMAR
         grammar, (corpus, breaths) = HELDOUT_GRAMMAR, heldout_corpus()
+    else:
+        from bench.turns_heldout2 import GRAMMAR as HELDOUT2_GRAMMAR
+        from bench.turns_heldout2 import heldout2_corpus
+        grammar, (corpus, breaths) = HELDOUT2_GRAMMAR, heldout2_corpus()
     for name in args.rule or list(RULES):
         settings = RULES[name]
         cut = wrong = 0
