@@ -43,6 +43,9 @@ from speech.recognizer import ListenSettings, Utterance
 log = logging.getLogger(__name__)
 
 NOT_DIGITAL_PATIENCE = 1.7
+# a not-digital caller's lone first word ("네") waits as long as a phrase a longer one may
+# continue: slow callers' first words are heard as one-word answers (docs/benchmarks.md)
+NOT_DIGITAL_FIRST_WORD_PAUSE = 1.2
 """How much longer we wait for callers flagged as not digital (pauses, slower speech)."""
 
 
@@ -131,6 +134,7 @@ class FlowListenPlans:
         settings = ListenSettings(
             no_input_seconds=listen_timeout + 1.0,
             patience=NOT_DIGITAL_PATIENCE if not_digital else 1.0,
+            first_word_pause_seconds=NOT_DIGITAL_FIRST_WORD_PAUSE if not_digital else None,
             max_digits=15 if expecting == "phone" else 1,
             digit_timeout_seconds=5.0 if expecting == "phone" else 3.0,
             max_seconds=30.0 if expecting == "phone" or not_digital else 20.0)

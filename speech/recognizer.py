@@ -2,7 +2,8 @@
 
 One `StreamingRecognizer` (one `KaldiRecognizer`) per call and question, over the shared
 `vosk.Model`. Audio is buffered into 100 ms chunks before Vosk sees it (per-20 ms calls
-cost more in JSON than in decoding). Every timing decision uses the *audio clock* (how
+cost more in JSON than in decoding), but the turn is judged on every 20 ms frame, and the
+rest of a chunk is fed before a final result. Every timing decision uses the *audio clock* (how
 much audio has arrived), not the wall clock: Twilio sends audio in real time, and tests can
 stream faster than real time and still get the same decisions.
 
@@ -17,8 +18,14 @@ When has the caller finished? All times below are multiplied by `settings.patien
     `complete_pause_seconds` (a short pause; the caller said what we asked for). Sure
     means Vosk's final words agree (a grammar's partial result runs ahead of the audio),
     the decoder ranked them above the other n-best texts and above "nothing" by
-    `sure_posterior`, and the words' timings span `sure_coverage` of the voice heard.
-    A phrase that is not sure waits like an incomplete one;
+    `sure_posterior`, and the words' timings span `sure_coverage` of the voice heard; a
+    lone first word (one word, all the caller said, in a grammar with longer phrases) must
+    also begin within `sure_lead_seconds` of the voice ("잔액" heard as "네" begins 0.25 s
+    in). A phrase that is not sure waits like an incomplete one. A lone first word waits
+    `first_word_pause_seconds` when set: espeak's slow "다음" or "카드" is heard as "네" or
+    "아니요" with posterior 1.0, and no other pass tried (the garbage path; a grammar that
+    also holds the longer phrases' first words) tells it from a real one, so only time
+    can; `ivr.listening` gives that wait to callers flagged not digital;
   * a complete phrase that a longer one continues ("네" / "네 맞아요"), or free-form
     listening: `end_silence_seconds` with the words unchanged that long, or Vosk's own
     endpoint after the last change;
@@ -80,6 +87,8 @@ class ListenSettings:
     incomplete_silence_seconds: float = 2.5  # ... after words that are not a phrase yet
     sure_posterior: float = 0.7        # a complete phrase ends early only this sure ...
     sure_coverage: float = 0.6         # ... and only when its words span this share of voice
+    sure_lead_seconds: float = 0.18    # ... and a lone first word began this soon in the voice
+    first_word_pause_seconds: float | None = None  # ... after a lone first word (None: same)
     pause_margin: float = 1.25         # never end on less than this x the caller's own pauses
     max_seconds: float = 20.0          # hard cap (not scaled by patience)
     patience: float = 1.0              # multiplier for slow speakers / not-digital callers
@@ -180,9 +189,11 @@ class StreamingRecognizer:
         self._vad = VoiceDetector(input_rate)
         # what a finished answer looks like: the phrases, and the word prefixes of longer ones
         self._phrases = {p for p in usable if p != hearing.UNKNOWN}
+        self._longer = any(" " in p for p in self._phrases)
         self._continued = {" ".join(p.split()[:n]) for p in self._phrases
                            for n in range(1, len(p.split()))}
-        self._pending = b""
+        self._pending = b""  # less than a frame
+        self._unfed = b""    # frames Vosk has not seen yet
         self._chunk_bytes = int(input_rate * self.CHUNK_SECONDS) * 2
         self._frame_bytes = int(input_rate * self.FRAME_SECONDS) * 2
         self._segments: list[Segment] = []
@@ -213,6 +224,11 @@ class StreamingRecognizer:
         """Words recognised so far."""
         return self._hypothesis
 
+    @property
+    def _undecoded(self) -> bool:
+        """Audio that Vosk has not given a final result on."""
+        return self._unflushed or bool(self._unfed)
+
     def prompt_finished(self) -> None:
         """The prompt stopped playing (mark echoed or cleared): start the no-input clock."""
         self._listen_from = min(self._listen_from, self._seconds)
@@ -226,10 +242,10 @@ class StreamingRecognizer:
         if self.done:
             return True
         self._pending += pcm16
-        while len(self._pending) >= self._chunk_bytes and not self.done:
-            chunk, self._pending = (self._pending[:self._chunk_bytes],
-                                    self._pending[self._chunk_bytes:])
-            self._process(chunk)
+        while len(self._pending) >= self._frame_bytes and not self.done:
+            frame, self._pending = (self._pending[:self._frame_bytes],
+                                    self._pending[self._frame_bytes:])
+            self._process(frame)
         return self.done
 
     def add_digit(self, digit: str) -> bool:
@@ -258,8 +274,10 @@ class StreamingRecognizer:
         assert self.result is not None
         return self.result
 
-    def _process(self, chunk: bytes) -> None:
-        for voiced in self._vad.frames(chunk):
+    def _process(self, frame: bytes) -> None:
+        """One 20 ms frame: voice or not, Vosk fed per 100 ms chunk, and the turn judged on
+        this frame (judging per chunk ended turns up to 80 ms late)."""
+        for voiced in self._vad.frames(frame):
             self._seconds += self.FRAME_SECONDS
             if voiced:
                 self._note_voice(self._seconds)
@@ -271,6 +289,17 @@ class StreamingRecognizer:
                     self.prompt_finished()
             else:
                 self._voiced_run = 0
+        self._unfed += frame
+        if len(self._unfed) >= self._chunk_bytes:
+            self._feed()
+        self._decide()
+
+    def _feed(self) -> None:
+        """Give Vosk the audio it has not seen yet (a 100 ms chunk, or what is left before a
+        final result): per-20 ms calls cost more in JSON than in decoding."""
+        chunk, self._unfed = self._unfed, b""
+        if not chunk:
+            return
         feed = self._resampler.process(chunk) if self._resampler else chunk
         self._unflushed = True
         for name, check in self._checks.items():
@@ -286,7 +315,6 @@ class StreamingRecognizer:
             self._partial = hearing.strip_unknown(
                 json.loads(self._vosk.PartialResult()).get("partial", ""))
         self._update_hypothesis()
-        self._decide()
 
     def _note_voice(self, at: float) -> None:
         """Keep the stretches of voice and the longest pause between them (after speech
@@ -360,7 +388,7 @@ class StreamingRecognizer:
         before "연결" is said). False (listen on) when the final words are not complete,
         or are not sure enough to end early (then `_doubted`: the phrase waits as long as
         words that are not a phrase yet)."""
-        if self._unflushed:
+        if self._undecoded:
             self._flush()
             self._partial = ""
             if self._update_hypothesis():
@@ -379,14 +407,22 @@ class StreamingRecognizer:
         strong = [seg for seg in self._segments if _strong(seg)]
         if min((seg.alternatives[0][1] for seg in strong), default=0.0) < s.sure_posterior:
             return False
-        spans = [(w.start - WORD_MARGIN_SECONDS, w.end + WORD_MARGIN_SECONDS)
-                 for seg in strong for w in seg.words]
+        words = [w for seg in strong for w in seg.words]
+        if self._lone_first_word() and words and self._voiced \
+                and words[0].start - self._voiced[0][0] > s.sure_lead_seconds:
+            return False  # the caller said something before the word heard ("잔액" -> "네")
+        spans = [(w.start - WORD_MARGIN_SECONDS, w.end + WORD_MARGIN_SECONDS) for w in words]
         voiced = sum(end - start for start, end in self._voiced)
         if not spans or voiced <= 0:
             return True  # no timing to judge by: trust the words
         covered = sum(max(0.0, min(end, w_end) - max(start, w_start))
                       for start, end in self._voiced for w_start, w_end in spans)
         return covered / voiced >= s.sure_coverage
+
+    def _lone_first_word(self) -> bool:
+        """The caller has said one word, a whole phrase, and the grammar has longer ones: a
+        slow caller's first word of one of those may have been heard as it."""
+        return self._longer and len(self._hypothesis.split()) == 1
 
     def _turn_wait(self) -> float:
         """Silence (before patience) that ends the turn, given the words so far: never
@@ -396,14 +432,20 @@ class StreamingRecognizer:
         if not self._phrases:
             wait = s.end_silence_seconds
         elif words in self._phrases and words != self._doubted:
-            wait = s.end_silence_seconds if words in self._continued \
-                else s.complete_pause_seconds
+            if words in self._continued:
+                wait = s.end_silence_seconds
+            elif self._lone_first_word() and s.first_word_pause_seconds is not None:
+                wait = s.first_word_pause_seconds
+            else:
+                wait = s.complete_pause_seconds
         else:
             wait = max(s.incomplete_silence_seconds, s.end_silence_seconds)
         return max(wait, s.pause_margin * self._longest_pause)
 
     def _flush(self) -> bool:
-        """Finalise Vosk's current segment; True if it held words."""
+        """Finalise Vosk's current segment (after the audio it has not seen); True if it
+        held words."""
+        self._feed()
         final = hearing.parse_result(self._vosk.FinalResult())
         for name, check in self._checks.items():
             self._check_segments[name].append(hearing.parse_result(check.FinalResult()))
@@ -427,7 +469,7 @@ class StreamingRecognizer:
         return verdict, free or ""
 
     def _finish(self, reason: str) -> bool:
-        if self._unflushed:
+        if self._undecoded:
             self._flush()
         segments = self._segments
         pieces = [seg.text for seg in segments]
