@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                **({"of_which_slow_starts": (cut_starts, sum(bool(c.grammar) for c in corpus))}
                   if args.corpus == "slow" else {}),
                "wrong": wrong, "one_breath": len(breaths), "complete": len(complete),
+               "complete_within_1s": sum(wait < 1.0 for wait in audio_waits),
                "complete_p50_ms": _quantile(complete, 0.5),
                "complete_p95_ms": _quantile(complete, 0.95),
                "of_which_audio_p50_p95_ms": (_quantile(audio_waits, 0.5),
