@@ -18,14 +18,14 @@ When has the caller finished? All times below are multiplied by `settings.patien
     `complete_pause_seconds` (a short pause; the caller said what we asked for). Sure
     means Vosk's final words agree (a grammar's partial result runs ahead of the audio),
     the decoder ranked them above the other n-best texts and above "nothing" by
-    `sure_posterior`, and the words' timings span `sure_coverage` of the voice heard; a
-    lone first word (one word, all the caller said, in a grammar with longer phrases) must
-    also begin within `sure_lead_seconds` of the voice ("잔액" heard as "네" begins 0.25 s
-    in). A phrase that is not sure waits like an incomplete one. A lone first word waits
-    `first_word_pause_seconds` when set: espeak's slow "다음" or "카드" is heard as "네" or
-    "아니요" with posterior 1.0, and no other pass tried (the garbage path; a grammar that
-    also holds the longer phrases' first words) tells it from a real one, so only time
-    can; `ivr.listening` gives that wait to callers flagged not digital;
+    `sure_posterior`, and the words' timings span `sure_coverage` of the voice heard.
+    A phrase that is not sure waits like an incomplete one. A *lone first word* (one word,
+    all the caller said, in a grammar with longer phrases) waits `first_word_pause_seconds`
+    when set: espeak's slow "다음" or "카드" is heard as "네" or "아니요" with posterior 1.0,
+    and nothing tried tells it from a real one (the garbage pass; a grammar that also holds
+    the longer phrases' first words; where the word begins in the voice: Vosk puts real
+    "없어요" 0.35-0.4 s in), so only time can; `ivr.listening` gives that wait to callers
+    flagged not digital;
   * a complete phrase that a longer one continues ("네" / "네 맞아요"), or free-form
     listening: `end_silence_seconds` with the words unchanged that long, or Vosk's own
     endpoint after the last change;
@@ -87,7 +87,6 @@ class ListenSettings:
     incomplete_silence_seconds: float = 2.5  # ... after words that are not a phrase yet
     sure_posterior: float = 0.7        # a complete phrase ends early only this sure ...
     sure_coverage: float = 0.6         # ... and only when its words span this share of voice
-    sure_lead_seconds: float = 0.18    # ... and a lone first word began this soon in the voice
     first_word_pause_seconds: float | None = None  # ... after a lone first word (None: same)
     pause_margin: float = 1.25         # never end on less than this x the caller's own pauses
     max_seconds: float = 20.0          # hard cap (not scaled by patience)
@@ -407,11 +406,8 @@ class StreamingRecognizer:
         strong = [seg for seg in self._segments if _strong(seg)]
         if min((seg.alternatives[0][1] for seg in strong), default=0.0) < s.sure_posterior:
             return False
-        words = [w for seg in strong for w in seg.words]
-        if self._lone_first_word() and words and self._voiced \
-                and words[0].start - self._voiced[0][0] > s.sure_lead_seconds:
-            return False  # the caller said something before the word heard ("잔액" -> "네")
-        spans = [(w.start - WORD_MARGIN_SECONDS, w.end + WORD_MARGIN_SECONDS) for w in words]
+        spans = [(w.start - WORD_MARGIN_SECONDS, w.end + WORD_MARGIN_SECONDS)
+                 for seg in strong for w in seg.words]
         voiced = sum(end - start for start, end in self._voiced)
         if not spans or voiced <= 0:
             return True  # no timing to judge by: trust the words
