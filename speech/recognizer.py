@@ -2,8 +2,7 @@
 
 One `StreamingRecognizer` (one `KaldiRecognizer`) per call and question, over the shared
 `vosk.Model`. Audio is buffered into 100 ms chunks before Vosk sees it (per-20 ms calls
-cost more in JSON than in decoding), but the turn is judged on every 20 ms frame, and the
-rest of a chunk is fed before a final result. Every timing decision uses the *audio clock* (how
+cost more in JSON than in decoding). Every timing decision uses the *audio clock* (how
 much audio has arrived), not the wall clock: Twilio sends audio in real time, and tests can
 stream faster than real time and still get the same decisions.
 
@@ -191,8 +190,7 @@ class StreamingRecognizer:
         self._longer = any(" " in p for p in self._phrases)
         self._continued = {" ".join(p.split()[:n]) for p in self._phrases
                            for n in range(1, len(p.split()))}
-        self._pending = b""  # less than a frame
-        self._unfed = b""    # frames Vosk has not seen yet
+        self._pending = b""
         self._chunk_bytes = int(input_rate * self.CHUNK_SECONDS) * 2
         self._frame_bytes = int(input_rate * self.FRAME_SECONDS) * 2
         self._segments: list[Segment] = []
@@ -223,11 +221,6 @@ class StreamingRecognizer:
         """Words recognised so far."""
         return self._hypothesis
 
-    @property
-    def _undecoded(self) -> bool:
-        """Audio that Vosk has not given a final result on."""
-        return self._unflushed or bool(self._unfed)
-
     def prompt_finished(self) -> None:
         """The prompt stopped playing (mark echoed or cleared): start the no-input clock."""
         self._listen_from = min(self._listen_from, self._seconds)
@@ -241,10 +234,10 @@ class StreamingRecognizer:
         if self.done:
             return True
         self._pending += pcm16
-        while len(self._pending) >= self._frame_bytes and not self.done:
-            frame, self._pending = (self._pending[:self._frame_bytes],
-                                    self._pending[self._frame_bytes:])
-            self._process(frame)
+        while len(self._pending) >= self._chunk_bytes and not self.done:
+            chunk, self._pending = (self._pending[:self._chunk_bytes],
+                                    self._pending[self._chunk_bytes:])
+            self._process(chunk)
         return self.done
 
     def add_digit(self, digit: str) -> bool:
@@ -273,10 +266,8 @@ class StreamingRecognizer:
         assert self.result is not None
         return self.result
 
-    def _process(self, frame: bytes) -> None:
-        """One 20 ms frame: voice or not, Vosk fed per 100 ms chunk, and the turn judged on
-        this frame (judging per chunk ended turns up to 80 ms late)."""
-        for voiced in self._vad.frames(frame):
+    def _process(self, chunk: bytes) -> None:
+        for voiced in self._vad.frames(chunk):
             self._seconds += self.FRAME_SECONDS
             if voiced:
                 self._note_voice(self._seconds)
@@ -288,17 +279,6 @@ class StreamingRecognizer:
                     self.prompt_finished()
             else:
                 self._voiced_run = 0
-        self._unfed += frame
-        if len(self._unfed) >= self._chunk_bytes:
-            self._feed()
-        self._decide()
-
-    def _feed(self) -> None:
-        """Give Vosk the audio it has not seen yet (a 100 ms chunk, or what is left before a
-        final result): per-20 ms calls cost more in JSON than in decoding."""
-        chunk, self._unfed = self._unfed, b""
-        if not chunk:
-            return
         feed = self._resampler.process(chunk) if self._resampler else chunk
         self._unflushed = True
         for name, check in self._checks.items():
@@ -314,6 +294,7 @@ class StreamingRecognizer:
             self._partial = hearing.strip_unknown(
                 json.loads(self._vosk.PartialResult()).get("partial", ""))
         self._update_hypothesis()
+        self._decide()
 
     def _note_voice(self, at: float) -> None:
         """Keep the stretches of voice and the longest pause between them (after speech
@@ -387,7 +368,7 @@ class StreamingRecognizer:
         before "연결" is said). False (listen on) when the final words are not complete,
         or are not sure enough to end early (then `_doubted`: the phrase waits as long as
         words that are not a phrase yet)."""
-        if self._undecoded:
+        if self._unflushed:
             self._flush()
             self._partial = ""
             if self._update_hypothesis():
@@ -439,9 +420,7 @@ class StreamingRecognizer:
         return max(wait, s.pause_margin * self._longest_pause)
 
     def _flush(self) -> bool:
-        """Finalise Vosk's current segment (after the audio it has not seen); True if it
-        held words."""
-        self._feed()
+        """Finalise Vosk's current segment; True if it held words."""
         final = hearing.parse_result(self._vosk.FinalResult())
         for name, check in self._checks.items():
             self._check_segments[name].append(hearing.parse_result(check.FinalResult()))
@@ -465,7 +444,7 @@ class StreamingRecognizer:
         return verdict, free or ""
 
     def _finish(self, reason: str) -> bool:
-        if self._undecoded:
+        if self._unflushed:
             self._flush()
         segments = self._segments
         pieces = [seg.text for seg in segments]
