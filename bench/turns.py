@@ -19,7 +19,8 @@ Each clip goes through `StreamingRecognizer` (the real Korean model, the corpus'
 in 20 ms frames on the audio clock, for each rule:
 
 - `grammar`: the default ListenSettings (patience 1.0, a caller flagged digital);
-- `not-digital`: the same with the patience of a caller flagged not digital (1.7);
+- `not-digital`: the same with the patience of a caller flagged not digital (1.7) and
+  their wait after a lone first word (1.2 s before patience), as `ivr.listening` sets;
 - `fixed`: every answer waits the same silence (1.2 s, the old default), for reference.
 
 Reported per rule: cut_off (the turn ended before the last word began: the caller was

@@ -43,10 +43,11 @@ from speech.recognizer import ListenSettings, Utterance
 log = logging.getLogger(__name__)
 
 NOT_DIGITAL_PATIENCE = 1.7
-# a not-digital caller's lone first word ("네") waits as long as a phrase a longer one may
-# continue: slow callers' first words are heard as one-word answers (docs/benchmarks.md)
-NOT_DIGITAL_FIRST_WORD_PAUSE = 1.2
 """How much longer we wait for callers flagged as not digital (pauses, slower speech)."""
+NOT_DIGITAL_FIRST_WORD_PAUSE = 1.2
+"""Their wait after a lone first word ("네"), before patience: as long as after a phrase a
+longer one may continue, since a slow caller's first word can be heard as a one-word answer
+(docs/benchmarks.md, "Issue 14"). Other callers keep the short complete-phrase pause."""
 
 
 def tts_check(config: Mapping[str, Any]) -> Callable[[], bool]:
