@@ -42,6 +42,7 @@ class Clip:
     voice: str
     speed: int
     pauses: tuple[float, ...] = ()
+    grammar: tuple[str, ...] = ()  # the clip's own grammar ("": the corpus')
 
 
 def _slow(phrase: str, voice: str, speed: int, pitch: int, pauses: list[float]) -> Clip:

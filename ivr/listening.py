@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 
 NOT_DIGITAL_PATIENCE = 1.7
 """How much longer we wait for callers flagged as not digital (pauses, slower speech)."""
+NOT_DIGITAL_FIRST_WORD_PAUSE = 1.2
+"""Their wait after a lone first word ("네"), before patience: as long as after a phrase a
+longer one may continue, since a slow caller's first word can be heard as a one-word answer
+(docs/benchmarks.md, "Issue 14"). Other callers keep the short complete-phrase pause."""
 
 
 def tts_check(config: Mapping[str, Any]) -> Callable[[], bool]:
@@ -131,6 +135,7 @@ class FlowListenPlans:
         settings = ListenSettings(
             no_input_seconds=listen_timeout + 1.0,
             patience=NOT_DIGITAL_PATIENCE if not_digital else 1.0,
+            first_word_pause_seconds=NOT_DIGITAL_FIRST_WORD_PAUSE if not_digital else None,
             max_digits=15 if expecting == "phone" else 1,
             digit_timeout_seconds=5.0 if expecting == "phone" else 3.0,
             max_seconds=30.0 if expecting == "phone" or not_digital else 20.0)

@@ -18,7 +18,13 @@ When has the caller finished? All times below are multiplied by `settings.patien
     means Vosk's final words agree (a grammar's partial result runs ahead of the audio),
     the decoder ranked them above the other n-best texts and above "nothing" by
     `sure_posterior`, and the words' timings span `sure_coverage` of the voice heard.
-    A phrase that is not sure waits like an incomplete one;
+    A phrase that is not sure waits like an incomplete one. A *lone first word* (one word,
+    all the caller said, in a grammar with longer phrases) waits `first_word_pause_seconds`
+    when set: espeak's slow "다음" or "카드" is heard as "네" or "아니요" with posterior 1.0,
+    and nothing tried tells it from a real one (the garbage pass; a grammar that also holds
+    the longer phrases' first words; where the word begins in the voice: Vosk puts real
+    "없어요" 0.35-0.4 s in), so only time can; `ivr.listening` gives that wait to callers
+    flagged not digital;
   * a complete phrase that a longer one continues ("네" / "네 맞아요"), or free-form
     listening: `end_silence_seconds` with the words unchanged that long, or Vosk's own
     endpoint after the last change;
@@ -80,6 +86,7 @@ class ListenSettings:
     incomplete_silence_seconds: float = 2.5  # ... after words that are not a phrase yet
     sure_posterior: float = 0.7        # a complete phrase ends early only this sure ...
     sure_coverage: float = 0.6         # ... and only when its words span this share of voice
+    first_word_pause_seconds: float | None = None  # ... after a lone first word (None: same)
     pause_margin: float = 1.25         # never end on less than this x the caller's own pauses
     max_seconds: float = 20.0          # hard cap (not scaled by patience)
     patience: float = 1.0              # multiplier for slow speakers / not-digital callers
@@ -180,6 +187,7 @@ class StreamingRecognizer:
         self._vad = VoiceDetector(input_rate)
         # what a finished answer looks like: the phrases, and the word prefixes of longer ones
         self._phrases = {p for p in usable if p != hearing.UNKNOWN}
+        self._longer = any(" " in p for p in self._phrases)
         self._continued = {" ".join(p.split()[:n]) for p in self._phrases
                            for n in range(1, len(p.split()))}
         self._pending = b""
@@ -388,6 +396,11 @@ class StreamingRecognizer:
                       for start, end in self._voiced for w_start, w_end in spans)
         return covered / voiced >= s.sure_coverage
 
+    def _lone_first_word(self) -> bool:
+        """The caller has said one word, a whole phrase, and the grammar has longer ones: a
+        slow caller's first word of one of those may have been heard as it."""
+        return self._longer and len(self._hypothesis.split()) == 1
+
     def _turn_wait(self) -> float:
         """Silence (before patience) that ends the turn, given the words so far: never
         shorter than `pause_margin` times the longest pause the caller made in this answer
@@ -396,8 +409,12 @@ class StreamingRecognizer:
         if not self._phrases:
             wait = s.end_silence_seconds
         elif words in self._phrases and words != self._doubted:
-            wait = s.end_silence_seconds if words in self._continued \
-                else s.complete_pause_seconds
+            if words in self._continued:
+                wait = s.end_silence_seconds
+            elif self._lone_first_word() and s.first_word_pause_seconds is not None:
+                wait = s.first_word_pause_seconds
+            else:
+                wait = s.complete_pause_seconds
         else:
             wait = max(s.incomplete_silence_seconds, s.end_silence_seconds)
         return max(wait, s.pause_margin * self._longest_pause)

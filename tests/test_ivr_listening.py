@@ -43,6 +43,7 @@ def test_listen_plan_uses_the_flow_phrases_and_the_call_language(make_app: Any) 
     assert plan.lang == "it"
     assert "bolletta" in plan.phrases and "operatore" in plan.phrases
     assert plan.settings.patience == 1.0 and plan.settings.max_digits == 1
+    assert plan.settings.first_word_pause_seconds is None  # a lone "네" ends as quickly
 
 
 def test_listen_plan_is_more_patient_with_callers_not_digital(make_app: Any,
@@ -55,6 +56,9 @@ def test_listen_plan_is_more_patient_with_callers_not_digital(make_app: Any,
     plan = app.extensions["speech.listen_plan"](SID, {"call": SID, "step": "callback_number.ask",
                                                       "attempt": "0", "expecting": "phone"})
     assert plan.settings.patience > 1.0 and plan.settings.max_digits == 15
+    # a slow caller's first word may be heard as a one-word answer: wait for the rest
+    assert plan.settings.first_word_pause_seconds is not None
+    assert plan.settings.first_word_pause_seconds > plan.settings.complete_pause_seconds
     assert "tre" in plan.phrases
 
 

@@ -70,6 +70,28 @@ def test_a_slow_first_word_forced_into_a_short_phrase_does_not_end_the_turn(mode
     assert utterance.duration_seconds > last_word
 
 
+START_GRAMMAR = ["네", "아니요", "예", "좋아요", "다음 주 월요일", "잔액 조회"]
+
+
+def test_a_not_digital_callers_lone_first_word_waits_for_the_rest(model):
+    # espeak's slow "다음" is heard as "네" and nothing in the audio tells it from a real
+    # "네": a caller flagged not digital gets the wait of a phrase a longer one continues
+    audio, last_word = slow(["다음", "주 월요일"], 1.17, voice="ko", speed=130)
+    digital = listen(model, audio, ListenSettings(), phrases=START_GRAMMAR)
+    not_digital = listen(model, audio, ListenSettings(patience=1.7,
+                                                      first_word_pause_seconds=1.2),
+                         phrases=START_GRAMMAR)
+    assert digital.text == "네" and digital.duration_seconds < last_word
+    assert not_digital.duration_seconds > last_word
+
+
+def test_a_one_word_answer_still_ends_the_turn_after_a_short_pause(model):
+    audio = telephone_ulaw("네", voice="ko+f2", speed=140, trail_seconds=4.0)
+    utterance = listen(model, audio, ListenSettings(), phrases=START_GRAMMAR)
+    assert utterance.text == "네"
+    assert utterance.duration_seconds < 1.5  # the 0.3 s pause, not the 2.5 s of a start
+
+
 def test_a_complete_phrase_that_is_not_sure_waits_like_an_incomplete_one(model):
     audio = telephone_ulaw("아니요", trail_seconds=4.0)
     settings = ListenSettings(complete_pause_seconds=0.3, incomplete_silence_seconds=2.5)
