@@ -42,10 +42,10 @@ from dataclasses import replace
 from typing import Any
 
 from bench.media_scale import GRAMMAR, speech_end
-from bench.turns_heldout import Clip, heldout_corpus
+from bench.turns_heldout import Clip, heldout_corpus, spoken
 from speech.models import ModelRegistry, discover_packages
 from speech.recognizer import ListenSettings, StreamingRecognizer
-from tests.audio import noise_ulaw, telephone_ulaw
+from tests.audio import telephone_ulaw
 
 PHRASES = ["상담원 연결", "바로 연결해 주세요"]
 SHORT = ["네", "아니요", "환불", "상담원 연결"]
@@ -63,15 +63,7 @@ RULES = {"grammar": ListenSettings(),
 def slow_clip(phrase: str, pause: float, voice: str, speed: int) -> Clip:
     """`phrase` word by word with `pause` s between words (the tuning corpus)."""
     words = phrase.split()
-    audio = b""
-    last = 0.0
-    for index, word in enumerate(words):
-        if index:
-            audio += noise_ulaw(pause)
-        last = len(audio) / 8000
-        audio += telephone_ulaw(word, voice=voice, speed=speed, lead_seconds=0.4 if not index
-                                else 0.0, trail_seconds=3.0 if index == len(words) - 1 else 0.0)
-    return Clip(phrase, audio, last, voice, speed, (pause,) * (len(words) - 1))
+    return spoken(words, [pause] * (len(words) - 1), voice, speed, None, phrase)
 
 
 START_SEED = 77
@@ -83,20 +75,6 @@ START_SHORT = [p for p in START_GRAMMAR if " " not in p]
 START_VOICES = [*(voice for voice, _ in VOICES), "ko+m2", "ko+f3"]
 
 
-def _pieces_clip(phrase: str, pieces: list[str], pauses: list[float], voice: str,
-                 speed: int) -> Clip:
-    """`pieces` with `pauses` between them; the cut-off mark is where the last one begins."""
-    audio, last = b"", 0.0
-    for index, piece in enumerate(pieces):
-        if index:
-            audio += noise_ulaw(pauses[index - 1])
-        last = len(audio) / 8000
-        audio += telephone_ulaw(piece, voice=voice, speed=speed,
-                                lead_seconds=0.4 if not index else 0.0,
-                                trail_seconds=3.0 if index == len(pieces) - 1 else 0.0)
-    return Clip(phrase, audio, last, voice, speed, tuple(pauses), START_GRAMMAR)
-
-
 def slow_start_corpus() -> tuple[list[Clip], list[Clip]]:
     """Slow starts to tune on: (slow clips, one-breath one-word answers), seed 77."""
     rng = random.Random(START_SEED)
@@ -106,12 +84,12 @@ def slow_start_corpus() -> tuple[list[Clip], list[Clip]]:
         for _ in range(3):
             voice, speed = rng.choice(START_VOICES), rng.randrange(85, 141, 5)
             pauses = [round(rng.uniform(0.45, 1.6), 2) for _ in words[1:]]
-            slow.append(_pieces_clip(phrase, words, pauses, voice, speed))
+            slow.append(spoken(words, pauses, voice, speed, None, phrase, START_GRAMMAR))
         for _ in range(2):
             voice, speed = rng.choice(START_VOICES), rng.randrange(85, 141, 5)
             rest = " ".join(words[1:])
-            slow.append(_pieces_clip(phrase, [words[0], rest], [round(rng.uniform(0.6, 1.8), 2)],
-                                     voice, speed))
+            slow.append(spoken([words[0], rest], [round(rng.uniform(0.6, 1.8), 2)], voice,
+                               speed, None, phrase, START_GRAMMAR))
     breaths = []
     for phrase in START_SHORT:
         for voice in START_VOICES:

@@ -45,18 +45,35 @@ class Clip:
     grammar: tuple[str, ...] = ()  # the clip's own grammar ("": the corpus')
 
 
-def _slow(phrase: str, voice: str, speed: int, pitch: int, pauses: list[float]) -> Clip:
-    words = phrase.split()
-    audio = b""
-    last = 0.0
-    for index, word in enumerate(words):
+def spoken(pieces: list[str], pauses: list[float], voice: str, speed: int, pitch: int | None,
+           phrase: str, grammar: tuple[str, ...] = ()) -> Clip:
+    """`pieces` (words, or a first word and the rest) with `pauses` of line noise between;
+    the cut-off mark is where the last piece begins (the caller's last start after a pause).
+    `pitch` None: the voice's own; `grammar`: the clip's own, if not the corpus'."""
+    audio, last = b"", 0.0
+    for index, piece in enumerate(pieces):
         if index:
             audio += noise_ulaw(pauses[index - 1])
         last = len(audio) / 8000
-        audio += telephone_ulaw(word, voice=voice, speed=speed, pitch=pitch,
+        audio += telephone_ulaw(piece, voice=voice, speed=speed, pitch=pitch,
                                 lead_seconds=0.4 if not index else 0.0,
-                                trail_seconds=3.0 if index == len(words) - 1 else 0.0)
-    return Clip(phrase, audio, last, voice, speed, tuple(pauses))
+                                trail_seconds=3.0 if index == len(pieces) - 1 else 0.0)
+    return Clip(phrase, audio, last, voice, speed, tuple(pauses), grammar)
+
+
+def breath_clips(rng: random.Random, phrases: list[str], voices: list[str], per_phrase: int,
+                 speeds: range, pitches: range) -> list[Clip]:
+    """Each phrase said in one breath by `per_phrase` of the voices, speed and pitch drawn
+    from the ranges (in this order from `rng`, so a corpus stays the same on every run)."""
+    clips = []
+    for phrase in phrases:
+        for voice in rng.sample(voices, per_phrase):
+            speed = rng.randrange(speeds.start, speeds.stop, speeds.step)
+            pitch = rng.randrange(pitches.start, pitches.stop, pitches.step)
+            clips.append(Clip(phrase, telephone_ulaw(phrase, voice=voice, speed=speed,
+                                                     pitch=pitch, trail_seconds=3.0),
+                              0.0, voice, speed))
+    return clips
 
 
 def heldout_corpus() -> tuple[list[Clip], list[Clip]]:
@@ -68,15 +85,9 @@ def heldout_corpus() -> tuple[list[Clip], list[Clip]]:
             voice, speed, pitch = rng.choice(VOICES), rng.randrange(85, 136, 5), \
                 rng.randrange(30, 71, 5)
             pauses = [round(rng.uniform(0.45, 1.6), 2) for _ in phrase.split()[1:]]
-            slow.append(_slow(phrase, voice, speed, pitch, pauses))
-    breaths = []
-    for phrase in BREATH_PHRASES:
-        for voice in rng.sample(VOICES, BREATH_VOICES):
-            speed, pitch = rng.randrange(100, 161, 10), rng.randrange(30, 71, 5)
-            breaths.append(Clip(phrase, telephone_ulaw(phrase, voice=voice, speed=speed,
-                                                       pitch=pitch, trail_seconds=3.0),
-                                0.0, voice, speed))
-    return slow, breaths
+            slow.append(spoken(phrase.split(), pauses, voice, speed, pitch, phrase))
+    return slow, breath_clips(rng, BREATH_PHRASES, VOICES, BREATH_VOICES,
+                              range(100, 161, 10), range(30, 71, 5))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import random
 
-from bench.turns_heldout import Clip
-from tests.audio import noise_ulaw, telephone_ulaw
+from bench.turns_heldout import Clip, breath_clips, spoken
 
 SEED = 20261130
 GRAMMAR = ["네", "아니요", "그래요", "됐어요", "좋습니다", "없어요", "상담 예약", "대출 상담",
@@ -37,21 +36,6 @@ SLOW_START_PER_PHRASE = 3
 BREATH_VOICES = 4
 
 
-def _spoken(pieces: list[str], pauses: list[float], voice: str, speed: int,
-            pitch: int, phrase: str) -> Clip:
-    """`pieces` (words, or a first word and the rest) with `pauses` of line noise between;
-    the cut-off mark is where the last piece begins (the caller's last start after a pause)."""
-    audio, last = b"", 0.0
-    for index, piece in enumerate(pieces):
-        if index:
-            audio += noise_ulaw(pauses[index - 1])
-        last = len(audio) / 8000
-        audio += telephone_ulaw(piece, voice=voice, speed=speed, pitch=pitch,
-                                lead_seconds=0.4 if not index else 0.0,
-                                trail_seconds=3.0 if index == len(pieces) - 1 else 0.0)
-    return Clip(phrase, audio, last, voice, speed, tuple(pauses))
-
-
 def heldout2_corpus() -> tuple[list[Clip], list[Clip]]:
     """(slow clips, one-breath clips), the same on every run."""
     rng = random.Random(SEED)
@@ -62,21 +46,15 @@ def heldout2_corpus() -> tuple[list[Clip], list[Clip]]:
             voice, speed, pitch = rng.choice(VOICES), rng.randrange(80, 141, 5), \
                 rng.randrange(25, 76, 5)
             pauses = [round(rng.uniform(0.45, 1.7), 2) for _ in words[1:]]
-            slow.append(_spoken(words, pauses, voice, speed, pitch, phrase))
+            slow.append(spoken(words, pauses, voice, speed, pitch, phrase))
         for _ in range(SLOW_START_PER_PHRASE):
             voice, speed, pitch = rng.choice(VOICES), rng.randrange(80, 141, 5), \
                 rng.randrange(25, 76, 5)
             pause = round(rng.uniform(0.6, 1.8), 2)
-            slow.append(_spoken([words[0], " ".join(words[1:])], [pause], voice, speed,
+            slow.append(spoken([words[0], " ".join(words[1:])], [pause], voice, speed,
                                 pitch, phrase))
-    breaths = []
-    for phrase in BREATH_PHRASES:
-        for voice in rng.sample(VOICES, BREATH_VOICES):
-            speed, pitch = rng.randrange(100, 171, 10), rng.randrange(25, 76, 5)
-            breaths.append(Clip(phrase, telephone_ulaw(phrase, voice=voice, speed=speed,
-                                                       pitch=pitch, trail_seconds=3.0),
-                                0.0, voice, speed))
-    return slow, breaths
+    return slow, breath_clips(rng, BREATH_PHRASES, VOICES, BREATH_VOICES,
+                              range(100, 171, 10), range(25, 76, 5))
 
 
 def main(argv: list[str] | None = None) -> int:
