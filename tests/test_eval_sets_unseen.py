@@ -9,6 +9,7 @@ please") are allowed to coincide: every caller says them; longer ones are not.
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
+@cache  # read once for all the evaluation files
 def _training_sentences() -> dict[str, str]:
     """normalised sentence -> where it is trained from."""
     found: dict[str, str] = {}
