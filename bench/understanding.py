@@ -1,6 +1,6 @@
 """Understanding benchmark: the issue's figures on our own development and held-out sets.
 
-Run: `python -m bench.understanding [--set dev|heldout|blind|blind2|blind3|both|all] [--lexical]
+Run: `python -m bench.understanding [--set dev|heldout|blind|blind2|blind3|blind4|both|all] [--lexical]
 [--cv K] [--cue-cv K] [--timing]`.
 Figures go to docs/benchmarks.md ("Understanding").
 
@@ -9,7 +9,8 @@ before tuning by someone who never saw the training examples, and is never tuned
 `blind/` was written later by someone who read nothing of the project (no flow, no training
 data, no other set), and only its totals are ever looked at; `blind2/` likewise, by another
 writer in session 5, after `blind/` had been run twice; `blind3/` by a third, at the start of
-session 6, before that session changed anything. `-v` refuses the blind sets, so their
+session 6, before that session changed anything; `blind4/` by a fourth, at the start of
+session 7, likewise. `-v` refuses the blind sets, so their
 errors are never printed and never tuned on.
 
 Per language it prints, under the flow's own thresholds:
@@ -221,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     """Figures per set and language; see the module docstring for the flags."""
     parser = argparse.ArgumentParser(prog="python -m bench.understanding")
     parser.add_argument("--set", default="both",
-                        choices=["dev", "heldout", "blind", "blind2", "blind3", "both", "all"],
+                        choices=["dev", "heldout", "blind", "blind2", "blind3", "blind4", "both", "all"],
                         help="both = dev + heldout; all = dev + heldout + blind")
     parser.add_argument("--flow", default=str(FLOW), help="flow document (default: main)")
     parser.add_argument("--lexical", action="store_true",
