@@ -1,7 +1,7 @@
 """Understanding benchmark: the issue's figures on our own development and held-out sets.
 
-Run: `python -m bench.understanding [--set dev|heldout|blind|blind2|blind3|blind4|both|all] [--lexical]
-[--cv K] [--cue-cv K] [--timing]`.
+Run: `python -m bench.understanding [--set dev|heldout|blind|blind2|blind3|blind4|both|all]
+[--lexical] [--cv K] [--cue-cv K] [--timing]`.
 Figures go to docs/benchmarks.md ("Understanding").
 
 Sets (tests/data/eval/, see its README): `dev/` is what we tune on; `heldout/` was written
@@ -177,7 +177,7 @@ def cue_cross_validation(understanding: Understanding, flow: dict, folds: int) -
                 detector.thresholds = {"not_digital": threshold, "human": threshold}
                 found = detector.detect(text, lang)
                 for cue in ("not_digital", "human"):
-                    positive = kind == cue
+                    positive = kind in (cue, "both")
                     counts[(lang, cue, threshold, "pos" if positive else "neg")] += 1
                     counts[(lang, cue, threshold, "hit" if positive else "false")] += (
                         found[cue] is not None)
@@ -222,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     """Figures per set and language; see the module docstring for the flags."""
     parser = argparse.ArgumentParser(prog="python -m bench.understanding")
     parser.add_argument("--set", default="both",
-                        choices=["dev", "heldout", "blind", "blind2", "blind3", "blind4", "both", "all"],
+                        choices=["dev", "heldout", "blind", "blind2", "blind3", "blind4", "both",
+                                 "all"],
                         help="both = dev + heldout; all = dev + heldout + blind")
     parser.add_argument("--flow", default=str(FLOW), help="flow document (default: main)")
     parser.add_argument("--lexical", action="store_true",

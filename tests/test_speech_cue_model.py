@@ -42,6 +42,29 @@ def test_asking_for_a_person_in_other_words_is_heard(detector: CueDetector, text
 
 
 @pytest.mark.parametrize(("text", "lang"), [
+    ("mi passi una signorina, che io coi telefonini moderni non ci so fare", "it"),
+    ("vorrei parlare con qualcuno, io di queste cose col telefonino non ne capisco", "it"),
+    ("I'd like a person to help me, all this clicking is beyond me", "en"),
+    ("can you put me on to a real person, I've never had one of those smartphones", "en"),
+])
+def test_a_caller_who_says_both_is_heard_as_both(detector: CueDetector, text: str,
+                                                  lang: str) -> None:
+    # A request for a person is no evidence against "not digital" (the `both` set).
+    found = detector.detect(text, lang)
+    assert found["not_digital"] is not None and found["human"] is not None
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("l'app mi dà errore quando pago, mi passa un operatore?", "it"),
+    ("my online account shows the wrong balance, can I speak to someone", "en"),
+])
+def test_a_digital_caller_asking_for_a_person_is_not_flagged(detector: CueDetector,
+                                                             text: str, lang: str) -> None:
+    found = detector.detect(text, lang)
+    assert found["human"] is not None and found["not_digital"] is None
+
+
+@pytest.mark.parametrize(("text", "lang"), [
     ("sì", "it"), ("no grazie", "it"),
     ("ho provato a pagare con l'app ma mi dà sempre errore", "it"),
     ("la bolletta di ottobre è il doppio del solito", "it"),
@@ -88,10 +111,10 @@ def test_a_caller_at_ease_online_is_not_flagged_whatever_their_age(
 
 def test_a_callers_own_statement_is_never_overruled_by_the_model() -> None:
     # As the hotline trains it (the shipped flows' needs as ordinary callers), the model
-    # reads "techy" as a digital topic, under the veto; the caller's own words still count.
+    # reads the bill more than "techy", under the veto; the caller's own words still count.
     detector = Understanding(wait_for_models=True).cue_detector()
     assert detector is not None
-    text = "I'm not very techy, I'm afraid"
+    text = "I'm not very techy, I'm afraid, the bill is wrong"
     assert detector.scores(text, "en").not_digital < RULE_VETO
     assert detector.detect(text, "en")["not_digital"] == Cue("not_digital",
                                                              "im not very techy")
