@@ -50,7 +50,15 @@ from zoneinfo import ZoneInfo
 from core.hours import OpeningHours
 from speech.normalize import clean
 from speech.timevocab import END_OF_DAY
-from speech.timewords import MAX_CHARS, MAX_WORDS, Wish, is_mixed, read_wish, spoken_text
+from speech.timewords import (
+    MAX_CHARS,
+    MAX_WORDS,
+    Wish,
+    is_mixed,
+    join_split_words,
+    read_wish,
+    spoken_text,
+)
 
 __all__ = ["OpeningHours", "TimeWindow", "parse_callback_time"]
 
@@ -140,7 +148,7 @@ def parse_callback_time(text: str, lang: str, now: datetime, hours: OpeningHours
     local_now = now.astimezone(ZoneInfo(tz))
     if len(text or "") > MAX_CHARS:
         return None
-    words = clean(text or "", lang).split()
+    words = join_split_words(clean(text or "", lang).split(), lang)
     if not words or len(words) > MAX_WORDS or is_mixed(words, lang):
         return None
     wish = read_wish(spoken_text(words, lang), lang, local_now.date())

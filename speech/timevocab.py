@@ -203,20 +203,23 @@ CORRECTION = {
           r"lets make it|on second thought|change (?:that|it) to)\b ?)+"}
 """A run of these words starts a correction: what follows replaces what came before."""
 
-FOREIGN = {
-    "it": frozenset(
+WORDS = {
+    "en": frozenset(
         "tomorrow today tonight morning afternoon evening noon midday lunch lunchtime "
         "monday tuesday wednesday thursday friday saturday sunday next hour hours minutes "
         "at after before around oclock clock pm half past quarter soon asap anytime "
         "whenever one two three four five six seven eight nine ten eleven twelve twenty "
         "thirty forty fifty the please".split()),
-    "en": frozenset(
+    "it": frozenset(
         "domani oggi dopodomani stasera stamattina mattina mattinata pomeriggio sera "
         "serata pranzo mezzogiorno lunedi martedi mercoledi giovedi venerdi sabato "
         "domenica settimana prossima prossimo alle dopo prima verso ore oretta minuti "
         "mezz mezza mezzora tra fra entro uno due tre quattro cinque sei sette otto "
         "nove dieci undici dodici venti trenta grazie gennaio febbraio marzo aprile "
         "maggio giugno luglio agosto settembre ottobre novembre dicembre".split())}
+"""Each language's telling time words: what marks an utterance as mixed, and what a word
+split by the recogniser ("dopo pran zo", "to morrow") is put back together into."""
+FOREIGN = {"it": WORDS["en"], "en": WORDS["it"]}
 """Time words of the other language: an utterance using them is mixed, so asked again."""
 
 

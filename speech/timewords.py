@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 
+from speech.normalize import only_filler
 from speech.numbers import number_tokens
 from speech.timevocab import (
     ANYTIME,
@@ -35,6 +36,7 @@ from speech.timevocab import (
     RELATIVE_DAYS,
     SPANS,
     WEEKDAYS,
+    WORDS,
     clock_time,
     delay_minutes,
 )
@@ -96,6 +98,26 @@ def spoken_text(words: list[str], lang: str) -> str:
                       r"eighth|ninth)\b", lambda m: f"{m.group(1)}{m.group(2)}", text)
         text = " ".join(ORDINALS.get(word, word) for word in text.split())
     return " ".join(number_tokens(text.split(), lang))
+
+
+def join_split_words(words: list[str], lang: str) -> list[str]:
+    """Time words the recogniser split in two put back together ("dopo pran zo" -> "dopo
+    pranzo", "to morrow" -> "tomorrow"). Two words that are each a time word stay apart:
+    "after noon" is not "afternoon"."""
+    known = WORDS.get(lang, frozenset())
+    joined: list[str] = []
+    index = 0
+    while index < len(words):
+        pair = words[index:index + 2]
+        whole = "".join(pair)
+        if (len(pair) == 2 and whole in known and len(whole) >= 6
+                and not (pair[0] in known and pair[1] in known)):
+            joined.append(whole)
+            index += 2
+        else:
+            joined.append(words[index])
+            index += 1
+    return joined
 
 
 def is_mixed(words: list[str], lang: str) -> bool:
@@ -300,6 +322,10 @@ def _merge(old: Wish, new: Wish) -> Wish:
                    clock=new.clock or old.clock, cancelled=new.cancelled)
 
 
+def _nothing_said(text: str, lang: str) -> bool:
+    return not text.strip() or only_filler(text, lang)
+
+
 def read_wish(spoken: str, lang: str, today: date) -> Wish | None:
     """The caller's final wish, corrections applied; None when a correction names nothing."""
     pieces = re.split(f"({CORRECTION.get(lang, r'$^')})", spoken)
@@ -308,7 +334,7 @@ def read_wish(spoken: str, lang: str, today: date) -> Wish | None:
         new = read_segment(text, lang, today, bare=wish.clock)
         if new.names_something:
             wish = _merge(wish, new)
-        elif new.cancelled or (not text.strip() and re.search(r"\bno\b", marker)
+        elif new.cancelled or (_nothing_said(text, lang) and re.search(r"\bno\b", marker)
                                and marker.strip() != "no"):
-            return None  # "domani, anzi no", "tomorrow... no, not tomorrow"
+            return None  # "domani, anzi no", "tomorrow... sorry, no, hang on"
     return wish if wish.names_something else None
