@@ -4,9 +4,10 @@ Run: `python -m bench.times [dev|dev2|heldout|blind4 ...]` (all but blind4 by de
 Cases live in tests/data/eval/{dev,heldout}/times.yaml, dev/times2.yaml and
 blind4/times.yaml (format and window conventions at the top of each file); dev2 and blind4
 were written in session 7 by two writers who had only the conventions, not the parser;
-blind4 prints its totals only. A case is right when the window's local start and end match to the minute, or when
-both the expectation and the result are "no window" (the hotline asks again). Figures go
-to docs/benchmarks.md ("Callback times"); the dev set is also a test with a floor.
+blind4 prints its totals only. A case is right when the window's local start and end match
+to the minute, or when both the expectation and the result are "no window" (the hotline
+asks again). Figures go to docs/benchmarks.md ("Callback times"); the dev sets are also a
+test with a floor.
 """
 
 from __future__ import annotations
