@@ -170,7 +170,7 @@ def _instance_secret(name: str) -> str:
     except FileExistsError:
         return path.read_text().strip()
     with os.fdopen(descriptor, "w") as file:
-        file.write(secrets.token_urlsafe(48))
+        file.write(secrets.token_hex(32))  # hex: no letters to spell a word the check refuses
     return path.read_text().strip()
 
 
@@ -228,17 +228,26 @@ WEAK_SECRET_WORDS = ("secret", "changeme", "password", "example", "test", "dev",
 MIN_SECRET_LENGTH = 32
 
 
+def is_weak_secret(secret: str) -> bool:
+    """Guessable: short, few distinct characters, or fewer than MIN_SECRET_LENGTH characters
+    left once the words people put in made-up keys are taken out ("dev-secret-changeme...").
+    A long random key that happens to spell "dev" somewhere is not weak: it once was, and one
+    generated key in a few hundred was refused."""
+    rest = secret.lower()
+    for word in WEAK_SECRET_WORDS:
+        rest = rest.replace(word, "")
+    return (len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 10
+            or len(rest) < MIN_SECRET_LENGTH)
+
+
 def _validate_production(settings: Mapping[str, Any]) -> None:
     """Production (PRODUCTION, or https with a real Twilio account) refuses what is only fit
     for a developer's machine: a guessable SECRET_KEY (anyone could sign a session) and the
     demo users (their passwords are printed to the log)."""
-    secret = str(settings["SECRET_KEY"])
-    weak = (len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 10
-            or any(word in secret.lower() for word in WEAK_SECRET_WORDS))
-    if weak:
+    if is_weak_secret(str(settings["SECRET_KEY"])):
         raise ConfigError(
             f"SECRET_KEY is too weak for production: use {MIN_SECRET_LENGTH}+ random characters "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), or unset it to use "
+            "(python -c 'import secrets; print(secrets.token_hex(32))'), or unset it to use "
             "instance/secret_key")
     if settings["SEED_DEMO"]:
         raise ConfigError("SEED_DEMO must be false in production: demo users have printed "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -251,12 +252,23 @@ def test_production_refuses_weak_secrets_and_demo_users_in_one_line(
     assert load_settings({**PRODUCTION, "SECRET_KEY": "x"}, environ={"PRODUCTION": "false"})
 
 
-def test_production_accepts_a_strong_secret() -> None:
-    import secrets
-
+@pytest.mark.parametrize("secret", [
+    "generated",
+    # a random key that spells "dev" (OdeV) once failed CI: the words count, not their letters
+    "bTvtlxwHMKrlhsFglOmMhZTmV59xmRgt9TIdbpBxPq_yM0PW5exeraPOdeV0mG0p",
+])
+def test_production_accepts_a_strong_secret(secret: str) -> None:
     from core.config import load_settings
-    settings = load_settings({**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(48)}, environ={})
+    key = secrets.token_hex(32) if secret == "generated" else secret
+    settings = load_settings({**PRODUCTION, "SECRET_KEY": key}, environ={})
     assert settings["PRODUCTION"] is True
+
+
+def test_the_key_a_new_installation_makes_is_never_refused_as_weak() -> None:
+    from core.config import is_weak_secret
+
+    assert not any(is_weak_secret(secrets.token_hex(32)) for _ in range(2000))
+    assert is_weak_secret("my-dev-secret-key-for-testing-the-hotline")
 
 
 def test_healthz_shows_no_filesystem_paths_to_anonymous_visitors(
