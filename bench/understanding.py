@@ -152,7 +152,7 @@ CUE_SWEEP = (0.35, 0.4, 0.45, 0.5, 0.55)
 def cue_cross_validation(understanding: Understanding, flow: dict, folds: int) -> None:
     """K-fold over the cue examples (speech/data/cues.yaml), guards and rules included:
     how the shipped thresholds were chosen."""
-    from speech.cue_model import CueDetector, load_examples
+    from speech.cue_model import BOTH, KINDS, CueDetector, load_examples
 
     encoder = understanding.encoder
     if encoder is None:
@@ -176,8 +176,8 @@ def cue_cross_validation(understanding: Understanding, flow: dict, folds: int) -
             for threshold in CUE_SWEEP:  # the same text again: the encoder's cache answers
                 detector.thresholds = {"not_digital": threshold, "human": threshold}
                 found = detector.detect(text, lang)
-                for cue in ("not_digital", "human"):
-                    positive = kind in (cue, "both")
+                for cue in KINDS:
+                    positive = kind in (cue, BOTH)
                     counts[(lang, cue, threshold, "pos" if positive else "neg")] += 1
                     counts[(lang, cue, threshold, "hit" if positive else "false")] += (
                         found[cue] is not None)
