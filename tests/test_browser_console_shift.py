@@ -226,7 +226,8 @@ def test_a_declined_callback_tells_the_agent_what_happened_and_when_it_returns(
     assert row(console, request_id).status == "retry_scheduled"
     notice = page.locator(f"#returned-{request_id}")
     expect(notice).to_contain_text(f"{phone} ha rifiutato la chiamata", timeout=15_000)
-    expect(notice).to_contain_text("riprogrammata per il")
+    # the first notice may be drawn before the retry time is stored: wait for the next poll
+    expect(notice).to_contain_text("riprogrammata per il", timeout=15_000)
     expect(page.locator("#mine article.claim")).to_have_count(0)
     expect(page.locator(".tz-note")).to_contain_text("Europe/Rome")
     browser.screenshot(page, "console-declined-it")
