@@ -149,6 +149,19 @@ class SentenceEncoder:
                 self._model = self._loader(self.precision)
             return self._model
 
+    @property
+    def loaded(self) -> bool:
+        """Whether this process has built the engine."""
+        return self._model is not None
+
+    def load(self) -> None:
+        """Build the engine now and run it once. Before a fork (gunicorn --preload, RQ's
+        work horses) this is what lets the children share the parent's engine: with every
+        example vector already on disk nothing else would build it, and each child would
+        build its own (+140 MB per web process; docs/benchmarks.md, "Memory per web
+        process")."""
+        self._compute(["pronto"])
+
     def _compute(self, texts: list[str]) -> np.ndarray:
         vectors = self._engine().query(texts)  # type: ignore[attr-defined]  # adds "query: "
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), DIMENSIONS)

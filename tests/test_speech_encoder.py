@@ -121,3 +121,14 @@ def test_the_precision_is_part_of_the_model_id(tmp_path: Path) -> None:
     stored = int8.embed_examples(["la luce non va"])[0]
     assert float32.store.load(float32.model_id, "la luce non va") is None
     assert float(stored @ float32.embed_examples(["la luce non va"])[0]) > 0.99
+
+
+def test_load_builds_the_engine_even_when_every_example_is_stored(tmp_path: Path) -> None:
+    # A preloaded gunicorn master must build the engine before it forks, or every worker
+    # builds its own (+140 MB each); with all examples on disk nothing else builds it.
+    SentenceEncoder(store=EmbeddingStore(tmp_path)).embed_examples(["la luce non va"])
+    encoder = SentenceEncoder(store=EmbeddingStore(tmp_path))
+    encoder.embed_examples(["la luce non va"])
+    assert not encoder.loaded
+    encoder.load()
+    assert encoder.loaded

@@ -4,10 +4,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 import yaml
 
-from speech.understanding import Understanding, decide, flow_languages, thresholds
+from speech.understanding import Understanding, decide, flow_languages, thresholds, warm_up
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOW = {**yaml.safe_load((ROOT / "ivr/flows/main.yaml").read_text()),
@@ -51,3 +52,28 @@ def test_thresholds_and_decisions():
 
 def test_languages_default_to_those_with_examples():
     assert flow_languages({"intents": FLOW["intents"]}) == ["it", "en"]
+
+
+class _StoredOnlyEncoder:
+    """Every example vector "on disk": nothing in the warm-up needs the engine itself."""
+
+    model_id = "stored-only"
+
+    def __init__(self) -> None:
+        self.loads = 0
+
+    def embed_examples(self, texts):
+        rows = np.random.default_rng(len(texts)).normal(size=(len(texts), 384))
+        return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+    embed = embed_examples
+
+    def load(self) -> None:
+        self.loads += 1
+
+
+def test_the_warm_up_builds_the_engine_even_when_every_example_is_stored():
+    # Otherwise each forked web process would build its own engine at its first caller.
+    encoder = _StoredOnlyEncoder()
+    warm_up(Understanding(encoder), flow_docs=[])
+    assert encoder.loads == 1

@@ -50,8 +50,9 @@ for _ in range(2):
         code = 1
         try:
             threads_at_fork = sorted(t.name for t in threading.enumerate())
+            engine_at_fork = understanding.encoder.loaded
             found = answer()
-            found.update(threads_at_fork=threads_at_fork,
+            found.update(threads_at_fork=threads_at_fork, engine_at_fork=engine_at_fork,
                          healthz=app.test_client().get("/healthz").status_code,
                          database=check_health(app)["database"]["ok"],
                          threads_after=sorted(t.name for t in threading.enumerate()))
@@ -98,6 +99,7 @@ def test_workers_forked_from_a_preloaded_app_inherit_the_trained_models(tmp_path
                                                           parent["confidence"])
         assert found["vector"] == parent["vector"]
         assert found["threads_at_fork"] == ["MainThread"]
+        assert found["engine_at_fork"] is True  # built once, in the master
         assert found["threads_after"] == ["MainThread"]
         # and it serves requests on its own database connections
         assert found["database"] is True
