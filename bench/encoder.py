@@ -15,7 +15,6 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 # One thread per native pool, as app.py runs the web processes; set before numpy and the
 # C engine's OpenMP load.
@@ -25,14 +24,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 
+from bench.understanding import EVAL, LANGS  # noqa: E402
 from speech.e5_engine import E5Engine  # noqa: E402
 from speech.evaluate import load_cases  # noqa: E402
 
-EVAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "eval"
-
 
 def _texts(*sets: str) -> list[str]:
-    return [case["text"] for which in sets for lang in ("it", "en")
+    return [case["text"] for which in sets for lang in LANGS
             for case in load_cases(EVAL / which / f"intents_{lang}.yaml")]
 
 

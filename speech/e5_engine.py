@@ -287,9 +287,7 @@ class E5Engine:
 
     def __init__(self, path: str | Path | None = None, threads: int = 1,
                  precision: str = "float32") -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
-        self.precision = precision
+        self.precision = resolve_precision(precision)
         path = Path(path) if path else bundled_model_path()
         data = np.memmap(path, dtype=np.uint8, mode="r")
         if bytes(data[:4]) != MAGIC:
@@ -312,7 +310,7 @@ class E5Engine:
                                 tensors["emb.ln.b"].view(np.float32))
 
         graph = _encoder_graph(tensors, dim, layers, self.heads, feed_forward, self.eps,
-                               precision == "int8")
+                               self.precision == "int8")
         self._session = _session(graph, threads)
         self.model_file = path
 
@@ -390,12 +388,13 @@ class E5Engine:
         limit = BATCH_TOKENS if self.precision == "float32" else 0
         out = np.empty((len(segments), self.dim), dtype=np.float32)
         batch: list[list[int]] = []
-        first = 0
+        first = tokens = 0
         for index, segment in enumerate(segments):
-            if batch and sum(map(len, batch)) + len(segment) > limit:
+            if batch and tokens + len(segment) > limit:
                 out[first:index] = self._run(batch)
-                batch, first = [], index
+                batch, first, tokens = [], index, 0
             batch.append(segment)
+            tokens += len(segment)
         out[first:] = self._run(batch)
         return out
 

