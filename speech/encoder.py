@@ -50,6 +50,10 @@ class Embedder(Protocol):
         """(len(texts), dim) float32 unit vectors."""
         ...
 
+    def load(self) -> None:
+        """Build the engine now, not at the first caller (a no-op once built)."""
+        ...
+
 
 class EmbeddingStore:
     """Example embeddings on disk: one small .npy file per (model, text), written atomically.

@@ -223,9 +223,7 @@ def warm_up(understanding: Understanding, flow_docs: Sequence[Mapping] | None = 
             classifier_for(intents, flow_languages(doc), understanding.encoder)
     if understanding.encoder is not None:
         detector_for(understanding.encoder, _shipped_examples())
-        load = getattr(understanding.encoder, "load", None)
-        if load is not None:
-            load()  # even when every example came from the on-disk store
+        understanding.encoder.load()  # even when every example came from the on-disk store
     log.info("understanding ready for %d flow(s) in %.1f s", len(flow_docs),
              time.perf_counter() - started)
 
