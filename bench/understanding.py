@@ -1,6 +1,6 @@
 """Understanding benchmark: the issue's figures on our own development and held-out sets.
 
-Run: `python -m bench.understanding [--set dev|heldout|blind|blind2|blind3|blind4|blind5|both|all]
+Run: `python -m bench.understanding [--set dev|dev2|heldout|blind|blind2|...|blind5|both|all]
 [--lexical] [--precision auto|int8|float32] [--cv K] [--cue-cv K] [--timing]`.
 Figures go to docs/benchmarks.md ("Understanding").
 
@@ -10,7 +10,8 @@ before tuning by someone who never saw the training examples, and is never tuned
 data, no other set), and only its totals are ever looked at; `blind2/` likewise, by another
 writer in session 5, after `blind/` had been run twice; `blind3/` by a third, at the start of
 session 6, before that session changed anything; `blind4/` by a fourth, at the start of
-session 7, likewise; `blind5/` by a fifth, at the start of session 9. `-v` refuses the blind sets, so their
+session 7, likewise; `blind5/` by a fifth, at the start of session 9. `dev2/` (cues only,
+session 9) is a second tuning set by another writer. `-v` refuses the blind sets, so their
 errors are never printed and never tuned on.
 
 Per language it prints, under the flow's own thresholds:
@@ -223,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     """Figures per set and language; see the module docstring for the flags."""
     parser = argparse.ArgumentParser(prog="python -m bench.understanding")
     parser.add_argument("--set", default="both",
-                        choices=["dev", "heldout", "blind", "blind2", "blind3", "blind4", "blind5", "both",
-                                 "all"],
+                        choices=["dev", "dev2", "heldout", "blind", "blind2", "blind3",
+                                 "blind4", "blind5", "both", "all"],
                         help="both = dev + heldout; all = dev + heldout + blind")
     parser.add_argument("--flow", default=str(FLOW), help="flow document (default: main)")
     parser.add_argument("--lexical", action="store_true",

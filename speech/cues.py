@@ -128,8 +128,8 @@ FAILURE: dict[str, str] = {
 AT_EASE_ONLINE: dict[str, str] = {
     "it": (r"\b(?:faccio|pago|gestisco|controllo|vedo|leggo|ho fatto|ho pagato|ho visto|"
            r"abbiamo fatto|facciamo|paghiamo)\b(?: \w+){0,3} (?:online|su internet|"
-           r"(?:con l|con la|dall|nell|sull) app|sul sito|sul computer|sul tablet|sul pc|"
-           r"sull iphone|sul telefonino|sullo smartphone)\b"
+           r"(?:con l|con la|dall|nell|sull) app(?:licazione)?|sul sito|sul computer|"
+           r"sul tablet|sul pc|sull iphone|sul telefonino|sullo smartphone)\b"
            r"|(?<!\bnon )\b(?:uso|usiamo|usa)\b(?: \w+){0,2} (?:whatsapp|internet|"
            r"il computer|il tablet|lo smartphone|l app|il pc|la mail|le email)\b"
            r"|\bme la cavo (?:bene )?(?:con|col) (?:il |lo |la )?(?:computer|internet|"

@@ -5,11 +5,20 @@ The phrasings below are not in speech/data/cues.yaml (the detectors' training da
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from speech.cue_model import RULE_VETO, CueDetector, load_examples
+from speech.cue_model import (
+    CLAUSE_MARGIN,
+    RULE_VETO,
+    CueDetector,
+    _clauses,
+    _neighbour_vote,
+    load_examples,
+)
 from speech.cues import Cue
 from speech.encoder import shared_encoder
+from speech.normalize import normalize
 from speech.understanding import Understanding
 
 
@@ -118,3 +127,59 @@ def test_a_callers_own_statement_is_never_overruled_by_the_model() -> None:
     assert detector.scores(text, "en").not_digital < RULE_VETO
     assert detector.detect(text, "en")["not_digital"] == Cue("not_digital",
                                                              "im not very techy")
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("I'm ringing from my husband's mobile because mine fell in the bath, I normally do it "
+     "all on the app", "en"),
+    ("sono in vacanza in Portogallo e dal sito non riesco a entrare, di solito faccio tutto "
+     "da sola con l'applicazione", "it"),
+])
+def test_a_digital_caller_phoning_for_once_is_not_flagged(detector: CueDetector, text: str,
+                                                          lang: str) -> None:
+    # The neighbour vote: next to the hard negatives written like it, not to the callers
+    # who cannot use an app.
+    assert detector.detect(text, lang)["not_digital"] is None
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("la password di che cosa, signorina? io non ho mai avuto una password in vita mia", "it"),
+    ("what password? I've never had a password for anything, dear", "en"),
+])
+def test_an_offline_caller_who_names_the_thing_they_cannot_use_is_recognised(
+        detector: CueDetector, text: str, lang: str) -> None:
+    # "password" also marks a digital caller's technical failure: the detector must be
+    # fairly sure, not certain (FAILURE_THRESHOLD).
+    assert detector.detect(text, lang)["not_digital"] is not None
+
+
+def test_the_neighbour_vote_compares_the_nearest_of_each_side() -> None:
+    similarities = np.array([[0.9, 0.8, 0.1, 0.2],
+                             [0.1, 0.2, 0.9, 0.8]], dtype=np.float32)
+    carriers = np.array([True, True, False, False])
+    vote = _neighbour_vote(similarities, carriers, k=2, scale=10.0)
+    assert vote[0] == pytest.approx(1 / (1 + np.exp(-10 * (0.85 - 0.15))))
+    assert vote[1] == pytest.approx(1 / (1 + np.exp(-10 * (0.15 - 0.85))))
+    # fewer examples on a side than k: the mean of those there are
+    assert _neighbour_vote(similarities, carriers, k=5, scale=10.0)[0] == pytest.approx(
+        vote[0])
+
+
+def test_a_window_cut_from_a_story_must_be_surer_than_the_whole(
+        detector: CueDetector, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = ("buongiorno volevo sapere quanto devo pagare questo mese perché la bolletta "
+            "non è ancora arrivata e io queste cose sul telefonino non le so guardare "
+            "quindi aspetto la carta")
+    pieces = _clauses(normalize(text, "it"))
+    assert len(pieces) > 2
+    fixed = np.array([0.3] + [0.6] + [0.1] * (len(pieces) - 2))
+
+    def probabilities(texts: list[str], vectors: np.ndarray) -> dict[str, np.ndarray]:
+        scores = fixed[:len(texts)] if len(texts) == len(pieces) else fixed[:1]
+        return {"not_digital": scores, "human": np.zeros(len(texts))}
+
+    monkeypatch.setattr(detector, "_probabilities", probabilities)
+    monkeypatch.setitem(CLAUSE_MARGIN, "not_digital", 0.2)
+    assert detector.detect(text, "it")["not_digital"] is None  # 0.6 < 0.5 + 0.2
+    fixed[1] = 0.75
+    assert detector.detect(text, "it")["not_digital"] == Cue("not_digital", pieces[1])
