@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import struct
+from array import array
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -225,14 +226,32 @@ def _session(graph: bytes, threads: int) -> Any:
     return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
+def _key(text: str) -> int:
+    """A piece's lookup key: the hash of its UTF-8 bytes (not of the str; see Tokenizer)."""
+    return hash(text.encode("utf-8", "surrogatepass"))
+
+
 class Tokenizer:
     """The C engine's unigram tokeniser: normalisation map, metaspace, Viterbi per word."""
 
     def __init__(self, pieces: list[str], scores: np.ndarray, unknown: int,
                  normalisation: dict[str, str]) -> None:
-        self._ids = {piece: index for index, piece in enumerate(pieces)
-                     if piece and index != unknown}
-        self._scores = scores.astype(np.float32).tolist()
+        # The 250,001 pieces as sorted 64-bit hashes and their ids (3 MB) rather than a dict
+        # of Python strings and ints (+40 MB in every process that builds the engine); a
+        # substring is a piece when its hash is found. The hash is of the UTF-8 bytes:
+        # Python hashes a str's internal buffer, so "散" (U+6563, stored as bytes 63 65)
+        # and "ce" have the same str hash. Two strings sharing a 64-bit bytes hash by chance
+        # is about 1 in 10^14 per lookup.
+        indices = np.array([index for index, piece in enumerate(pieces)
+                            if piece and index != unknown], dtype=np.int64)
+        hashes = np.fromiter((_key(pieces[index]) for index in indices), dtype=np.int64,
+                             count=len(indices))
+        order = np.lexsort((indices, hashes))
+        hashes, indices = hashes[order], indices[order]
+        last = np.append(hashes[1:] != hashes[:-1], True)  # a repeated piece: its last id
+        self._hashes = hashes[last]
+        self._hash_ids = indices[last].astype(np.int32)
+        self._scores = array("d", scores.astype(np.float32).tolist())
         self._unknown = unknown
         self._unknown_score = float(np.float32(scores.min()) - np.float32(10.0))
         self._longest = max(len(piece) for piece in pieces)
@@ -258,6 +277,12 @@ class Tokenizer:
         # No piece holds the marker past its first character, so a word (marker included)
         # is tokenised alone exactly as inside the whole text.
         n = len(word)
+        spans = [(i, end) for i in range(n) for end in range(i + 1, min(n, i + self._longest) + 1)]
+        found = self._piece_ids([word[i:end] for i, end in spans])
+        starting: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        for (i, end), index in zip(spans, found.tolist(), strict=True):
+            if index >= 0:
+                starting[i].append((end, index))
         best = [-1e30] * (n + 1)
         piece = [0] * (n + 1)
         source = [0] * (n + 1)
@@ -265,12 +290,10 @@ class Tokenizer:
         for i in range(n):
             if best[i] <= -1e29:
                 continue
-            for end in range(i + 1, min(n, i + self._longest) + 1):
-                index = self._ids.get(word[i:end])
-                if index is not None:
-                    score = best[i] + self._scores[index]
-                    if score > best[end]:
-                        best[end], piece[end], source[end] = score, index, i
+            for end, index in starting[i]:
+                score = best[i] + self._scores[index]
+                if score > best[end]:
+                    best[end], piece[end], source[end] = score, index, i
             fallback = best[i] + self._unknown_score
             if fallback > best[i + 1]:
                 best[i + 1], piece[i + 1], source[i + 1] = fallback, -1, i
@@ -280,6 +303,12 @@ class Tokenizer:
             out.append(self._unknown if piece[at] < 0 else piece[at])
             at = source[at]
         return tuple(reversed(out))
+
+    def _piece_ids(self, texts: list[str]) -> np.ndarray:
+        """Each text's piece id, or -1 where it is no piece."""
+        wanted = np.fromiter(map(_key, texts), dtype=np.int64, count=len(texts))
+        at = np.minimum(np.searchsorted(self._hashes, wanted), len(self._hashes) - 1)
+        return np.where(self._hashes[at] == wanted, self._hash_ids[at], -1)
 
 
 class E5Engine:

@@ -21,6 +21,7 @@ SENTENCES = [
     "  spazi   doppi  e\ttab\n a capo ",
     "ｆｕｌｌ ｗｉｄｔｈ and ﬁ ligature, Œuvre ÀÉÎ",
     "emoji 😀 and 中文 mixed in",
+    "ce n'est pas 散, oy ça",  # Python's str hash of "散" equals that of "ce"
     "",
 ]
 LONG = " ".join(["senta, di solito spendo poco e adesso mi chiedete il triplo"] * 60)
@@ -44,6 +45,16 @@ def int8() -> E5Engine:
 def test_tokenisation_counts_match_the_c_engine(float32: E5Engine, reference: E5) -> None:
     for text in [*SENTENCES, LONG]:
         assert float32.token_count(text) == reference.token_count(text, True), text
+
+
+def test_strings_whose_python_hashes_collide_are_different_pieces(float32: E5Engine) -> None:
+    # "散" is U+6563, stored as the bytes 63 65: the same buffer, so the same str hash, as
+    # "ce". The vocabulary is looked up by hash; a lookup by str hash read one as the other.
+    assert hash("散") == hash("ce")
+    tokenizer = float32.tokenizer
+    assert tokenizer.content_ids("ce") != tokenizer.content_ids("散")
+    pieces = tokenizer._piece_ids(["\u2581ce", "ce", "散", "no such piece at all"])
+    assert pieces[-1] == -1 and len(set(pieces[:3].tolist())) == 3
 
 
 def test_float32_vectors_match_the_c_engine(float32: E5Engine, reference: E5) -> None:
