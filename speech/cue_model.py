@@ -80,8 +80,14 @@ SHORT_ANSWERS = {
 _CLAUSE_BREAK = re.compile(r"\b(?:ma|pero|perche|quindi|e poi|but|because|so|and then|"
                            r"anyway|comunque)\b")
 WINDOW, STRIDE, LONG_TEXT = 8, 4, 12
-HINT = 0.2
-"""Whole-utterance probability from which a long utterance is also read clause by clause."""
+HINT = 0.35
+"""Whole-utterance probability from which a long utterance is also read clause by clause.
+0.2 until session 9; with a clause now needing 0.7 to raise "not digital" on its own, the
+stories between 0.2 and 0.35 were read for almost nothing: 5-fold cross-validation found 2
+of 682 Italian "not digital" callers fewer and the same English ones, "asks for a person"
+1 of 411 / 408 fewer with 7 fewer false hearings (en 30 -> 23), dev and dev2 the same or
+better; and those stories were most of the cost at the p95 (3-8 more texts through the
+encoder, docs/benchmarks.md, "Session 9")."""
 CLAUSE_MARGIN = {"not_digital": 0.2}
 """How much surer than the threshold a clause or word window must be to raise a cue that
 the whole utterance did not (session 9, dev and dev2: most "not digital" false flags on
@@ -113,15 +119,17 @@ def load_examples(path: Path = DATA) -> dict[str, dict[str, list[str]]]:
             for lang, sets in data.items()}
 
 
-def _clauses(text: str) -> list[str]:
-    """The utterance, and for long ones its clauses and overlapping word windows."""
+def _clauses(text: str, windows: bool = True) -> list[str]:
+    """The utterance, and for long ones its clauses and (unless `windows` is false)
+    overlapping word windows."""
     words = text.split()
     if len(words) <= LONG_TEXT:
         return [text]
     pieces = [p.strip() for p in _CLAUSE_BREAK.split(text) if len(p.split()) >= 3]
-    for start in range(0, len(words) - WINDOW + STRIDE, STRIDE):
-        pieces.append(" ".join(words[start:start + WINDOW]))
-    return [text] + list(dict.fromkeys(pieces))
+    if windows:
+        for start in range(0, len(words) - WINDOW + STRIDE, STRIDE):
+            pieces.append(" ".join(words[start:start + WINDOW]))
+    return [text] + [p for p in dict.fromkeys(pieces) if p != text]
 
 
 class CueDetector:
@@ -221,14 +229,6 @@ class CueDetector:
         if not normalized or only_filler(normalized, lang):
             return {"not_digital": None, "human": None}
         whole = self._probabilities([normalized], self._encoder.embed([normalized]))
-        pieces = [normalized]
-        probabilities = whole
-        hinted = any(whole[kind][0] >= HINT for kind in KINDS if found[kind] is None)
-        if hinted and len(normalized.split()) > LONG_TEXT:
-            # Only a story that hints at a cue pays for its clauses: they find a cue the
-            # whole text dilutes, and the evidence agents read.
-            pieces = _clauses(normalized)
-            probabilities = self._probabilities(pieces, self._encoder.embed(pieces))
         needed = dict(self.thresholds)
         if rules.reports_failure or rules.at_ease_online:
             needed["not_digital"] = max(needed["not_digital"], FAILURE_THRESHOLD)
@@ -244,6 +244,7 @@ class CueDetector:
         if negated is not None and negated.search(normalized):
             found["human"] = None
             needed["human"] = 2.0  # never: the caller said they do not want a person
+        pieces, probabilities = self._pieces(normalized, whole, found, needed)
         for kind in KINDS:
             if found[kind] is not None:
                 continue
@@ -252,9 +253,30 @@ class CueDetector:
             scores = probabilities[kind]
             margin = CLAUSE_MARGIN.get(kind, 0.0)
             if scores[0] >= needed[kind] or np.any(scores[1:] >= needed[kind] + margin):
-                # the evidence agents read: the piece that says it most clearly
-                found[kind] = Cue(kind, pieces[int(np.argmax(scores))])
+                # the evidence agents read: the clause or window that says it most clearly
+                best = 1 + int(np.argmax(scores[1:])) if len(pieces) > 1 else 0
+                found[kind] = Cue(kind, pieces[best])
         return found
+
+    def _pieces(self, normalized: str, whole: dict[str, np.ndarray],
+                found: Mapping[str, Cue | None], needed: Mapping[str, float]
+                ) -> tuple[list[str], dict[str, np.ndarray]]:
+        """What of a long story is read beside the whole, with its probabilities.
+
+        Only a story that hints at a cue pays for its clauses and word windows: they find a
+        cue the whole text dilutes. A story whose whole already raises a cue pays only for
+        its clauses, the evidence agents read (windows were most of the cost at the p95)."""
+        if len(normalized.split()) <= LONG_TEXT:
+            return [normalized], whole
+        open_kinds = [kind for kind in KINDS if found[kind] is None and needed[kind] <= 1.0]
+        doubtful = any(HINT <= whole[kind][0] < needed[kind] for kind in open_kinds)
+        raised = any(whole[kind][0] >= needed[kind] for kind in open_kinds)
+        if not doubtful and not raised:
+            return [normalized], whole
+        pieces = _clauses(normalized, windows=doubtful)
+        if len(pieces) == 1:
+            return pieces, whole
+        return pieces, self._probabilities(pieces, self._encoder.embed(pieces))
 
 
 def _neighbour_vote(similarities: np.ndarray, carriers: np.ndarray, k: int,

@@ -25,7 +25,8 @@ YES_NO_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
                "no thanks", "no thank you"),
         "yes": ("yes", "yeah", "yep", "yup", "sure", "of course", "correct", "right",
                 "thats right", "exactly", "ok", "okay", "alright", "absolutely", "indeed",
-                "yes please", "i do", "that is it", "affirmative"),
+                "yes please", "i do", "that is it", "affirmative", "no problem",
+                "not a problem", "no worries"),
     },
     "ko": {
         "dont_know": ("모르겠어요", "모르겠습니다", "잘 모르겠어요", "몰라요"),
@@ -34,6 +35,15 @@ YES_NO_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 """Answers to a yes/no question, per language, in `clean` form (no accents)."""
+
+CORRECTIONS: dict[str, tuple[str, ...]] = {
+    "it": ("anzi", "cioe", "aspetti", "aspetta", "scusi", "scusa", "mi correggo",
+           "volevo dire", "pardon", "ci ho ripensato"),
+    "en": ("wait", "sorry", "actually", "i mean", "hang on", "hold on", "rather",
+           "scratch that", "on second thoughts", "on second thought", "changed my mind"),
+    "ko": ("잠깐", "잠깐만요", "정정할게요"),
+}
+"""Words with which a caller takes an answer back ("sì... anzi no")."""
 
 
 def _phrase_spans(words: list[str], table: dict[str, tuple[str, ...]]) -> list[tuple[int, str]]:
@@ -56,14 +66,24 @@ def _phrase_spans(words: list[str], table: dict[str, tuple[str, ...]]) -> list[t
 def parse_yes_no(text: str, lang: str) -> str | None:
     """"yes", "no", "dont_know" or None for an answer to a yes/no question.
 
-    Longer phrases win over the words inside them ("non lo so" is not "no"); when a caller
-    changes their mind ("sì... anzi no") the last answer counts.
+    Longer phrases win over the words inside them ("non lo so" is not "no", "no problem" is
+    yes); when a caller takes an answer back ("sì... anzi no", "yes, sorry, no") the last
+    answer counts, and both answers with nothing that takes one back are no answer.
     """
     table = YES_NO_PHRASES.get(lang)
     if table is None or not text:
         return None
-    spans = _phrase_spans(clean(text, lang).split(), table)
-    return spans[-1][1] if spans else None
+    words = clean(text, lang).split()
+    spans = _phrase_spans(words, table)
+    if not spans:
+        return None
+    answers = {label for _, label in spans if label in ("yes", "no")}
+    if len(answers) > 1 and not _phrase_spans(words[spans[0][0]:],
+                                              {"correction": CORRECTIONS.get(lang, ())}):
+        # "yes no" with nothing that takes one back: a misheard line (a recogniser held to
+        # a yes/no grammar turns noise into "네 아니오") or a caller in two minds; asked again
+        return None
+    return spans[-1][1]
 
 
 def spoken_digits(text: str, lang: str) -> list[str]:

@@ -172,7 +172,7 @@ def test_a_window_cut_from_a_story_must_be_surer_than_the_whole(
             "quindi aspetto la carta")
     pieces = _clauses(normalize(text, "it"))
     assert len(pieces) > 2
-    fixed = np.array([0.3] + [0.6] + [0.1] * (len(pieces) - 2))
+    fixed = np.array([0.4] + [0.6] + [0.1] * (len(pieces) - 2))  # the whole hints (>= HINT)
 
     def probabilities(texts: list[str], vectors: np.ndarray) -> dict[str, np.ndarray]:
         scores = fixed[:len(texts)] if len(texts) == len(pieces) else fixed[:1]
@@ -181,5 +181,30 @@ def test_a_window_cut_from_a_story_must_be_surer_than_the_whole(
     monkeypatch.setattr(detector, "_probabilities", probabilities)
     monkeypatch.setitem(CLAUSE_MARGIN, "not_digital", 0.2)
     assert detector.detect(text, "it")["not_digital"] is None  # 0.6 < 0.5 + 0.2
+    fixed[0] = 0.3  # under HINT: the story is not read piece by piece at all
+    fixed[1] = 0.75
+    assert detector.detect(text, "it")["not_digital"] is None
+    fixed[0] = 0.4
     fixed[1] = 0.75
     assert detector.detect(text, "it")["not_digital"] == Cue("not_digital", pieces[1])
+
+
+def test_a_story_whose_whole_raises_a_cue_is_read_by_clauses_only(
+        detector: CueDetector, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The windows find cues the whole dilutes; when the whole already says it, only the
+    # clauses are read, for the evidence agents see.
+    text = ("buongiorno volevo sapere quanto devo pagare questo mese perché la bolletta "
+            "non è ancora arrivata e io queste cose sul telefonino non le so guardare "
+            "quindi aspetto la carta")
+    read: list[list[str]] = []
+
+    def probabilities(texts: list[str], vectors: np.ndarray) -> dict[str, np.ndarray]:
+        read.append(list(texts))
+        scores = np.array([0.9 if "telefonino" in t else 0.1 for t in texts])
+        return {"not_digital": scores, "human": np.zeros(len(texts))}
+
+    monkeypatch.setattr(detector, "_probabilities", probabilities)
+    cue = detector.detect(text, "it")["not_digital"]
+    clauses = _clauses(normalize(text, "it"), windows=False)
+    assert read == [clauses[:1], clauses]
+    assert cue is not None and cue.evidence in clauses[1:] and "telefonino" in cue.evidence
