@@ -55,7 +55,11 @@ def returned_requests(session: Session, agent_id: int, now: datetime) -> list[Re
                CallAttempt.updated_at >= now - RETURN_NOTICE_FOR,
                CallbackRequest.status.in_(CLAIMABLE_STATUSES))
         .options(joinedload(CallAttempt.request))
-        .order_by(CallAttempt.updated_at.desc()))
+        .order_by(CallAttempt.updated_at.desc())
+        # the page may already hold these rows from a moment ago (its claims): what this
+        # query read is what the agent is told, not the older copy ("connected" for a
+        # callee who has since declined)
+        .execution_options(populate_existing=True))
     seen: set[int] = set()
     found = []
     for attempt in attempts:

@@ -123,7 +123,8 @@ def _mine_version(session: Session, now: datetime) -> str:
     """What the agent's own panel shows (ids and statuses); the page reloads when it moves."""
     held = [f"{r.id}:{r.status}:{len(r.attempts)}"
             for r in queries.my_claims(session, g.user.id, now)]
-    back = [f"back{b.request.id}" for b in call_status.returned_requests(session, g.user.id, now)]
+    back = [f"back{b.request.id}:{b.word}:{b.back_at}"
+            for b in call_status.returned_requests(session, g.user.id, now)]
     return ",".join(held + back)
 
 

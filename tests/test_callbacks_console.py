@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from callbacks.booking import book_callback
 from callbacks.models import CallAttempt, CallbackRequest, Caller, DigitalProfileChange
@@ -417,3 +417,28 @@ def test_an_ended_session_shows_no_queue_data(console_app: Flask) -> None:
     answer = client.get("/console")
     assert answer.status_code == 302 and "/login" in answer.headers["Location"]
     assert "parole riservate" not in client.get("/console/state").get_data(as_text=True)
+
+
+def test_a_returned_call_is_told_as_read_not_as_the_page_held_it(console_app: Flask) -> None:
+    # Under load a status callback can commit between the console's two reads of one
+    # request (its claims, then the returned calls): the notice once said "connected" for
+    # a callee who had declined, and the page never reloaded (CI, session 9).
+    from callbacks.call_status import returned_requests, word
+
+    request_id = book(console_app, "+393331111111", minutes_ago=20)
+    anna = _user_id(console_app, "anna")
+    with console_app.extensions["db"].transaction() as session:
+        attempt = CallAttempt(request_id=request_id, agent_id=anna, number="+390211111111",
+                              status="in-progress", callee_status="completed",
+                              created_at=TUESDAY_10, updated_at=TUESDAY_10)
+        session.add(attempt)
+        session.flush()
+        attempt_id = attempt.id
+    with console_app.extensions["db"].session_factory() as session:
+        held = session.get(CallAttempt, attempt_id)
+        assert held is not None and word(held) == "connected"
+        session.execute(update(CallAttempt).where(CallAttempt.id == attempt_id)
+                        .values(callee_status="busy"),
+                        execution_options={"synchronize_session": False})
+        returned = returned_requests(session, anna, TUESDAY_10)
+        assert [(r.request.id, r.word) for r in returned] == [(request_id, "declined")]
