@@ -119,12 +119,11 @@ def _waiting_html(view: queries.QueueView) -> str:
                            overdue=queries.outcome_overdue)
 
 
-def _mine_version(session: Session, now: datetime) -> str:
-    """What the agent's own panel shows (ids and statuses); the page reloads when it moves."""
-    held = [f"{r.id}:{r.status}:{len(r.attempts)}"
-            for r in queries.my_claims(session, g.user.id, now)]
-    back = [f"back{b.request.id}:{b.word}:{b.back_at}"
-            for b in call_status.returned_requests(session, g.user.id, now)]
+def _mine_version(claims: list[CallbackRequest], returned: list[call_status.Returned]) -> str:
+    """What the agent's own panel shows (ids and statuses); the page reloads when it moves.
+    Built from the very rows the page drew, so a change between two reads is not lost."""
+    held = [f"{r.id}:{r.status}:{len(r.attempts)}" for r in claims]
+    back = [f"back{b.request.id}:{b.word}:{b.back_at}" for b in returned]
     return ",".join(held + back)
 
 
@@ -140,15 +139,16 @@ def _render_queue(form: dict[str, Any] | None = None) -> str:
     queue.promote_due(session, now)
     session.commit()
     view = queries.waiting_list(session, now, _lang())
+    claims = queries.my_claims(session, g.user.id, now)
+    returned = call_status.returned_requests(session, g.user.id, now)
     return render_template("console/queue.html", view=view, now=now,
                            desk=desk.desk(session, g.user.id, now),
                            availabilities=AVAILABILITIES,
-                           claims=queries.my_claims(session, g.user.id, now), outcomes=OUTCOMES,
-                           returned=call_status.returned_requests(session, g.user.id, now),
+                           claims=claims, outcomes=OUTCOMES, returned=returned,
                            after_connected=AFTER_CONNECTED, form=form or {},
                            poll_seconds=POLL_SECONDS, tz=_timezone(),
                            overdue=queries.outcome_overdue,
-                           mine=_mine_version(session, now))
+                           mine=_mine_version(claims, returned))
 
 
 @bp.route("", endpoint="queue")
@@ -170,7 +170,8 @@ def state() -> Any:
     claims = queries.my_claims(session, g.user.id, now)
     body: dict[str, Any] = {"version": view.version, "waiting": len(view.rows),
                             "in_hand": len(view.in_hand), "changed": False,
-                            "mine": _mine_version(session, now),
+                            "mine": _mine_version(
+                                claims, call_status.returned_requests(session, g.user.id, now)),
                             "calls": {str(a.id): {"status": a.status,
                                                   "text": call_status_text(a)}
                                       for r in claims for a in r.attempts}}
