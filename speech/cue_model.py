@@ -278,7 +278,8 @@ class CueDetector:
         pieces = _clauses(normalized, windows=doubtful)
         if len(pieces) == 1:
             return pieces, whole
-        return pieces, self._probabilities(pieces, self._encoder.embed(pieces))
+        rest = self._probabilities(pieces[1:], self._encoder.embed(pieces[1:]))
+        return pieces, {kind: np.concatenate([whole[kind], rest[kind]]) for kind in whole}
 
 
 def _neighbour_vote(similarities: np.ndarray, carriers: np.ndarray, k: int,
