@@ -36,6 +36,13 @@ cost more per audio second than one, which the server's pool pays too). Reported
   whole wait: VAD, the grammar's end rule, decoding, the sink), i.e. what a caller waits;
 - lag_p95_ms: how late the client's frames went out against real time (a client that
   cannot keep pace would make the server look better than it is);
+- lead: seconds of line noise (-53 dBFS) each call sent before its answer (`--lead`; 0:
+  the answer at once), the silence of a prompt playing and a caller thinking. Vosk alone
+  is fed it too, every frame, as a server that decodes all it receives (vosk-server)
+  does; `speech.recognizer` skips silence, so with a lead the ratio shows that saving;
+- turns: answers in all (`--turns K`: each call answers K questions, one stream each, back
+  to back; with `--spread S` the calls start over S seconds instead of one, so that, as on
+  a real line, callers are not all speaking at the same moment);
 - idle: sockets that stayed open (started, one silent frame every 5 s) during the run,
   and the server's RSS with them; load: /proc/loadavg at the start and the end.
 """
@@ -221,11 +228,18 @@ def hold_idle(url: str, count: int, stop: threading.Event) -> list[TwilioStream]
     return streams
 
 
+def call_clips(lead: float) -> dict[str, bytes]:
+    """What each call sends: `lead` s of line noise (the prompt playing, the caller
+    thinking), the phrase, 2.5 s of line noise."""
+    silence = noise_ulaw(lead) if lead else b""
+    return {p: silence + telephone_ulaw(p, trail_seconds=2.5) for p in PHRASES}
+
+
 def run(url: str, pid: int, loop_tid: int, results: mp.Queue,
-        calls: int) -> dict[str, Any]:
+        calls: int, lead: float = 0.0, turns: int = 1, spread: float = 1.0) -> dict[str, Any]:
     """Play `calls` calls at once; return the server's side of the figures of the module
     doc (the ratios to Vosk alone are the caller's)."""
-    clips = {p: telephone_ulaw(p, trail_seconds=2.5) for p in PHRASES}
+    clips = call_clips(lead)
     ends = {p: speech_end(c) for p, c in clips.items()}
     load0 = loadavg()
     rss0, cpu0 = proc(pid)
@@ -235,18 +249,19 @@ def run(url: str, pid: int, loop_tid: int, results: mp.Queue,
     lock = threading.Lock()
 
     def call(index: int) -> None:
-        phrase = PHRASES[index % len(PHRASES)]
-        time.sleep(index / calls)
-        stream = TwilioStream(url)
-        stream.start()
-        begun = time.monotonic()
-        stream.play(clips[phrase], realtime=True)
-        closed = stream.wait_closed(timeout=60)
-        frame = min(len(stream.sent_at) - 1, int(ends[phrase] / 0.02))
-        lag = max(at - (begun + (i + 1) * 0.02) for i, at in enumerate(stream.sent_at))
-        with lock:
-            outcome.append((stream.call_sid, phrase, closed - stream.sent_at[frame], lag))
-            sent[0] += len(stream.sent_at)
+        time.sleep(index / calls * spread)
+        for turn in range(turns):  # one stream per question, as the flow opens them
+            phrase = PHRASES[(index + turn) % len(PHRASES)]
+            stream = TwilioStream(url)
+            stream.start()
+            begun = time.monotonic()
+            stream.play(clips[phrase], realtime=True)
+            closed = stream.wait_closed(timeout=60)
+            frame = min(len(stream.sent_at) - 1, int(ends[phrase] / 0.02))
+            lag = max(at - (begun + (i + 1) * 0.02) for i, at in enumerate(stream.sent_at))
+            with lock:
+                outcome.append((stream.call_sid, phrase, closed - stream.sent_at[frame], lag))
+                sent[0] += len(stream.sent_at)
 
     threads = [threading.Thread(target=call, args=(i,)) for i in range(calls)]
     for thread in threads:
@@ -271,7 +286,8 @@ def run(url: str, pid: int, loop_tid: int, results: mp.Queue,
     def p95(values: list[float]) -> int:
         return round(values[min(len(values) - 1, int(0.95 * len(values)))] * 1000)
 
-    return {"calls": calls, "correct": sum(heard.get(sid) == p for sid, p, _, _ in outcome),
+    return {"calls": calls, "turns": len(outcome),
+            "correct": sum(heard.get(sid) == p for sid, p, _, _ in outcome),
             "cpu_rtf": round((cpu1 - cpu0) / audio_seconds, 4),
             "loop_rtf": round((loop1 - loop0) / audio_seconds, 4) if loop_tid else None,
             "sent_per_decoded": round(sent[0] * 0.02 / audio_seconds, 2),
@@ -292,6 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=int, default=0, help="silent sockets held meanwhile")
     parser.add_argument("--hold", type=float, default=0.0,
                         help="with --idle: hold them this many seconds (then the calls)")
+    parser.add_argument("--lead", type=float, default=0.0,
+                        help="seconds of line noise before each call's answer (the prompt)")
+    parser.add_argument("--turns", type=int, default=1,
+                        help="answers per call, one stream each, back to back")
+    parser.add_argument("--spread", type=float, default=1.0,
+                        help="seconds over which the calls start")
     parser.add_argument("--session-alone", action="store_true",
                         help="only compare a StreamSession without socket to Vosk alone")
     parser.add_argument("--server-cpus", type=cpus, default=None,
@@ -304,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.client_cpus:
         os.sched_setaffinity(0, args.client_cpus)
     counts = [int(n) for n in args.calls.split(",") if n.strip() and int(n) > 0]
-    clips = [telephone_ulaw(p, trail_seconds=2.5) for p in PHRASES]
+    clips = list(call_clips(args.lead).values())
     # the audio a server decodes: each clip up to where its turn ends (~0.3-0.5 s after the
     # voice); the trailing silence is cheaper to decode and would flatter Vosk alone
     heard = [c[:int((speech_end(c) + 0.4) * 8000)] for c in clips]
@@ -357,12 +379,13 @@ def main(argv: list[str] | None = None) -> int:
             server_cpus = args.server_cpus or os.sched_getaffinity(pid)
             before = (vosk_alone(model, heard, on=server_cpus),
                       vosk_alone(model, heard, threads=pool, on=server_cpus))
-            served = run(url, pid, loop_tid, results, count)
+            served = run(url, pid, loop_tid, results, count, args.lead, args.turns,
+                         args.spread)
             after = (vosk_alone(model, heard, on=server_cpus),
                      vosk_alone(model, heard, threads=pool, on=server_cpus))
             alone = (before[0] + after[0]) / 2
             alone_pool = (before[1] + after[1]) / 2
-            print({"server": args.server, "idle": args.idle, **served,
+            print({"server": args.server, "idle": args.idle, "lead": args.lead, **served,
                    "vosk_rtf": round(alone, 4),
                    "vosk_rtf_before_after": (round(before[0], 4), round(after[0], 4)),
                    "ratio": round(served["cpu_rtf"] / alone, 2),

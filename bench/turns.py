@@ -21,7 +21,12 @@ in 20 ms frames on the audio clock, for each rule:
 - `grammar`: the default ListenSettings (patience 1.0, a caller flagged digital);
 - `not-digital`: the same with the patience of a caller flagged not digital (1.7) and
   their wait after a lone first word (1.2 s before patience), as `ivr.listening` sets;
+- `decode-all`: `grammar` with every second decoded (`skip_silence=False`), as before
+  `speech.recognizer` skipped silences;
 - `fixed`: every answer waits the same silence (1.2 s, the old default), for reference.
+
+`--lead S` puts S seconds of line noise before every clip: the caller answers after a
+prompt has played (the clips themselves start 0.4 s before the voice).
 
 Reported per rule: cut_off (the turn ended before the last word began: the caller was
 interrupted), wrong (finished, but not with the phrase spoken), and for one-breath answers
@@ -45,7 +50,7 @@ from bench.media_scale import GRAMMAR, speech_end
 from bench.turns_heldout import Clip, heldout_corpus, spoken
 from speech.models import ModelRegistry, discover_packages
 from speech.recognizer import ListenSettings, StreamingRecognizer
-from tests.audio import telephone_ulaw
+from tests.audio import noise_ulaw, telephone_ulaw
 
 PHRASES = ["상담원 연결", "바로 연결해 주세요"]
 SHORT = ["네", "아니요", "환불", "상담원 연결"]
@@ -56,6 +61,8 @@ NOT_DIGITAL_FIRST_WORD_PAUSE = 1.2  # ivr.listening's
 RULES = {"grammar": ListenSettings(),
          "not-digital": replace(ListenSettings(), patience=NOT_DIGITAL_PATIENCE,
                                 first_word_pause_seconds=NOT_DIGITAL_FIRST_WORD_PAUSE),
+         # every second decoded, as before silences were skipped (speech.recognizer)
+         "decode-all": ListenSettings(skip_silence=False),
          "fixed": ListenSettings(end_silence_seconds=1.2, complete_pause_seconds=1.2,
                                  incomplete_silence_seconds=1.2)}
 
@@ -111,6 +118,12 @@ def slow_corpus() -> tuple[list[Clip], list[Clip]]:
     return slow + start_slow, breaths + start_breaths
 
 
+def after_silence(clip: Clip, lead: float) -> Clip:
+    """`clip` after `lead` s of line noise: the caller answers once a prompt has played
+    (the silence `speech.recognizer` skips)."""
+    return replace(clip, ulaw=noise_ulaw(lead) + clip.ulaw, last_word=clip.last_word + lead)
+
+
 def listen(model: Any, ulaw: bytes, settings: ListenSettings,
            grammar: list[str]) -> tuple[str, float, float, float]:
     """(text, audio seconds when the turn ended, wall and thread-CPU seconds spent on the
@@ -144,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", choices=["slow", "heldout", "heldout2"], default="slow")
     parser.add_argument("--rule", action="append", choices=sorted(RULES),
                         help="rules to run (default: all)")
+    parser.add_argument("--lead", type=float, default=0.0,
+                        help="seconds of line noise before every clip (a prompt playing)")
     parser.add_argument("--show", action="store_true",
                         help="print every cut-off, wrong answer and slow wait")
     args = parser.parse_args(argv)
@@ -157,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         from bench.turns_heldout2 import GRAMMAR as HELDOUT2_GRAMMAR
         from bench.turns_heldout2 import heldout2_corpus
         grammar, (corpus, breaths) = HELDOUT2_GRAMMAR, heldout2_corpus()
+    if args.lead:
+        corpus, breaths = ([after_silence(clip, args.lead) for clip in clips]
+                           for clips in (corpus, breaths))
     for name in args.rule or list(RULES):
         settings = RULES[name]
         cut = wrong = cut_starts = 0
@@ -187,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.show and (text != clip.phrase or wait > 0.5):
                 print("   BREATH", clip.phrase, clip.voice, clip.speed, "->", repr(text),
                       f"wait {wait * 1000:.0f} ms")
-        print({"corpus": args.corpus, "rule": name, "slow_clips": len(corpus),
+        print({"corpus": args.corpus, "lead": args.lead, "rule": name, "slow_clips": len(corpus),
                "cut_off": cut, "cut_off_pct": round(100 * cut / len(corpus), 1),
                **({"of_which_slow_starts": (cut_starts, sum(bool(c.grammar) for c in corpus))}
                   if args.corpus == "slow" else {}),

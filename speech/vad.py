@@ -31,11 +31,17 @@ class VoiceDetector:
 
     def frames(self, pcm16: bytes) -> list[bool]:
         """One verdict per whole frame of `pcm16` (a trailing part frame is ignored)."""
+        return self.listen(pcm16)[0]
+
+    def listen(self, pcm16: bytes) -> tuple[list[bool], bool]:
+        """`frames`, and whether any frame was above `min_dbfs` at all: a sound the GMM
+        may not call a voice (a soft or distant speaker), which a recogniser should hear."""
         count = len(pcm16) // self.frame_bytes
         if count == 0:
-            return []
+            return [], False
         samples = np.frombuffer(pcm16, dtype="<i2", count=count * self.frame_bytes // 2)
         power = np.square(samples.astype(np.float32)).reshape(count, -1).mean(axis=1)
+        loud = power > self._min_power
         size, rate, vad = self.frame_bytes, self.rate, self._vad
-        return [bool(loud) and vad.is_speech(pcm16[i * size:(i + 1) * size], rate)
-                for i, loud in enumerate(power > self._min_power)]
+        return ([bool(is_loud) and vad.is_speech(pcm16[i * size:(i + 1) * size], rate)
+                 for i, is_loud in enumerate(loud)], bool(loud.any()))

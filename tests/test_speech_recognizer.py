@@ -70,6 +70,23 @@ def test_a_slow_first_word_forced_into_a_short_phrase_does_not_end_the_turn(mode
     assert utterance.duration_seconds > last_word
 
 
+@pytest.mark.parametrize(("voice", "speed", "pause"), [("ko", 140, 0.86), ("ko+m2", 130, 1.24)])
+def test_a_slow_first_word_after_a_long_wait_is_not_taken_for_silence(model, voice, speed,
+                                                                       pause):
+    # The caller waits 4 s before answering, says "지금" (voice the decoder shows no words
+    # for), pauses, then the rest. The no-input time (6 s) passes during the pause: the
+    # answer must not end there as silence (it did: the flow would ask again mid-answer).
+    first = telephone_ulaw("지금", voice=voice, speed=speed, trail_seconds=0.0)
+    rest = telephone_ulaw("바로 해 주세요", voice=voice, speed=speed, lead_seconds=0.0,
+                          trail_seconds=3.0)
+    audio = noise_ulaw(4.0) + first + noise_ulaw(pause) + rest
+    last_word = 4.0 + len(first) / 8000 + pause
+    grammar = ["네", "아니요", "예", "좋아요", "잔액 조회", "지금 바로 해 주세요"]
+    utterance = listen(model, audio, ListenSettings(no_input_seconds=6.0), phrases=grammar)
+    assert utterance.reason == "speech"
+    assert utterance.duration_seconds > last_word
+
+
 START_GRAMMAR = ["네", "아니요", "예", "좋아요", "다음 주 월요일", "잔액 조회"]
 
 
@@ -183,3 +200,46 @@ def test_unknown_grammar_words_are_reported_and_known_phrases_still_work(model):
 def test_utterance_round_trips_through_a_dict():
     utterance = Utterance("네", 0.9, [("네", 0.9), ("아니요", 0.1)], "speech", "", 1.5)
     assert Utterance.from_dict(utterance.as_dict()) == utterance
+
+
+def test_a_long_silence_before_the_answer_is_not_decoded_and_the_answer_still_is(model):
+    # the prompt plays and the caller thinks: five seconds of line noise, then the answer
+    audio = noise_ulaw(5.0) + telephone_ulaw("상담원 연결", lead_seconds=0.0, trail_seconds=3.0)
+    recognizer = StreamingRecognizer(model, phrases=GRAMMAR, settings=ListenSettings())
+    for index in range(0, len(audio), 160):
+        if recognizer.accept_ulaw(audio[index:index + 160]):
+            break
+    utterance = recognizer.result
+    assert utterance is not None and utterance.text == "상담원 연결"
+    assert recognizer.decoded_seconds < utterance.duration_seconds - 4.0
+    # and the garbage pass judges it as it does when every second is decoded
+    every_second = listen(model, audio, ListenSettings(skip_silence=False))
+    assert (utterance.heard, utterance.coverage) == (every_second.heard, every_second.coverage)
+
+
+def test_word_times_after_a_skipped_silence_are_read_on_the_audio_clock(model):
+    # A sure complete phrase ends after the short pause only when its words (Vosk's
+    # times, which skip the silence it was not given) cover the voice (the audio clock).
+    audio = noise_ulaw(4.0) + telephone_ulaw("아니요", lead_seconds=0.0, trail_seconds=4.0)
+    skipping = listen(model, audio, ListenSettings())
+    decoding_all = listen(model, audio, ListenSettings(skip_silence=False))
+    assert skipping.text == decoding_all.text == "아니요"
+    assert skipping.duration_seconds == pytest.approx(decoding_all.duration_seconds, abs=0.21)
+    assert skipping.duration_seconds < 4.0 + 1.5  # the short pause, not the 2.5 s of doubt
+
+
+def test_a_pause_inside_an_answer_is_decoded_like_the_words(model):
+    # Only the silence before the answer is skipped: the silence of a pause weighs on
+    # Vosk's "nothing" against a slow caller's first word, so the pause is decoded.
+    audio = (noise_ulaw(3.0) + telephone_ulaw("상담원", lead_seconds=0.0, trail_seconds=0.0)
+             + noise_ulaw(2.0) + telephone_ulaw("연결", lead_seconds=0.0, trail_seconds=3.0))
+    recognizer = StreamingRecognizer(
+        model, phrases=GRAMMAR, settings=ListenSettings(incomplete_silence_seconds=3.0))
+    for index in range(0, len(audio), 160):
+        if recognizer.accept_ulaw(audio[index:index + 160]):
+            break
+    utterance = recognizer.result
+    assert utterance is not None
+    assert (utterance.reason, utterance.text) == ("speech", "상담원 연결")
+    skipped = utterance.duration_seconds - recognizer.decoded_seconds
+    assert 2.0 <= skipped <= 3.0  # the lead but the 0.5-0.6 s before the voice, no pause
