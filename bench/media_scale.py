@@ -69,7 +69,8 @@ GRAMMAR = ["네", "아니요", "상담원 연결", "바로 연결해 주세요",
 
 
 def _server(kind: str, port_queue: mp.Queue, results: mp.Queue, stop: Any,
-            cpus: set[int] | None = None) -> None:
+            cpus: set[int] | None = None, workers: int | None = None,
+            decode_all: bool = False) -> None:
     """Child process: the real endpoint with a trivial plan and a sink that reports back.
     Puts (port, the loop thread's native id or 0) on `port_queue`."""
     import logging
@@ -88,7 +89,7 @@ def _server(kind: str, port_queue: mp.Queue, results: mp.Queue, stop: Any,
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     registry = ModelRegistry(discover_packages())
     registry.get("ko")
-    plan = ListenPlan("ko", GRAMMAR, ListenSettings())
+    plan = ListenPlan("ko", GRAMMAR, ListenSettings(skip_silence=not decode_all))
     app = Flask("bench")
     app.config.update(STREAM_IDLE_SECONDS=30.0, STREAM_MAX_SECONDS=600.0)
     app.extensions.update({"speech": registry, "speech.listen_plan": lambda sid, p: plan,
@@ -99,7 +100,7 @@ def _server(kind: str, port_queue: mp.Queue, results: mp.Queue, stop: Any,
     if kind == "asyncio":
         from speech.media_server import serve_in_thread
 
-        with serve_in_thread(app) as url:
+        with serve_in_thread(app, workers=workers) as url:
             loop_thread = next(t for t in threading.enumerate() if t.name == "media-server")
             port_queue.put((int(url.split(":")[2].split("/")[0]), loop_thread.native_id))
             stop.wait()
@@ -318,6 +319,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="only compare a StreamSession without socket to Vosk alone")
     parser.add_argument("--server-cpus", type=cpus, default=None,
                         help="pin the server process to these CPUs (e.g. 0,1)")
+    parser.add_argument("--decode-all", action="store_true",
+                        help="the server decodes every second (no silence skipped)")
+    parser.add_argument("--server-workers", type=int, default=None,
+                        help="the event-loop server's decoding threads (default: its cores)")
     parser.add_argument("--client-cpus", type=cpus, default=None,
                         help="pin this process (the calls and Vosk alone) to these CPUs")
     args = parser.parse_args(argv)
@@ -346,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     context = mp.get_context("fork")
     ports, results, stop = context.Queue(), context.Queue(), context.Event()
     server = context.Process(target=_server,
-                             args=(args.server, ports, results, stop, args.server_cpus),
+                             args=(args.server, ports, results, stop, args.server_cpus,
+                                   args.server_workers, args.decode_all),
                              daemon=True)
     server.start()
     port, loop_tid = ports.get(timeout=120)
@@ -385,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
                      vosk_alone(model, heard, threads=pool, on=server_cpus))
             alone = (before[0] + after[0]) / 2
             alone_pool = (before[1] + after[1]) / 2
-            print({"server": args.server, "idle": args.idle, "lead": args.lead, **served,
+            print({"server": args.server, "idle": args.idle, "lead": args.lead,
+                   "decode_all": args.decode_all, **served,
                    "vosk_rtf": round(alone, 4),
                    "vosk_rtf_before_after": (round(before[0], 4), round(after[0], 4)),
                    "ratio": round(served["cpu_rtf"] / alone, 2),

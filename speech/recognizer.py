@@ -39,7 +39,7 @@ When has the caller finished? All times below are multiplied by `settings.patien
   Korean model) is too eager for people who pause, so it only counts in the middle case.
   Figures: docs/benchmarks.md, "Turn ends" (`bench.turns`, and a held-out corpus);
 The silence before an answer is not decoded: until the caller speaks, audio more than 0.6 s
-after the last sound is held back and only its last 0.5 s fed when a sound comes (Vosk
+after the last sound is held back and only its last 1.5 s fed when a sound comes (Vosk
 costs nearly as much per second of silence as of speech, and a barge-in prompt is seconds
 of it); the turn rules above run on every frame.
 - a key press switches to keypad mode: `max_digits` keys, "#", or `digit_timeout_seconds`
@@ -143,7 +143,7 @@ def _strong(segment: Segment) -> bool:
 
 
 MIN_PAUSE_SECONDS = 0.3  # a gap in the voice shorter than this is inside a word
-PREROLL_SECONDS = 0.5  # audio before a sound that Vosk still gets (the word's onset, context)
+PREROLL_SECONDS = 1.5  # audio before a sound that Vosk still gets (onset, the line's noise)
 HANGOVER_SECONDS = 0.6  # audio after the last sound that Vosk still gets (its endpoint)
 WORD_MARGIN_SECONDS = 0.2  # voice this close to a recognised word belongs to it
 
@@ -314,9 +314,12 @@ class StreamingRecognizer:
         caller starts speaking, audio more than `HANGOVER_SECONDS` after the last frame
         above the detector's floor is held back, the last `PREROLL_SECONDS` of it fed when
         a sound comes; the rest is skipped, and `_clock` maps Vosk's word times back onto
-        the audio clock. Once the answer has begun every frame is decoded: the silence in
+        the audio clock. The pre-roll is long because Vosk adapts to the line (online
+        CMVN and i-vector) over what it hears: after 0.5 s, 18 of the tuning corpus's 40
+        one-breath answers ended early instead of 22 (`bench.turns --lead 2|4`). Once the
+        answer has begun every frame is decoded: the silence in
         a pause weighs on Vosk's "nothing" against a slow caller's first word (skipping
-        pauses too cut off 22 of heldout2's 72 slow answers instead of 18)."""
+        pauses too cut off 22 of heldout2's 72 slow answers, against 18, in one run)."""
         if not self.settings.skip_silence or self.speech_started or \
                 self._seconds - self._last_sound <= HANGOVER_SECONDS:
             held, self._preroll = self._preroll, []
