@@ -322,8 +322,8 @@ class StreamingRecognizer:
         pauses too cut off 22 of heldout2's 72 slow answers, against 18, in one run)."""
         if not self.settings.skip_silence or self.speech_started or \
                 self._seconds - self._last_sound <= HANGOVER_SECONDS:
-            held, self._preroll = self._preroll, []
-            return [*held, feed]
+            pieces, self._preroll = self._preroll, []
+            return [*pieces, feed]
         self._preroll.append(feed)
         held = sum(len(piece) for piece in self._preroll) / self._vosk_bytes_per_second
         while held - len(self._preroll[0]) / self._vosk_bytes_per_second >= PREROLL_SECONDS:
