@@ -38,14 +38,15 @@ When has the caller finished? All times below are multiplied by `settings.patien
   short pause to see what it holds. Vosk's endpoint alone (0.5 s trailing silence in the
   Korean model) is too eager for people who pause, so it only counts in the middle case.
   Figures: docs/benchmarks.md, "Turn ends" (`bench.turns`, and a held-out corpus);
-The silence before an answer is not decoded: until the caller speaks, audio more than 0.6 s
-after the last sound is held back and only its last 1.5 s fed when a sound comes (Vosk
-costs nearly as much per second of silence as of speech, and a barge-in prompt is seconds
-of it); the turn rules above run on every frame.
 - a key press switches to keypad mode: `max_digits` keys, "#", or `digit_timeout_seconds`
   after the last key -> "dtmf";
 - `max_seconds` of listening -> "timeout" with whatever was recognised; `hangup()` ->
   "hangup" with the words so far.
+
+The silence before an answer is not decoded: until the caller speaks, audio more than 0.6 s
+after the last sound is held back and only its last 1.5 s fed when a sound comes (Vosk
+costs nearly as much per second of silence as of speech, and a barge-in prompt is seconds
+of it); the turn rules above run on every frame, on the audio clock.
 
 Confidence: with `max_alternatives > 0` Vosk returns an n-best list whose scores are
 log-likelihoods; a softmax over them gives each alternative's posterior, and the top one's
@@ -307,19 +308,22 @@ class StreamingRecognizer:
         self._decide()
 
     def _to_decode(self, feed: bytes) -> list[bytes]:
-        """The audio Vosk should decode now. A second of line silence costs
-        Vosk nearly what a second of speech does (0.030 against 0.035 CPU-s for the grammar
-        pass, 0.038 against 0.054 for the garbage pass), and much of a call is the silence
-        before an answer (a barge-in prompt playing, the caller thinking). So until the
-        caller starts speaking, audio more than `HANGOVER_SECONDS` after the last frame
-        above the detector's floor is held back, the last `PREROLL_SECONDS` of it fed when
-        a sound comes; the rest is skipped, and `_clock` maps Vosk's word times back onto
-        the audio clock. The pre-roll is long because Vosk adapts to the line (online
-        CMVN and i-vector) over what it hears: after 0.5 s, 18 of the tuning corpus's 40
-        one-breath answers ended early instead of 22 (`bench.turns --lead 2|4`). Once the
-        answer has begun every frame is decoded: the silence in
-        a pause weighs on Vosk's "nothing" against a slow caller's first word (skipping
-        pauses too cut off 22 of heldout2's 72 slow answers, against 18, in one run)."""
+        """The audio Vosk should decode now.
+
+        A second of line silence costs Vosk nearly what a second of speech does (0.030
+        against 0.035 CPU-s for the grammar pass, 0.038 against 0.054 for the garbage
+        pass), and much of a call is the silence before an answer (a barge-in prompt
+        playing, the caller thinking). So until the caller starts speaking, audio more
+        than `HANGOVER_SECONDS` after the last frame above the detector's floor is held
+        back, and the last `PREROLL_SECONDS` of it fed when a sound comes; the rest is
+        skipped, and `_clock` maps Vosk's word times back onto the audio clock.
+
+        The pre-roll is long because Vosk adapts to the line (online CMVN, i-vector) over
+        what it hears: after 0.5 s, 18 of the tuning corpus's 40 one-breath answers ended
+        early instead of 22 (`bench.turns --lead 2|4`). Once the answer has begun every
+        frame is decoded: the silence of a pause weighs on Vosk's "nothing" against a slow
+        caller's first word (skipping pauses too cut off 22 of heldout2's 72 slow answers,
+        against 18, in one run)."""
         if not self.settings.skip_silence or self.speech_started or \
                 self._seconds - self._last_sound <= HANGOVER_SECONDS:
             pieces, self._preroll = self._preroll, []
@@ -416,7 +420,8 @@ class StreamingRecognizer:
             # A caller whose voice came without words may be a slow one mid-answer (a first
             # word the decoder ranks below "nothing"): not "silence" until they have been
             # quiet as long as words that are not a phrase yet would wait. (Ending at the
-            # no-input time cut off 7 of the 14 slow answers of `bench.turns --lead 4`.)
+            # no-input time cut off 7 of the 14 slow answers of the tuning corpus of
+            # `bench.turns --lead 4`.)
             if listened >= s.no_input_seconds * s.patience and \
                     silent_for >= max(quiet, s.incomplete_silence_seconds * s.patience):
                 self._finish("silence")
