@@ -29,13 +29,10 @@ class VoiceDetector:
         # mean square of a frame at min_dbfs, in int16 units squared
         self._min_power = (32768.0 * 10 ** (min_dbfs / 20)) ** 2
 
-    def frames(self, pcm16: bytes) -> list[bool]:
-        """One verdict per whole frame of `pcm16` (a trailing part frame is ignored)."""
-        return self.listen(pcm16)[0]
-
     def listen(self, pcm16: bytes) -> tuple[list[bool], bool]:
-        """`frames`, and whether any frame was above `min_dbfs` at all: a sound the GMM
-        may not call a voice (a soft or distant speaker), which a recogniser should hear."""
+        """One verdict per whole frame of `pcm16` (a trailing part frame is ignored), and
+        whether any frame was above `min_dbfs` at all: a sound the GMM may not call a voice
+        (a soft or distant speaker), which a recogniser should hear."""
         count = len(pcm16) // self.frame_bytes
         if count == 0:
             return [], False

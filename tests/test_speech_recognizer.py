@@ -20,11 +20,17 @@ def model():
     return ModelRegistry(discover_packages()).get("ko")
 
 
-def listen(model, ulaw: bytes, settings: ListenSettings, phrases=GRAMMAR) -> Utterance:
+def hear(model, ulaw: bytes, settings: ListenSettings, phrases=GRAMMAR) -> StreamingRecognizer:
+    """A recogniser fed `ulaw` in 20 ms frames until its answer is complete."""
     recognizer = StreamingRecognizer(model, phrases=phrases, settings=settings)
     for index in range(0, len(ulaw), 160):
         if recognizer.accept_ulaw(ulaw[index:index + 160]):
             break
+    return recognizer
+
+
+def listen(model, ulaw: bytes, settings: ListenSettings, phrases=GRAMMAR) -> Utterance:
+    recognizer = hear(model, ulaw, settings, phrases)
     return recognizer.result or recognizer.hangup()
 
 
@@ -205,10 +211,7 @@ def test_utterance_round_trips_through_a_dict():
 def test_a_long_silence_before_the_answer_is_not_decoded_and_the_answer_still_is(model):
     # the prompt plays and the caller thinks: five seconds of line noise, then the answer
     audio = noise_ulaw(5.0) + telephone_ulaw("상담원 연결", lead_seconds=0.0, trail_seconds=3.0)
-    recognizer = StreamingRecognizer(model, phrases=GRAMMAR, settings=ListenSettings())
-    for index in range(0, len(audio), 160):
-        if recognizer.accept_ulaw(audio[index:index + 160]):
-            break
+    recognizer = hear(model, audio, ListenSettings())
     utterance = recognizer.result
     assert utterance is not None and utterance.text == "상담원 연결"
     assert recognizer.decoded_seconds < utterance.duration_seconds - 3.0
@@ -233,11 +236,7 @@ def test_a_pause_inside_an_answer_is_decoded_like_the_words(model):
     # Vosk's "nothing" against a slow caller's first word, so the pause is decoded.
     audio = (noise_ulaw(3.0) + telephone_ulaw("상담원", lead_seconds=0.0, trail_seconds=0.0)
              + noise_ulaw(3.0) + telephone_ulaw("연결", lead_seconds=0.0, trail_seconds=4.0))
-    recognizer = StreamingRecognizer(
-        model, phrases=GRAMMAR, settings=ListenSettings(incomplete_silence_seconds=3.5))
-    for index in range(0, len(audio), 160):
-        if recognizer.accept_ulaw(audio[index:index + 160]):
-            break
+    recognizer = hear(model, audio, ListenSettings(incomplete_silence_seconds=3.5))
     utterance = recognizer.result
     assert utterance is not None and utterance.reason == "speech"
     assert utterance.text.endswith("연결")  # the word after the pause was heard
