@@ -341,10 +341,13 @@ class StreamSession:
         return out
 
     def release(self) -> None:
-        """Free the recognisers (Vosk decoders, grammar graphs) once the answer is known.
-        A transport calls this where it may block for milliseconds (its worker thread,
-        not an event loop that every other call's frames wait on)."""
+        """Give back the recognisers (Vosk decoders, grammar graphs) once the answer is
+        known. A transport calls this where it may block for milliseconds (its worker
+        thread, not an event loop that every other call's frames wait on)."""
         if self.done:
+            for recognizer in (self._recognizer, *self._others.values()):
+                if recognizer is not None:
+                    recognizer.close()
             self._recognizer, self._others = None, {}
 
     def hangup(self) -> None:
@@ -376,7 +379,8 @@ class StreamSession:
             input_rate=event.sample_rate,
             vosk_rate=(event.sample_rate if info.accepts_rate(event.sample_rate)
                        else info.sample_rate),
-            prompt_seconds=len(plan.prompt_ulaw or b"") / event.sample_rate)
+            prompt_seconds=len(plan.prompt_ulaw or b"") / event.sample_rate,
+            pool=self.registry.recognizers)
 
     def _best_language(self, result: Utterance | None) -> Utterance | None:
         """With recognisers in other languages too: the transcript that reads most like its
@@ -388,6 +392,7 @@ class StreamSession:
         heard = {self._plan.lang: result}
         for lang, other in self._others.items():
             heard[lang] = other.hangup()
+            other.close()
         self._others = {}
         picked = best_transcript({lang: (u.text, u.confidence) for lang, u in heard.items()},
                                  self._plan.vocabularies or {})

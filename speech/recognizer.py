@@ -75,6 +75,7 @@ import vosk
 from speech import audio, hearing
 from speech.grammar import grammar_json, grammar_phrases
 from speech.hearing import Segment
+from speech.recognizer_pool import Lease, RecognizerPool, fresh_lease
 from speech.vad import VoiceDetector
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,8 @@ class StreamingRecognizer:
 
     def __init__(self, model: vosk.Model, *, phrases: list[str] | None,
                  settings: ListenSettings, input_rate: int = 8000,
-                 vosk_rate: int | None = None, prompt_seconds: float = 0.0) -> None:
+                 vosk_rate: int | None = None, prompt_seconds: float = 0.0,
+                 pool: RecognizerPool | None = None) -> None:
         self.settings = settings
         self.input_rate = input_rate
         self.missing_words: list[str] = []
@@ -173,23 +175,26 @@ class StreamingRecognizer:
             if not usable:
                 log.warning("no usable grammar phrase; listening free-form")
         self._vosk_bytes_per_second = 2 * vosk_rate
-        self._vosk = (vosk.KaldiRecognizer(model, vosk_rate, grammar_json(usable)) if usable
-                      else vosk.KaldiRecognizer(model, vosk_rate))
+
+        def lease(grammar: str | None) -> Lease:
+            return (pool.lease(model, vosk_rate, grammar) if pool is not None
+                    else fresh_lease(model, vosk_rate, grammar))
+
+        self._vosk = lease(grammar_json(usable) if usable else None)
         self._vosk.SetWords(True)
         self._vosk.SetMaxAlternatives(max(0, settings.max_alternatives))
         # the hearing checks: extra recognisers of this call on the same audio
         self._grammar_words = {w for p in usable for w in p.split()}
-        self._checks: dict[str, Any] = {}
+        self._checks: dict[str, Lease] = {}
         self._check_segments: dict[str, list[Segment]] = {}
         self._garbage: frozenset[str] = frozenset()
         if usable and settings.garbage_check:
             phrases_with_garbage, self._garbage = hearing.garbage_grammar(
                 usable, hearing.garbage_syllables(model), settings.garbage_ratio)
             if self._garbage:
-                self._checks["garbage"] = vosk.KaldiRecognizer(
-                    model, vosk_rate, grammar_json(phrases_with_garbage))
+                self._checks["garbage"] = lease(grammar_json(phrases_with_garbage))
         if usable and settings.free_form_check:
-            self._checks["free"] = vosk.KaldiRecognizer(model, vosk_rate)
+            self._checks["free"] = lease(None)
         for check in self._checks.values():
             check.SetWords(True)
             check.SetMaxAlternatives(0)
@@ -239,6 +244,11 @@ class StreamingRecognizer:
     def decoded_seconds(self) -> float:
         """Audio given to Vosk so far (less than heard when silences were skipped)."""
         return self._fed_seconds
+
+    def close(self) -> None:
+        """Give the Vosk recognisers back to the pool (the answer is over; idempotent)."""
+        for recognizer in (self._vosk, *self._checks.values()):
+            recognizer.give_back()
 
     def prompt_finished(self) -> None:
         """The prompt stopped playing (mark echoed or cleared): start the no-input clock."""
@@ -342,6 +352,7 @@ class StreamingRecognizer:
 
     def _clock(self, vosk_seconds: float) -> float:
         """A time in the audio Vosk was fed, on the audio clock (skipped silence added)."""
+        vosk_seconds -= self._vosk.offset_seconds  # a pooled recogniser's earlier audio
         skipped = 0.0
         for fed_at, total in self._skips:
             if fed_at > vosk_seconds:
