@@ -25,7 +25,10 @@ cost more per audio second than one, which the server's pool pays too). Reported
 
 - cpu_rtf and ratio: server CPU seconds per second of audio it decoded (each result's
   audio clock: a call ends soon after the voice, and frames the client sends meanwhile are
-  dropped), and that over vosk_rtf (ratio_N_threads: over vosk_rtf_N_threads);
+  dropped), and that over vosk_rtf (ratio_N_threads: over vosk_rtf_N_threads;
+  ratio_reused: over `vosk_rtf_reused`, Vosk alone keeping its two recognisers from clip to
+  clip as `speech.recognizer_pool` does, the cheapest way to use Vosk here);
+- fresh: `--fresh-recognisers`, the server makes new recognisers for every answer;
 - loop_rtf: the part of cpu_rtf spent on the event loop's thread (sockets, frame parsing;
   asyncio server only); the rest is the pool (Vosk and the turn logic);
 - sent_per_decoded: audio the clients sent before their sockets closed over audio the
@@ -70,7 +73,7 @@ GRAMMAR = ["네", "아니요", "상담원 연결", "바로 연결해 주세요",
 
 def _server(kind: str, port_queue: mp.Queue, results: mp.Queue, stop: Any,
             cpus: set[int] | None = None, workers: int | None = None,
-            decode_all: bool = False) -> None:
+            decode_all: bool = False, fresh: bool = False) -> None:
     """Child process: the real endpoint with a trivial plan and a sink that reports back.
     Puts (port, the loop thread's native id or 0) on `port_queue`."""
     import logging
@@ -87,7 +90,7 @@ def _server(kind: str, port_queue: mp.Queue, results: mp.Queue, stop: Any,
 
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    registry = ModelRegistry(discover_packages())
+    registry = ModelRegistry(discover_packages(), reuse_recognizers=not fresh)
     registry.get("ko")
     plan = ListenPlan("ko", GRAMMAR, ListenSettings(skip_silence=not decode_all))
     app = Flask("bench")
@@ -139,10 +142,12 @@ def thread_cpu(pid: int, tid: int) -> float:
 
 
 def vosk_alone(model: Any, clips: list[bytes], rounds: int = 3, threads: int = 1,
-               on: set[int] | None = None) -> float:
+               on: set[int] | None = None, reuse: bool = False) -> float:
     """CPU seconds per audio second of one call's recognisers fed 100 ms chunks directly;
     with `threads` > 1, that many threads decode at once (as the server's pool does), each
-    all the clips `rounds` times; `on`: the CPUs to run on (the server's)."""
+    all the clips `rounds` times; `on`: the CPUs to run on (the server's); `reuse`: each
+    thread keeps its two recognisers from clip to clip (finalised in between), as
+    `speech.recognizer_pool` does, instead of new ones per clip."""
     import vosk
 
     from speech import hearing
@@ -154,12 +159,15 @@ def vosk_alone(model: Any, clips: list[bytes], rounds: int = 3, threads: int = 1
     seconds = sum(len(c) for c in clips) / 8000 * rounds * threads
 
     def decode() -> None:
+        kept: list[Any] = []
         for _ in range(rounds):
             for data in pcm:
-                main = vosk.KaldiRecognizer(model, 8000, grammar_json(usable))
+                if not kept or not reuse:
+                    kept = [vosk.KaldiRecognizer(model, 8000, grammar_json(usable)),
+                            vosk.KaldiRecognizer(model, 8000, grammar_json(with_garbage))]
+                main, garbage = kept
                 main.SetWords(True)
                 main.SetMaxAlternatives(3)
-                garbage = vosk.KaldiRecognizer(model, 8000, grammar_json(with_garbage))
                 garbage.SetWords(True)
                 for index in range(0, len(data), 1600):
                     garbage.AcceptWaveform(data[index:index + 1600])
@@ -321,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="pin the server process to these CPUs (e.g. 0,1)")
     parser.add_argument("--decode-all", action="store_true",
                         help="the server decodes every second (no silence skipped)")
+    parser.add_argument("--fresh-recognisers", action="store_true",
+                        help="the server makes new recognisers for every answer (no pool)")
     parser.add_argument("--server-workers", type=int, default=None,
                         help="the event-loop server's decoding threads (default: its cores)")
     parser.add_argument("--client-cpus", type=cpus, default=None,
@@ -352,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     ports, results, stop = context.Queue(), context.Queue(), context.Event()
     server = context.Process(target=_server,
                              args=(args.server, ports, results, stop, args.server_cpus,
-                                   args.server_workers, args.decode_all),
+                                   args.server_workers, args.decode_all,
+                                   args.fresh_recognisers),
                              daemon=True)
     server.start()
     port, loop_tid = ports.get(timeout=120)
@@ -384,20 +395,25 @@ def main(argv: list[str] | None = None) -> int:
             # on 2 cores cost more CPU per audio second than one: shared caches, SMT)
             server_cpus = args.server_cpus or os.sched_getaffinity(pid)
             before = (vosk_alone(model, heard, on=server_cpus),
-                      vosk_alone(model, heard, threads=pool, on=server_cpus))
+                      vosk_alone(model, heard, threads=pool, on=server_cpus),
+                      vosk_alone(model, heard, on=server_cpus, reuse=True))
             served = run(url, pid, loop_tid, results, count, args.lead, args.turns,
                          args.spread)
             after = (vosk_alone(model, heard, on=server_cpus),
-                     vosk_alone(model, heard, threads=pool, on=server_cpus))
+                     vosk_alone(model, heard, threads=pool, on=server_cpus),
+                     vosk_alone(model, heard, on=server_cpus, reuse=True))
             alone = (before[0] + after[0]) / 2
             alone_pool = (before[1] + after[1]) / 2
+            alone_reused = (before[2] + after[2]) / 2
             print({"server": args.server, "idle": args.idle, "lead": args.lead,
-                   "decode_all": args.decode_all, **served,
+                   "decode_all": args.decode_all, "fresh": args.fresh_recognisers, **served,
                    "vosk_rtf": round(alone, 4),
                    "vosk_rtf_before_after": (round(before[0], 4), round(after[0], 4)),
                    "ratio": round(served["cpu_rtf"] / alone, 2),
                    f"vosk_rtf_{pool}_threads": round(alone_pool, 4),
-                   f"ratio_{pool}_threads": round(served["cpu_rtf"] / alone_pool, 2)},
+                   f"ratio_{pool}_threads": round(served["cpu_rtf"] / alone_pool, 2),
+                   "vosk_rtf_reused": round(alone_reused, 4),
+                   "ratio_reused": round(served["cpu_rtf"] / alone_reused, 2)},
                   flush=True)
     finally:
         holding.set()

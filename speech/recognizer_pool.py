@@ -17,9 +17,9 @@ times keep counting over a recogniser's whole life, so `Lease.offset_seconds` sa
 this lease began: subtract it to read times from the lease's first sample.
 
 A recogniser is retired after `lifetime_seconds` of audio (Vosk keeps that count in a
-32-bit int and divides it in floating point), each grammar keeps at most `per_grammar`
-idle recognisers (about 1 MB each once used), and at most `grammars` grammars are kept,
-the least recently used dropped first.
+32-bit int and divides it in floating point); each grammar keeps at most `per_grammar`
+idle recognisers, and all grammars together at most `max_idle` (about 1 MB each once
+used: 256 MB at worst), taken first from the grammar least recently used.
 """
 
 from __future__ import annotations
@@ -93,10 +93,11 @@ class Lease:
 class RecognizerPool:
     """Idle recognisers per (model, sample rate, grammar); thread-safe."""
 
-    def __init__(self, *, per_grammar: int = 64, grammars: int = 64,
+    def __init__(self, *, per_grammar: int = 64, max_idle: int = 256,
                  lifetime_seconds: float = 3600.0) -> None:
         self.per_grammar = per_grammar
-        self.grammars = grammars
+        self.max_idle = max_idle
+        self._idle = 0
         self.lifetime_seconds = lifetime_seconds
         self._shelves: OrderedDict[tuple[Any, ...], list[tuple[Any, int]]] = OrderedDict()
         self._lock = threading.Lock()
@@ -112,6 +113,7 @@ class RecognizerPool:
             if shelf:
                 self._shelves.move_to_end(key)
                 recognizer, fed = shelf.pop()
+                self._idle -= 1
                 self.reused += 1
                 return Lease(recognizer, key, fed, rate, self)
         recognizer = (vosk.KaldiRecognizer(model, rate, grammar) if grammar is not None
@@ -121,7 +123,7 @@ class RecognizerPool:
     def idle(self) -> int:
         """Recognisers on the shelves now."""
         with self._lock:
-            return sum(len(shelf) for shelf in self._shelves.values())
+            return self._idle
 
     def _shelve(self, key: tuple[Any, ...], recognizer: Any, fed: int, finalised: bool) -> None:
         if fed / (2 * key[1]) >= self.lifetime_seconds:
@@ -136,14 +138,19 @@ class RecognizerPool:
                 log.exception("a recogniser could not be finalised; dropped")
                 return
             fed += len(_FINALISE)
-        dropped = None
+        dropped = []
         with self._lock:
             shelf = self._shelves.setdefault(key, [])
             self._shelves.move_to_end(key)
             if len(shelf) < self.per_grammar:
                 shelf.append((recognizer, fed))
-            if len(self._shelves) > self.grammars:
-                dropped = self._shelves.popitem(last=False)
+                self._idle += 1
+            while self._idle > self.max_idle:
+                oldest = next(iter(self._shelves))
+                dropped.append(self._shelves[oldest].pop(0))
+                self._idle -= 1
+                if not self._shelves[oldest]:
+                    del self._shelves[oldest]
         del dropped  # freed outside the lock: a grammar's graphs take milliseconds to free
 
 
