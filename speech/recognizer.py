@@ -1,7 +1,9 @@
 """Streaming recognition of one answer: audio in, an `Utterance` out.
 
-One `StreamingRecognizer` (one `KaldiRecognizer`) per call and question, over the shared
-`vosk.Model`. Audio is buffered into 100 ms chunks before Vosk sees it (per-20 ms calls
+One `StreamingRecognizer` (one `KaldiRecognizer` per pass) per call and question, over the
+shared `vosk.Model`; with a `pool` (`speech.recognizer_pool`) the `KaldiRecognizer`s are
+leased and given back by `close()`, so a grammar's decoding graph is not built again for
+every answer. Audio is buffered into 100 ms chunks before Vosk sees it (per-20 ms calls
 cost more in JSON than in decoding). Every timing decision uses the *audio clock* (how
 much audio has arrived), not the wall clock: Twilio sends audio in real time, and tests can
 stream faster than real time and still get the same decisions.
