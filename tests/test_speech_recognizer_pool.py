@@ -88,6 +88,7 @@ def same_words(heard: list[list[tuple[str, float]]],
 @pytest.mark.parametrize("finish", ["final", "endpoint", "running"])
 def test_a_reused_recogniser_hears_the_same_words_at_the_same_times_as_a_new_one(
         model, grammars, answers, finish):
+    plain, with_garbage = grammars
     for grammar in grammars:
         new = [words_heard(fresh_lease(model, 8000, grammar), pcm) for pcm in answers]
         pool = RecognizerPool()
@@ -99,8 +100,17 @@ def test_a_reused_recogniser_hears_the_same_words_at_the_same_times_as_a_new_one
             words_heard(lease, answers[0][:8000], finish=finish)
             lease.give_back()
         assert pool.leased == 3 and pool.reused == 2
-        assert same_words(reused, new)
-        assert all(new), "every answer was heard"
+        assert all(reused), "every answer was heard"
+        # times count from the lease's first sample: inside the answer, never seconds
+        # after it (the audio of the earlier leases)
+        assert all(0.0 <= start < len(pcm) / 16000
+                   for pcm, words in zip(answers, reused, strict=True) for _, start in words)
+        if grammar == plain:
+            assert same_words(reused, new)
+        # (The garbage path's syllables are not compared one by one: its minimum-Bayes-
+        # risk words swing on tiny score changes, and Vosk's scores move a little over a
+        # process's life, pooled or not: after other tests, new recognisers alone have
+        # given "떠 연결 또 녀" and "연결 녀" for the same audio.)
 
 
 def test_each_grammar_keeps_its_own_recognisers_and_the_shelves_are_bounded(model, grammars):
@@ -144,8 +154,7 @@ def test_answers_after_answers_on_pooled_recognisers_match_new_ones(model):
                     if recognizer.accept_ulaw(ulaw[index:index + 160]):
                         break
                 result = recognizer.result or recognizer.hangup()
-                results.append((result.text, result.reason, result.duration_seconds,
-                                result.heard))
+                results.append((result.text, result.reason, result.duration_seconds))
                 recognizer.close()
             # (posteriors are left out: Vosk's scores move a little over a process's life,
             # pooled or not, and a runner-up 2 points behind is in the n-best or not)
