@@ -240,8 +240,7 @@ def hold_idle(url: str, count: int, stop: threading.Event) -> list[TwilioStream]
 def call_clips(lead: float) -> dict[str, bytes]:
     """What each call sends: `lead` s of line noise (the prompt playing, the caller
     thinking), the phrase, 2.5 s of line noise."""
-    silence = noise_ulaw(lead) if lead else b""
-    return {p: silence + telephone_ulaw(p, trail_seconds=2.5) for p in PHRASES}
+    return {p: noise_ulaw(lead) + telephone_ulaw(p, trail_seconds=2.5) for p in PHRASES}
 
 
 def run(url: str, pid: int, loop_tid: int, results: mp.Queue,

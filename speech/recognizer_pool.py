@@ -40,14 +40,13 @@ class Lease:
     """One recogniser for one answer: the `KaldiRecognizer` calls the recogniser uses,
     counting the audio fed so the pool knows the time offset of the next lease."""
 
-    def __init__(self, recognizer: Any, key: tuple[Any, ...], fed_bytes: int, rate: int,
-                 pool: RecognizerPool | None) -> None:
+    def __init__(self, recognizer: Any, key: tuple[vosk.Model, int, str | None],
+                 fed_bytes: int, pool: RecognizerPool | None) -> None:
         self._recognizer = recognizer
         self._key = key
-        self._rate = rate
         self._pool = pool
         self.fed_bytes = fed_bytes       # audio this recogniser decoded before and in this lease
-        self.offset_seconds = fed_bytes / (2 * rate)
+        self.offset_seconds = fed_bytes / (2 * key[1])
         # Vosk's own state, which it does not expose: "running" once fed, "endpoint" after
         # a Result or Reset of a running one, "finalised" after a FinalResult of a running
         # one (and for a new or shelved recogniser: nothing of earlier audio is kept)
@@ -99,7 +98,8 @@ class RecognizerPool:
         self.max_idle = max_idle
         self._idle = 0
         self.lifetime_seconds = lifetime_seconds
-        self._shelves: OrderedDict[tuple[Any, ...], list[tuple[Any, int]]] = OrderedDict()
+        self._shelves: OrderedDict[tuple[vosk.Model, int, str | None],
+                                   list[tuple[Any, int]]] = OrderedDict()
         self._lock = threading.Lock()
         self.leased = 0    # leases handed out
         self.reused = 0    # ... of which with a recogniser that had decoded before
@@ -115,17 +115,16 @@ class RecognizerPool:
                 recognizer, fed = shelf.pop()
                 self._idle -= 1
                 self.reused += 1
-                return Lease(recognizer, key, fed, rate, self)
-        recognizer = (vosk.KaldiRecognizer(model, rate, grammar) if grammar is not None
-                      else vosk.KaldiRecognizer(model, rate))
-        return Lease(recognizer, key, 0, rate, self)
+                return Lease(recognizer, key, fed, self)
+        return Lease(_new_recognizer(*key), key, 0, self)
 
     def idle(self) -> int:
         """Recognisers on the shelves now."""
         with self._lock:
             return self._idle
 
-    def _shelve(self, key: tuple[Any, ...], recognizer: Any, fed: int, finalised: bool) -> None:
+    def _shelve(self, key: tuple[vosk.Model, int, str | None], recognizer: Any, fed: int,
+                finalised: bool) -> None:
         if fed / (2 * key[1]) >= self.lifetime_seconds:
             return  # retired: dropped here, freed by vosk
         if not finalised:
@@ -156,6 +155,9 @@ class RecognizerPool:
 
 def fresh_lease(model: vosk.Model, rate: int, grammar: str | None) -> Lease:
     """A recogniser of its own, not pooled (no pool configured)."""
-    recognizer = (vosk.KaldiRecognizer(model, rate, grammar) if grammar is not None
-                  else vosk.KaldiRecognizer(model, rate))
-    return Lease(recognizer, (model, rate, grammar), 0, rate, None)
+    return Lease(_new_recognizer(model, rate, grammar), (model, rate, grammar), 0, None)
+
+
+def _new_recognizer(model: vosk.Model, rate: int, grammar: str | None) -> Any:
+    return (vosk.KaldiRecognizer(model, rate, grammar) if grammar is not None
+            else vosk.KaldiRecognizer(model, rate))

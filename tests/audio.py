@@ -72,7 +72,10 @@ def telephone_ulaw(
 
 
 def noise_ulaw(seconds: float, *, noise: float = 0.004) -> bytes:
-    """Return `seconds` of line noise only (a caller who never speaks), as 8 kHz mu-law."""
+    """Return `seconds` of line noise only (a caller who never speaks), as 8 kHz mu-law;
+    nothing for 0 (sox's `synth 0` would never end)."""
+    if seconds <= 0:
+        return b""
     key = f"noise|{seconds}|{noise}"
 
     def build(out: Path) -> None:

@@ -40,13 +40,9 @@ def grammars(model) -> list[str]:
 @pytest.fixture(scope="module")
 def answers() -> list[bytes]:
     """Three answers as 16-bit PCM, after different waits."""
-    return [audio.ulaw_to_pcm16(wait(lead) + telephone_ulaw(phrase, trail_seconds=0.8))
+    return [audio.ulaw_to_pcm16(noise_ulaw(lead) + telephone_ulaw(phrase, trail_seconds=0.8))
             for lead, phrase in [(0.0, "상담원 연결"), (1.0, "환불"), (0.5, "바로 연결해 주세요")]]
 
-
-def wait(seconds: float) -> bytes:
-    """Line noise before an answer (none for 0)."""
-    return noise_ulaw(seconds) if seconds else b""
 
 
 def words_heard(lease: Lease, pcm: bytes, *, finish: str = "final") -> list[tuple[str, float]]:
@@ -141,7 +137,7 @@ def test_answers_after_answers_on_pooled_recognisers_match_new_ones(model):
     # the turn rules read Vosk's word times (the sure-complete check): a pooled
     # recogniser's times count from its first answer, so each lease must shift them
     pool = RecognizerPool()
-    clips = [wait(lead) + telephone_ulaw(phrase, trail_seconds=3.0)
+    clips = [noise_ulaw(lead) + telephone_ulaw(phrase, trail_seconds=3.0)
              for lead, phrase in [(2.0, "상담원 연결"), (0.0, "네"), (3.0, "환불"),
                                   (0.0, "아니요")]]
     for settings in (ListenSettings(), ListenSettings(skip_silence=False)):
